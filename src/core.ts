@@ -1,0 +1,262 @@
+// The engine room behind Stack: owns the wasm instance, runs the main loop (frames in,
+// timers, loopback, frames out, readiness), and turns negative errno into errors.
+import type { LwipExports, Ptr } from './bindings/exports.js';
+import { Heap, ADDR_SIZE } from './bindings/memory.js';
+import { Readiness, ALWAYS } from './readiness.js';
+import { SocketError, StackError } from './errors.js';
+import { EAGAIN, POLLNVAL } from './gen/constants.js';
+
+/** Something with a transmit path for frames the stack sends on one interface. */
+export interface FrameSink {
+  transmit(frame: Uint8Array): void;
+}
+
+const CHANGED_BATCH = 256;
+const NO_TIMEOUT = 0xffffffff;
+
+type Timer = ReturnType<typeof setTimeout> & { unref?: () => void; ref?: () => void };
+
+export class Core {
+  readonly ex: LwipExports;
+  readonly heap: Heap;
+  readonly readiness = new Readiness();
+  /** Two lw_addr slots and the changed-fd buffer, allocated once. */
+  readonly addrIn: Ptr;
+  readonly addrOut: Ptr;
+  readonly #changedBuf: Ptr;
+  readonly sinks = new Map<number, FrameSink>();
+  /** Open sockets by fd, so the loop can count them and dispose can close them. */
+  readonly openFds = new Set<number>();
+  #flushQueued = false;
+  #timer: Timer | undefined;
+  #timerAt = Infinity;
+  #failure: Error | undefined;
+  #disposed = false;
+  readonly #now: () => number;
+  readonly #onFailure: (err: Error) => void;
+
+  constructor(ex: LwipExports, now: () => number, onFailure: (err: Error) => void) {
+    this.ex = ex;
+    this.heap = new Heap(ex);
+    this.#now = now;
+    this.#onFailure = onFailure;
+    this.addrIn = this.heap.alloc(ADDR_SIZE * 2);
+    this.addrOut = this.addrIn + ADDR_SIZE;
+    this.#changedBuf = this.heap.alloc(CHANGED_BATCH * 4);
+  }
+
+  get alive(): boolean {
+    return !this.#disposed && !this.#failure;
+  }
+
+  /** Throws if the stack can no longer be used. */
+  assertAlive(): void {
+    if (this.#failure) {
+      throw new StackError('ESTACKFAILED', `lwip-wasm: the stack failed: ${this.#failure.message}`, {
+        cause: this.#failure,
+      });
+    }
+    if (this.#disposed) throw new StackError('ESTACKDISPOSED', 'lwip-wasm: the stack was disposed');
+  }
+
+  /** Runs fn against the wasm; a trap fails the whole stack instead of leaving it corrupt. */
+  guard<T>(fn: () => T): T {
+    this.assertAlive();
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        this.fail(err);
+        this.assertAlive();
+      }
+      throw err;
+    }
+  }
+
+  /** Returns ret, or throws the SocketError its negative errno names. */
+  check(ret: number, syscall: string, address?: string, port?: number): number {
+    if (ret < 0) throw new SocketError(-ret, syscall, address, port);
+    return ret;
+  }
+
+  /** Schedules one flush at the end of this turn, however many calls asked for it. */
+  kick(): void {
+    if (this.#flushQueued || !this.alive) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** One turn of the main loop: timers and loopback, then frames out, then wake-ups. */
+  flush(): void {
+    if (!this.alive) return;
+    try {
+      const ex = this.ex;
+      const outLen = ex.stack_poll();
+      if (outLen > 0) this.#drainOutbox(outLen);
+      this.#drainChanged();
+      this.#schedule();
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Feeds a batch of frames from one interface into lwIP, then runs the loop. */
+  input(ifindex: number, frames: readonly Uint8Array[]): void {
+    if (!this.alive || frames.length === 0) return;
+    try {
+      let total = 0;
+      for (const f of frames) total += 8 + ((f.byteLength + 3) & ~3);
+      const ptr = this.ex.stack_inbox(total);
+      if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory for input');
+      const dv = this.heap.dv();
+      const u8 = this.heap.u8();
+      let off = ptr;
+      for (const f of frames) {
+        dv.setUint32(off, ifindex, true);
+        dv.setUint32(off + 4, f.byteLength, true);
+        u8.set(f, off + 8);
+        off += 8 + ((f.byteLength + 3) & ~3);
+      }
+      this.ex.stack_input(total);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.flush();
+  }
+
+  #drainOutbox(len: number): void {
+    const ex = this.ex;
+    const base = ex.stack_outbox();
+    const dv = this.heap.dv();
+    const u8 = this.heap.u8();
+    const end = base + len;
+    const batch: Array<[FrameSink, Uint8Array]> = [];
+    for (let off = base; off + 8 <= end; ) {
+      const ifindex = dv.getUint32(off, true);
+      const flen = dv.getUint32(off + 4, true);
+      const sink = this.sinks.get(ifindex);
+      // Copy out: the outbox is reused by the next call, and links send asynchronously.
+      if (sink) batch.push([sink, u8.slice(off + 8, off + 8 + flen)]);
+      off += 8 + ((flen + 3) & ~3);
+    }
+    ex.stack_outbox_clear();
+    for (const [sink, frame] of batch) sink.transmit(frame);
+  }
+
+  #drainChanged(): void {
+    const ex = this.ex;
+    for (;;) {
+      const n = ex.stack_changed(this.#changedBuf, CHANGED_BATCH);
+      if (n <= 0) return;
+      const dv = this.heap.dv();
+      for (let i = 0; i < n; i++) {
+        const fd = dv.getInt32(this.#changedBuf + i * 4, true);
+        const ev = ex.sock_events(fd);
+        if (ev >= 0) this.readiness.notify(fd, ev);
+      }
+      if (n < CHANGED_BATCH) return;
+    }
+  }
+
+  /** Arms one timer for lwIP's next timeout; none when lwIP has none armed. */
+  #schedule(): void {
+    const ms = this.ex.stack_next_timeout() >>> 0;
+    if (ms === NO_TIMEOUT) {
+      this.#clearTimer();
+      return;
+    }
+    const at = this.#now() + ms;
+    if (this.#timer !== undefined && this.#timerAt <= at) {
+      this.#refTimer();
+      return;
+    }
+    this.#clearTimer();
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.flush();
+    }, ms) as Timer;
+    this.#refTimer();
+  }
+
+  /** lwIP's periodic timers alone do not keep a Node process alive; open sockets do. */
+  #refTimer(): void {
+    const t = this.#timer;
+    if (!t) return;
+    if (this.openFds.size > 0) t.ref?.();
+    else t.unref?.();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /**
+   * Waits until fd has one of mask's bits (or ERR/HUP/NVAL). Resolves with the bits.
+   * On timeout it rejects with onTimeout(); on abort, with the signal's reason.
+   */
+  wait(fd: number, mask: number, deadline: number, signal: AbortSignal | undefined,
+    onTimeout: () => Error = () => new SocketError(EAGAIN, 'wait')): Promise<number> {
+    this.assertAlive();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const now = this.ex.sock_events(fd);
+    if (now < 0) return Promise.resolve(POLLNVAL);
+    if (now & (mask | ALWAYS)) return Promise.resolve(now & (mask | ALWAYS));
+    return new Promise<number>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        remove();
+        this.#pending.delete(failAll);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const remove = this.readiness.add(fd, mask, (rev) => {
+        done();
+        resolve(rev);
+      });
+      const onAbort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      const failAll = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      this.#pending.add(failAll);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (deadline !== Infinity) {
+        timer = setTimeout(() => {
+          done();
+          reject(onTimeout());
+        }, Math.max(0, deadline - performance.now()));
+      }
+    });
+  }
+
+  readonly #pending = new Set<(err: Error) => void>();
+
+  /** The stack cannot go on (a wasm trap, or a bug): reject every pending wait. */
+  fail(err: Error): void {
+    if (this.#failure || this.#disposed) return;
+    this.#failure = err;
+    this.#clearTimer();
+    const wrapped = new StackError('ESTACKFAILED', `lwip-wasm: the stack failed: ${err.message}`, { cause: err });
+    for (const f of [...this.#pending]) f(wrapped);
+    this.#onFailure(err);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#clearTimer();
+    const err = new StackError('ESTACKDISPOSED', 'lwip-wasm: the stack was disposed');
+    for (const f of [...this.#pending]) f(err);
+  }
+}

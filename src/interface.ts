@@ -1,0 +1,188 @@
+// A network interface: one link, an ethernet MAC, IPv4 and IPv6 addresses. Frames the
+// stack sends wait here while the link pushes back, up to a byte limit.
+import type { Core, FrameSink } from './core.js';
+import type { Link } from './transports/link.js';
+import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
+
+export interface InterfaceOptions {
+  /** IPv4 address with prefix length, e.g. '10.0.0.1/24'. */
+  ip?: string;
+  /** IPv4 default gateway; traffic off the subnet goes there. */
+  gateway?: string;
+  /** Static IPv6 addresses, e.g. 'fd00::1/64'. A link-local address is always added. */
+  ipv6?: string | string[];
+  /** MAC as 'aa:bb:cc:dd:ee:ff' or 6 bytes; a random locally administered one by default. */
+  mac?: string | Uint8Array;
+  /** MTU, at most the link's (default: the link's). */
+  mtu?: number;
+  /** Make this the default-route interface (the first interface is, unless another says so). */
+  default?: boolean;
+  /** Bytes of outgoing frames held while the link pushes back before drops (default 16 MiB). */
+  txQueueLimit?: number;
+}
+
+export interface InterfaceCounters {
+  txFrames: number;
+  txBytes: number;
+  /** Frames dropped because the link stayed busy past txQueueLimit. */
+  txDropped: number;
+  rxFrames: number;
+  rxBytes: number;
+}
+
+export interface IPv4Config {
+  address: string;
+  netmask: string;
+  prefix: number;
+  gateway: string | null;
+}
+
+function parseMac(mac: string | Uint8Array): Uint8Array {
+  if (mac instanceof Uint8Array) {
+    if (mac.byteLength !== 6) throw new TypeError('lwip-wasm: mac must be 6 bytes');
+    return mac;
+  }
+  if (typeof mac !== 'string' || !/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(mac)) {
+    throw new TypeError(`lwip-wasm: invalid MAC ${JSON.stringify(mac)} (want "02:00:00:00:00:01")`);
+  }
+  const bytes = Uint8Array.from(mac.split(/[:-]/), (h) => parseInt(h, 16));
+  if (bytes[0]! & 1) throw new TypeError(`lwip-wasm: MAC ${mac} is multicast; an interface needs a unicast MAC`);
+  return bytes;
+}
+
+export class NetInterface implements FrameSink {
+  /** Interface index (1 is loopback, so the first link is 2); use it as an IPv6 zone. */
+  readonly index: number;
+  readonly name: string;
+  readonly mac: string;
+  readonly mtu: number;
+  readonly link: Link;
+  readonly ipv4: IPv4Config | null;
+  readonly counters: InterfaceCounters = { txFrames: 0, txBytes: 0, txDropped: 0, rxFrames: 0, rxBytes: 0 };
+  readonly #core: Core;
+  readonly #txLimit: number;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #blocked = false;
+  #removed = false;
+  #onRemove: (i: NetInterface) => void;
+
+  /** @internal created by Stack.addInterface */
+  constructor(core: Core, link: Link, opts: InterfaceOptions, macBytes: Uint8Array, onRemove: (i: NetInterface) => void) {
+    this.#core = core;
+    this.link = link;
+    this.#onRemove = onRemove;
+    const linkMtu = link.mtu;
+    const mtu = opts.mtu ?? linkMtu;
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > linkMtu) {
+      throw new RangeError(`lwip-wasm: interface mtu must be an integer from 576 to the link's ${linkMtu}, got ${String(opts.mtu)}`);
+    }
+    this.#txLimit = opts.txQueueLimit ?? 16 * 1024 * 1024;
+    const mac = opts.mac !== undefined ? parseMac(opts.mac) : macBytes;
+    this.mac = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    this.mtu = mtu;
+
+    // Parse everything before touching the wasm, so bad input changes nothing.
+    const v4 = opts.ip !== undefined ? parseCidr(opts.ip) : null;
+    if (v4 && v4.family !== 'IPv4') throw new TypeError(`lwip-wasm: ip must be IPv4 CIDR; put IPv6 in ipv6`);
+    const gw = opts.gateway !== undefined ? parseIPv4(opts.gateway) : null;
+    if (opts.gateway !== undefined && !gw) throw new TypeError(`lwip-wasm: invalid gateway ${JSON.stringify(opts.gateway)}`);
+    if (gw && !v4) throw new TypeError('lwip-wasm: a gateway needs an ip');
+    const v6list = opts.ipv6 === undefined ? [] : Array.isArray(opts.ipv6) ? opts.ipv6 : [opts.ipv6];
+    const v6 = v6list.map((t) => {
+      const c = parseCidr(t);
+      if (c.family !== 'IPv6') throw new TypeError(`lwip-wasm: ipv6 needs IPv6 addresses, got ${JSON.stringify(t)}`);
+      return c;
+    });
+
+    const ex = core.ex;
+    const macPtr = core.addrIn;
+    core.heap.u8().set(mac, macPtr);
+    this.index = core.check(core.guard(() => ex.netif_add_eth(macPtr, mtu)), 'addInterface');
+    this.name = `en${this.index - 2}`;
+    if (v4) {
+      const mask = prefixToMask(v4.prefix);
+      const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+      core.guard(() => ex.netif_set_ip4(this.index, u32(v4.bytes), u32(mask), gw ? u32(gw) : 0));
+      this.ipv4 = { address: formatIPv4(v4.bytes), netmask: formatIPv4(mask), prefix: v4.prefix, gateway: gw ? formatIPv4(gw) : null };
+    } else {
+      this.ipv4 = null;
+    }
+    for (const a of v6) {
+      core.heap.u8().set(a.bytes, core.addrIn);
+      core.check(core.guard(() => ex.netif_add_ip6(this.index, core.addrIn)), 'addInterface', formatIPv6(a.bytes));
+    }
+    if (opts.default) core.guard(() => ex.netif_set_default_index(this.index));
+    core.sinks.set(this.index, this);
+    link.attach({
+      onFrames: (frames) => {
+        this.counters.rxFrames += frames.length;
+        for (const f of frames) this.counters.rxBytes += f.byteLength;
+        core.input(this.index, frames);
+      },
+      onDrain: () => this.#drain(),
+      onClose: () => {
+        if (!this.#removed && core.alive) {
+          core.guard(() => ex.netif_set_link(this.index, 0));
+          core.kick();
+        }
+      },
+    });
+  }
+
+  /** IPv6 addresses, link-local first. */
+  get ipv6(): string[] {
+    const core = this.#core;
+    if (this.#removed || !core.alive) return [];
+    const out: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      if (core.ex.netif_get_ip6(this.index, i, core.addrOut) === 0) {
+        out.push(formatIPv6(core.heap.u8().slice(core.addrOut, core.addrOut + 16)));
+      }
+    }
+    return out;
+  }
+
+  /** @internal the stack hands every frame for this interface here. */
+  transmit(frame: Uint8Array): void {
+    if (this.#removed) return;
+    if (this.#blocked) {
+      if (this.#heldBytes + frame.byteLength > this.#txLimit) {
+        this.counters.txDropped++; // like a full NIC ring: TCP will retransmit
+        return;
+      }
+      this.#held.push(frame);
+      this.#heldBytes += frame.byteLength;
+      return;
+    }
+    this.#send(frame);
+  }
+
+  #send(frame: Uint8Array): void {
+    this.counters.txFrames++;
+    this.counters.txBytes += frame.byteLength;
+    if (!this.link.send(frame)) this.#blocked = true;
+  }
+
+  #drain(): void {
+    this.#blocked = false;
+    while (this.#held.length > 0 && !this.#blocked) {
+      const f = this.#held.shift()!;
+      this.#heldBytes -= f.byteLength;
+      this.#send(f);
+    }
+  }
+
+  /** Removes the interface from the stack (the link is left open). */
+  remove(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#core.sinks.delete(this.index);
+    if (this.#core.alive) {
+      this.#core.guard(() => this.#core.ex.netif_remove_index(this.index));
+      this.#core.kick();
+    }
+    this.#held = [];
+    this.#onRemove(this);
+  }
+}

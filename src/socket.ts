@@ -1,0 +1,382 @@
+// A socket of the stack. Every call is non-blocking: the *Sync forms fail at once with
+// EAGAIN (EINPROGRESS for connect) when they would block, and the async forms wait on
+// the socket's readiness and retry. There is one engine, in C; this is a thin shell.
+import type { Core } from './core.js';
+import { toRaw, fromRaw, type SocketAddress } from './address.js';
+import { SocketError } from './errors.js';
+import { checkWaitOptions, deadlineOf, type WaitOptions } from './wait.js';
+import {
+  AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLNVAL,
+  SHUT_RD, SHUT_WR, SHUT_RDWR, EAGAIN, EINPROGRESS, EBADF, EALREADY, EAFNOSUPPORT,
+} from './gen/constants.js';
+
+/** Bytes a socket accepts: binary views, or a string sent as UTF-8. */
+export type Data = Uint8Array | ArrayBufferView | ArrayBuffer | string;
+
+/** A received datagram and who sent it. */
+export interface Datagram extends SocketAddress {
+  data: Uint8Array;
+}
+
+export interface ConnectOptions extends WaitOptions {
+  /**
+   * Milliseconds to keep trying before the connect fails with ETIMEDOUT and the attempt
+   * is dropped. Defaults to the stack's connectTimeout.
+   */
+  timeout?: number;
+}
+
+const DEFAULT_RECV = 65536;
+const encoder = new TextEncoder();
+
+function toBytes(data: Data): Uint8Array {
+  if (typeof data === 'string') return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('lwip-wasm: data must be a string, Uint8Array, ArrayBuffer or ArrayBufferView');
+}
+
+function checkSize(n: unknown, what: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+    throw new RangeError(`lwip-wasm: ${what} must be an integer from 0 to 2147483647, got ${String(n)}`);
+  }
+  return n;
+}
+
+function checkFlags(flags: unknown): number {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0) {
+    throw new TypeError(`lwip-wasm: flags must be a non-negative integer (MSG_* bits), got ${String(flags)}`);
+  }
+  return flags;
+}
+
+export class Socket {
+  /** The descriptor number, unique among this stack's open sockets. */
+  readonly fd: number;
+  /** AF_INET or AF_INET6. */
+  readonly domain: number;
+  /** SOCK_STREAM or SOCK_DGRAM. */
+  readonly type: number;
+  readonly #core: Core;
+  readonly #onClose: (s: Socket) => void;
+  #closed = false;
+
+  /** @internal Sockets come from stack.socket() and accept(). */
+  constructor(core: Core, fd: number, domain: number, type: number, onClose: (s: Socket) => void) {
+    this.#core = core;
+    this.fd = fd;
+    this.domain = domain;
+    this.type = type;
+    this.#onClose = onClose;
+  }
+
+  /** True once close() was called (or the stack was disposed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Current poll bits (POLLIN, POLLOUT, ...), or POLLNVAL once closed. */
+  get events(): number {
+    if (this.#closed || !this.#core.alive) return POLLNVAL;
+    const ev = this.#core.ex.sock_events(this.fd);
+    return ev < 0 ? POLLNVAL : ev;
+  }
+
+  /** Bytes (TCP) or the size of the next datagram (UDP) that recv() would return now. */
+  get pending(): number {
+    return this.#call('ioctl', (ex) => ex.sock_pending(this.fd));
+  }
+
+  #live(syscall: string): void {
+    this.#core.assertAlive();
+    if (this.#closed) throw new SocketError(EBADF, syscall);
+  }
+
+  /** Runs one wasm socket call and turns a negative errno into a SocketError. */
+  #call(syscall: string, fn: (ex: Core['ex']) => number, address?: string, port?: number): number {
+    this.#live(syscall);
+    const ret = this.#core.guard(() => fn(this.#core.ex));
+    this.#core.kick();
+    return this.#core.check(ret, syscall, address, port);
+  }
+
+  #addr(syscall: string, address: string, port: number): void {
+    const raw = toRaw(address, port);
+    if (raw.family !== this.domain) throw new SocketError(EAFNOSUPPORT, syscall, address, port);
+    this.#core.heap.writeAddress(this.#core.addrIn, raw);
+  }
+
+  // --- setup ------------------------------------------------------------------------
+
+  /** Binds to a local address ('0.0.0.0' or '::' for all) and port (0 picks a free one). */
+  bind(address: string, port: number): void {
+    this.#live('bind');
+    this.#addr('bind', address, port);
+    this.#call('bind', (ex) => ex.sock_bind(this.fd, this.#core.addrIn), address, port);
+  }
+
+  /** Starts accepting connections; backlog bounds the queue of unaccepted ones (1-255). */
+  listen(backlog = 128): void {
+    if (typeof backlog !== 'number' || !Number.isInteger(backlog)) {
+      throw new TypeError(`lwip-wasm: backlog must be an integer, got ${String(backlog)}`);
+    }
+    this.#call('listen', (ex) => ex.sock_listen(this.fd, backlog));
+  }
+
+  // --- accept -----------------------------------------------------------------------
+
+  /** Takes one queued connection, or throws EAGAIN when none is waiting. */
+  acceptSync(): Socket {
+    const newFd = this.#call('accept', (ex) => ex.sock_accept(this.fd, this.#core.addrOut));
+    return this.#adopt(newFd);
+  }
+
+  /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
+  async accept(opts?: WaitOptions): Promise<Socket> {
+    checkWaitOptions(opts);
+    const deadline = deadlineOf(opts);
+    for (;;) {
+      try {
+        return this.acceptSync();
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+      }
+      await this.#wait(POLLIN, deadline, opts?.signal, 'accept');
+    }
+  }
+
+  /** @internal set by Stack to wrap accepted descriptors */
+  _adopt: ((fd: number) => Socket) | undefined;
+
+  #adopt(fd: number): Socket {
+    return this._adopt!(fd);
+  }
+
+  // --- connect ----------------------------------------------------------------------
+
+  /**
+   * Starts connecting. TCP: throws EINPROGRESS (the normal case: wait for POLLOUT, then
+   * read takeError()); UDP: sets the default peer and returns.
+   */
+  connectSync(address: string, port: number, timeoutMs = 0): void {
+    this.#live('connect');
+    this.#addr('connect', address, port);
+    this.#call('connect', (ex) => ex.sock_connect(this.fd, this.#core.addrIn, timeoutMs >>> 0), address, port);
+  }
+
+  /**
+   * Connects and resolves once established. Rejects with ECONNREFUSED, ETIMEDOUT (after
+   * opts.timeout or the stack's connectTimeout), ENETUNREACH and so on.
+   */
+  async connect(address: string, port: number, opts?: ConnectOptions): Promise<void> {
+    checkWaitOptions(opts);
+    if (opts?.signal?.aborted) throw opts.signal.reason;
+    const timeout = opts?.timeout === undefined ? 0 : Math.max(1, Math.ceil(opts.timeout));
+    try {
+      this.connectSync(address, port, timeout);
+      return; // UDP, or an immediate success
+    } catch (err) {
+      if (!(err instanceof SocketError) || (err.errno !== EINPROGRESS && err.errno !== EALREADY)) throw err;
+    }
+    // C enforces the timeout (ETIMEDOUT arrives as the socket's error), so wait unbounded.
+    const onAbort = (): void => {
+      if (!this.#closed && this.#core.alive) {
+        this.#core.guard(() => this.#core.ex.sock_shutdown(this.fd, SHUT_RDWR));
+        this.#core.kick();
+      }
+    };
+    opts?.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#wait(POLLOUT, Infinity, opts?.signal, 'connect');
+    } finally {
+      opts?.signal?.removeEventListener('abort', onAbort);
+    }
+    const err = this.#call('connect', (ex) => ex.sock_take_error(this.fd));
+    if (err !== 0) throw new SocketError(err, 'connect', address, port);
+  }
+
+  /** Returns and clears the pending error (getsockopt SO_ERROR), or null if none. */
+  takeError(): SocketError | null {
+    const err = this.#call('getsockopt', (ex) => ex.sock_take_error(this.fd));
+    return err === 0 ? null : new SocketError(err, 'getsockopt');
+  }
+
+  // --- send -------------------------------------------------------------------------
+
+  /** Queues as much of data as fits now; returns the bytes taken, or throws EAGAIN. */
+  sendSync(data: Data, flags = 0): number {
+    const bytes = toBytes(data);
+    checkFlags(flags);
+    this.#live('send');
+    return this.#withScratch(bytes, (ptr, len) =>
+      this.#call('send', (ex) => ex.sock_send(this.fd, ptr, len, flags)));
+  }
+
+  /** Sends all of data, waiting for room as needed. Resolves with the byte count. */
+  async send(data: Data, opts?: WaitOptions): Promise<number> {
+    checkWaitOptions(opts);
+    const bytes = toBytes(data);
+    const deadline = deadlineOf(opts);
+    let off = 0;
+    do {
+      try {
+        off += this.sendSync(bytes.subarray(off));
+        if (this.type === SOCK_DGRAM) return off;
+        continue;
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+      }
+      await this.#wait(POLLOUT, deadline, opts?.signal, 'send');
+    } while (off < bytes.byteLength);
+    return off;
+  }
+
+  /** UDP: sends one datagram to address:port. Returns its size. */
+  sendtoSync(data: Data, address: string, port: number, flags = 0): number {
+    const bytes = toBytes(data);
+    checkFlags(flags);
+    this.#live('sendto');
+    this.#addr('sendto', address, port);
+    return this.#withScratch(bytes, (ptr, len) =>
+      this.#call('sendto', (ex) => ex.sock_sendto(this.fd, ptr, len, flags, this.#core.addrIn), address, port));
+  }
+
+  async sendto(data: Data, address: string, port: number, opts?: WaitOptions): Promise<number> {
+    checkWaitOptions(opts);
+    const deadline = deadlineOf(opts);
+    for (;;) {
+      try {
+        return this.sendtoSync(data, address, port);
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+      }
+      await this.#wait(POLLOUT, deadline, opts?.signal, 'sendto');
+    }
+  }
+
+  #withScratch(bytes: Uint8Array, fn: (ptr: number, len: number) => number): number {
+    const ex = this.#core.ex;
+    const ptr = this.#core.guard(() => ex.stack_scratch(Math.max(bytes.byteLength, 1)));
+    if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
+    this.#core.heap.u8().set(bytes, ptr);
+    return fn(ptr, bytes.byteLength);
+  }
+
+  // --- receive ----------------------------------------------------------------------
+
+  /**
+   * Returns up to maxBytes of what has arrived. An empty array means end of stream (the
+   * peer shut down its side), as recv(2) returning 0 does. Throws EAGAIN if nothing is
+   * there yet.
+   */
+  recvSync(maxBytes = DEFAULT_RECV, flags = 0): Uint8Array {
+    checkSize(maxBytes, 'maxBytes');
+    checkFlags(flags);
+    this.#live('recv');
+    const ex = this.#core.ex;
+    const ptr = this.#core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
+    if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
+    const n = this.#call('recv', () => ex.sock_recv(this.fd, ptr, maxBytes, flags));
+    return this.#core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+  }
+
+  /** Waits for data (or end of stream). A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
+  async recv(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Uint8Array> {
+    checkWaitOptions(opts);
+    const deadline = deadlineOf(opts);
+    for (;;) {
+      try {
+        return this.recvSync(maxBytes);
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+      }
+      await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+    }
+  }
+
+  /** Takes one datagram (truncated to maxBytes) and its sender; throws EAGAIN if none. */
+  recvfromSync(maxBytes = DEFAULT_RECV, flags = 0): Datagram {
+    checkSize(maxBytes, 'maxBytes');
+    checkFlags(flags);
+    this.#live('recvfrom');
+    const core = this.#core;
+    const ptr = core.guard(() => core.ex.stack_scratch(Math.max(maxBytes, 1)));
+    if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
+    const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
+    const data = core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+    if (this.type === SOCK_STREAM) {
+      return { data, ...this.#peerOrEmpty() };
+    }
+    return { data, ...fromRaw(core.heap.readAddress(core.addrOut)) };
+  }
+
+  async recvfrom(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Datagram> {
+    checkWaitOptions(opts);
+    const deadline = deadlineOf(opts);
+    for (;;) {
+      try {
+        return this.recvfromSync(maxBytes);
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+      }
+      await this.#wait(POLLIN, deadline, opts?.signal, 'recvfrom');
+    }
+  }
+
+  async #wait(mask: number, deadline: number, signal: AbortSignal | undefined, syscall: string): Promise<void> {
+    this.#live(syscall);
+    const rev = await this.#core.wait(this.fd, mask, deadline, signal, () => new SocketError(EAGAIN, syscall));
+    if (rev & POLLNVAL) throw new SocketError(EBADF, syscall);
+  }
+
+  // --- teardown and names -------------------------------------------------------------
+
+  /** SHUT_RD, SHUT_WR or SHUT_RDWR. */
+  shutdown(how: number): void {
+    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
+      throw new RangeError(`lwip-wasm: shutdown needs SHUT_RD, SHUT_WR or SHUT_RDWR, got ${String(how)}`);
+    }
+    this.#call('shutdown', (ex) => ex.sock_shutdown(this.fd, how));
+  }
+
+  /**
+   * Closes the socket. TCP sends FIN (or RST if received data was never read, as Linux
+   * does) and finishes the close in the background. Closing twice throws EBADF.
+   */
+  close(): void {
+    this.#live('close');
+    this.#closed = true;
+    const ret = this.#core.guard(() => this.#core.ex.sock_close(this.fd));
+    this.#onClose(this);
+    this.#core.readiness.invalidate(this.fd);
+    this.#core.kick();
+    this.#core.check(ret, 'close');
+  }
+
+  /** @internal called by Stack.dispose: the instance is going away with everything in it. */
+  _forget(): void {
+    this.#closed = true;
+  }
+
+  /** The local address and port (the chosen one after binding to port 0). */
+  getsockname(): SocketAddress {
+    this.#call('getsockname', (ex) => ex.sock_getsockname(this.fd, this.#core.addrOut));
+    return fromRaw(this.#core.heap.readAddress(this.#core.addrOut));
+  }
+
+  /** The peer's address and port; throws ENOTCONN when not connected. */
+  getpeername(): SocketAddress {
+    this.#call('getpeername', (ex) => ex.sock_getpeername(this.fd, this.#core.addrOut));
+    return fromRaw(this.#core.heap.readAddress(this.#core.addrOut));
+  }
+
+  #peerOrEmpty(): SocketAddress {
+    try {
+      return this.getpeername();
+    } catch {
+      return { address: '', port: 0, family: this.domain === AF_INET ? 'IPv4' : 'IPv6' };
+    }
+  }
+}
+

@@ -1,0 +1,263 @@
+// The public face of one TCP/IP stack: its own wasm instance, interfaces, sockets and
+// poll. Every stack is independent; many can live in one process or one page.
+import { loadModule, instantiate, type WasmSource } from './bindings/load.js';
+import { CONFIG_CONNECT_TIMEOUT, CONFIG_MAX_FDS, CONFIG_UDP_RCVBUF } from './bindings/exports.js';
+import { Core } from './core.js';
+import { Socket } from './socket.js';
+import { NetInterface, type InterfaceOptions } from './interface.js';
+import type { Link } from './transports/link.js';
+import { StackError } from './errors.js';
+import { ALWAYS } from './readiness.js';
+import { checkWaitOptions, type WaitOptions } from './wait.js';
+import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL } from './gen/constants.js';
+
+export interface StackOptions {
+  /** The wasm to use: a compiled module, its bytes, or a URL. Default: lwip.wasm beside this module. */
+  wasm?: WasmSource;
+  /** Default limit for a TCP connect, in ms (default 75000). ETIMEDOUT when it runs out. */
+  connectTimeout?: number;
+  /** Most sockets open at once (default 65536); socket() beyond it fails with EMFILE. */
+  maxSockets?: number;
+  /** Bytes a UDP socket queues before dropping datagrams (default 212992, Linux's default). */
+  udpReceiveBuffer?: number;
+  /** Seed for the stack's randomness (ISNs, ephemeral ports, MACs), for reproducible runs. */
+  seed?: number;
+  /** Receives lwIP's diagnostics (DEBUG builds). */
+  onLog?: (line: string) => void;
+  /** Called once if the stack fails (a wasm trap); every socket is unusable after it. */
+  onError?: (err: Error) => void;
+}
+
+export interface PollEntry {
+  socket: Socket;
+  /** POLLIN, POLLOUT, POLLRDHUP... POLLERR, POLLHUP and POLLNVAL are always reported. */
+  events: number;
+}
+
+/** Memory use, for leak checks: all zeros except heapBytes once every socket is gone. */
+export interface MemoryStats {
+  /** lwIP pool elements in use, summed over every pool. */
+  poolsInUse: number;
+  /** In-use count per lwIP pool (TCP_PCB, TCP_SEG, PBUF, ...). */
+  pools: Record<string, number>;
+  /** Socket structures alive in C, including connections waiting to be accepted. */
+  sockets: number;
+  /** Bytes malloc has handed out in the wasm heap. */
+  heapBytes: number;
+  /** Incoming frames dropped as malformed or for a missing interface. */
+  inputDrops: number;
+}
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+function cryptoRandom(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+function checkPositiveInt(v: unknown, name: string, max = 0x7fffffff): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new RangeError(`lwip-wasm: ${name} must be an integer from 1 to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export class Stack {
+  readonly #core: Core;
+  readonly #sockets = new Map<number, Socket>();
+  readonly #interfaces = new Map<number, NetInterface>();
+  readonly #random: () => number;
+  #failure: Error | undefined;
+
+  private constructor(core: Core, random: () => number) {
+    this.#core = core;
+    this.#random = random;
+  }
+
+  /** Creates a stack with its own wasm instance. Loopback (127.0.0.1, ::1) is always there. */
+  static async create(options: StackOptions = {}): Promise<Stack> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
+    const connectTimeout = checkPositiveInt(options.connectTimeout, 'connectTimeout');
+    const maxSockets = checkPositiveInt(options.maxSockets, 'maxSockets', 1 << 24);
+    const udpRcv = checkPositiveInt(options.udpReceiveBuffer, 'udpReceiveBuffer');
+    const random = options.seed !== undefined ? xorshift(options.seed) : cryptoRandom;
+    const start = performance.now();
+    const now = (): number => performance.now() - start;
+    const module = await loadModule(options.wasm);
+    let stack: Stack | undefined;
+    const failWith = (err: Error): void => {
+      if (stack) stack.#failWith(err);
+    };
+    const ex = await instantiate(module, {
+      now: () => Math.floor(now()),
+      random,
+      diag: (line) => options.onLog?.(line),
+      assertFailed: (msg) => failWith(new Error(msg)),
+    });
+    const core = new Core(ex, now, failWith);
+    stack = new Stack(core, random);
+    core.check(ex.stack_init(), 'init');
+    if (connectTimeout !== undefined) ex.stack_set_config(CONFIG_CONNECT_TIMEOUT, connectTimeout);
+    if (maxSockets !== undefined) ex.stack_set_config(CONFIG_MAX_FDS, maxSockets + 3);
+    if (udpRcv !== undefined) ex.stack_set_config(CONFIG_UDP_RCVBUF, udpRcv);
+    stack.#onError = options.onError;
+    core.flush();
+    return stack;
+  }
+
+  #onError: ((err: Error) => void) | undefined;
+
+  #failWith(err: Error): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    this.#core.fail(err);
+    for (const s of this.#sockets.values()) s._forget();
+    try {
+      this.#onError?.(err);
+    } catch {
+      // a failing handler must not hide the original failure
+    }
+  }
+
+  /** The error that stopped this stack, if one did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  get disposed(): boolean {
+    return !this.#core.alive && !this.#failure;
+  }
+
+  /** Attaches a link as a new ethernet interface. */
+  addInterface(link: Link, options: InterfaceOptions = {}): NetInterface {
+    this.#core.assertAlive();
+    if (!link || typeof link.send !== 'function' || typeof link.attach !== 'function') {
+      throw new TypeError('lwip-wasm: addInterface needs a Link (see createPair)');
+    }
+    if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
+    const mac = new Uint8Array(6);
+    const r1 = this.#random();
+    const r2 = this.#random();
+    mac.set([0x02, r1 & 0xff, (r1 >>> 8) & 0xff, (r1 >>> 16) & 0xff, r2 & 0xff, (r2 >>> 8) & 0xff]);
+    const iface = new NetInterface(this.#core, link, options, mac, (i) => this.#interfaces.delete(i.index));
+    this.#interfaces.set(iface.index, iface);
+    this.#core.kick();
+    return iface;
+  }
+
+  get interfaces(): NetInterface[] {
+    return [...this.#interfaces.values()];
+  }
+
+  /** Creates a non-blocking socket. domain: AF_INET | AF_INET6; type: SOCK_STREAM | SOCK_DGRAM. */
+  socket(domain: number, type: number): Socket {
+    if (domain !== AF_INET && domain !== AF_INET6) {
+      throw new TypeError(`lwip-wasm: domain must be AF_INET (${AF_INET}) or AF_INET6 (${AF_INET6}), got ${String(domain)}`);
+    }
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
+      throw new TypeError(`lwip-wasm: type must be SOCK_STREAM (${SOCK_STREAM}) or SOCK_DGRAM (${SOCK_DGRAM}), got ${String(type)}`);
+    }
+    const core = this.#core;
+    const fd = core.check(core.guard(() => core.ex.sock_socket(domain, type)), 'socket');
+    return this.#wrap(fd, domain, type);
+  }
+
+  #wrap(fd: number, domain: number, type: number): Socket {
+    const s = new Socket(this.#core, fd, domain, type, (closed) => {
+      this.#sockets.delete(closed.fd);
+      this.#core.openFds.delete(closed.fd);
+    });
+    s._adopt = (newFd) => this.#wrap(newFd, domain, type);
+    this.#sockets.set(fd, s);
+    this.#core.openFds.add(fd);
+    this.#core.kick();
+    return s;
+  }
+
+  /** The current revents of each entry, as poll(2) with timeout 0. */
+  pollSync(entries: readonly PollEntry[]): number[] {
+    this.#core.assertAlive();
+    if (!Array.isArray(entries)) throw new TypeError('lwip-wasm: poll needs an array of { socket, events }');
+    return entries.map((e) => {
+      if (!e || !(e.socket instanceof Socket) || typeof e.events !== 'number') {
+        throw new TypeError('lwip-wasm: each poll entry needs { socket: Socket, events: number }');
+      }
+      if (this.#sockets.get(e.socket.fd) !== e.socket) return POLLNVAL;
+      return e.socket.events & (e.events | ALWAYS);
+    });
+  }
+
+  /**
+   * poll(2): resolves with every entry's revents as soon as one is non-zero, or all zeros
+   * when timeoutMs runs out. 0 returns at once; -1 waits without limit.
+   */
+  async poll(entries: readonly PollEntry[], timeoutMs = -1, opts?: Pick<WaitOptions, 'signal'>): Promise<number[]> {
+    checkWaitOptions(opts);
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= -1)) {
+      throw new RangeError(`lwip-wasm: poll timeout must be -1 or a number of ms >= 0, got ${String(timeoutMs)}`);
+    }
+    const first = this.pollSync(entries);
+    if (timeoutMs === 0 || first.some((r) => r !== 0)) return first;
+    const core = this.#core;
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(opts?.signal?.reason);
+    opts?.signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    try {
+      await Promise.race(entries.map((e) =>
+        core.wait(e.socket.fd, e.events, deadline, ac.signal, () => new TimeoutSignal())));
+    } catch (err) {
+      if (!(err instanceof TimeoutSignal)) throw err;
+    } finally {
+      ac.abort();
+      opts?.signal?.removeEventListener('abort', onAbort);
+    }
+    if (!core.alive) core.assertAlive();
+    return this.pollSync(entries);
+  }
+
+  /** Memory in use inside the wasm; see MemoryStats. */
+  memory(): MemoryStats {
+    const core = this.#core;
+    core.assertAlive();
+    const max = 128;
+    const ptr = core.heap.alloc(max * 4);
+    try {
+      const n = core.check(core.ex.stack_mem_stats(ptr, max), 'memory');
+      const dv = core.heap.dv();
+      const at = (i: number) => dv.getUint32(ptr + i * 4, true);
+      const pools: Record<string, number> = {};
+      for (let i = 0; i < at(4) && 5 + i < n; i++) {
+        pools[core.heap.cstring(core.ex.stack_pool_name(i))] = at(5 + i);
+      }
+      return { poolsInUse: at(0), pools, sockets: at(1), inputDrops: at(2), heapBytes: at(3) };
+    } finally {
+      core.ex.free(ptr);
+    }
+  }
+
+  /** Closes every socket and releases the instance; timers stop, so a process may exit. */
+  dispose(): void {
+    if (!this.#core.alive && !this.#failure) return;
+    for (const s of this.#sockets.values()) s._forget();
+    this.#sockets.clear();
+    this.#core.openFds.clear();
+    for (const i of this.#interfaces.values()) i.link.close();
+    this.#core.dispose();
+  }
+}
+
+/** Internal marker: a poll's own timeout, which is not an error. */
+class TimeoutSignal extends Error {}
+
+export { StackError };

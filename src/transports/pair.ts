@@ -1,0 +1,107 @@
+// An in-memory cable between two stacks in the same process. Frames sent in one turn
+// of the event loop arrive together, one macrotask later, as one batch.
+import type { Link, LinkReceiver } from './link.js';
+import { scheduleMacrotask } from './schedule.js';
+
+export interface PairOptions {
+  /** MTU of both ends (default 1500; 576 to 65517). */
+  mtu?: number;
+  /** Bytes queued in one direction above which send() returns false (default 1 MiB). */
+  highWaterMark?: number;
+}
+
+/** One end of a pair. */
+export class PairLink implements Link {
+  readonly mtu: number;
+  #peer: PairLink | undefined;
+  #receiver: LinkReceiver | undefined;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #scheduled = false;
+  #blocked = false;
+  #closed = false;
+  readonly #highWaterMark: number;
+  /** Frames this end has sent and received, for tests and diagnostics. */
+  readonly counters = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, dropped: 0 };
+
+  constructor(mtu: number, highWaterMark: number) {
+    this.mtu = mtu;
+    this.#highWaterMark = highWaterMark;
+  }
+
+  /** @internal */
+  _connect(peer: PairLink): void {
+    this.#peer = peer;
+  }
+
+  attach(receiver: LinkReceiver): void {
+    if (this.#receiver) throw new Error('lwip-wasm: this link end is already attached to a stack');
+    this.#receiver = receiver;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
+    if (this.#closed) {
+      this.counters.dropped++;
+      return false;
+    }
+    this.#queue.push(frame);
+    this.#queued += frame.byteLength;
+    this.counters.framesSent++;
+    this.counters.bytesSent += frame.byteLength;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      scheduleMacrotask(() => this.#deliver());
+    }
+    if (this.#queued > this.#highWaterMark) {
+      this.#blocked = true;
+      return false;
+    }
+    return true;
+  }
+
+  #deliver(): void {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#queued = 0;
+    const peer = this.#peer;
+    if (!this.#closed && peer && peer.#receiver && !peer.#closed) {
+      peer.counters.framesReceived += batch.length;
+      for (const f of batch) peer.counters.bytesReceived += f.byteLength;
+      peer.#receiver.onFrames(batch);
+    } else {
+      this.counters.dropped += batch.length; // nobody on the other end of the cable
+    }
+    if (this.#blocked && !this.#closed) {
+      this.#blocked = false;
+      this.#receiver?.onDrain();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#receiver?.onClose();
+    this.#peer?.close();
+  }
+}
+
+/** Two connected link ends: frames sent on one arrive at the other. */
+export function createPair(options: PairOptions = {}): [PairLink, PairLink] {
+  const mtu = options.mtu ?? 1500;
+  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65517) {
+    throw new RangeError(`lwip-wasm: pair mtu must be an integer from 576 to 65517, got ${String(options.mtu)}`);
+  }
+  const hwm = options.highWaterMark ?? 1024 * 1024;
+  if (!(hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be positive');
+  const a = new PairLink(mtu, hwm);
+  const b = new PairLink(mtu, hwm);
+  a._connect(b);
+  b._connect(a);
+  return [a, b];
+}

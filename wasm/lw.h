@@ -1,0 +1,135 @@
+/* Internal declarations shared by the lwip-wasm C glue.
+ *
+ * Boundary contract: every function marked LW_EXPORT is called from TypeScript and
+ * returns a value >= 0 or a negative Linux errno (wasm/lw_const.h). Nothing here
+ * ever traps on bad input from JS; only a failed lwIP assertion (DEBUG builds) traps.
+ *
+ * Ownership: pointers passed in from JS are borrowed for the duration of the call.
+ * Buffers returned to JS (outbox, scratch) stay owned by C and are valid until the
+ * next call into the module. */
+#ifndef LW_H
+#define LW_H
+
+#include <emscripten/emscripten.h>
+#include "lwip/ip_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#include "lw_const.h"
+
+#define LW_EXPORT EMSCRIPTEN_KEEPALIVE
+
+/* Imports provided by TypeScript (module "env"). */
+extern u32_t js_now(void);
+extern void js_diag(const char *msg, int len);
+extern void js_assert(const char *msg, int len);
+extern u32_t js_rand(void);
+
+/* Socket addresses cross the boundary in this fixed 24-byte layout; the port is in
+ * host byte order and addr holds 4 (IPv4) or 16 (IPv6) bytes in network order. */
+struct lw_addr {
+  u16_t family;   /* LW_AF_INET or LW_AF_INET6 */
+  u16_t port;
+  u32_t scope;    /* IPv6 zone (interface index); 0 for none */
+  u8_t addr[16];
+};
+
+/* Socket states, a reduced form of Linux's sk_state. */
+enum lw_state {
+  LS_OPEN = 0,      /* created, maybe bound, never connected */
+  LS_LISTEN,
+  LS_CONNECTING,
+  LS_CONNECTED,
+  LS_CLOSED         /* was connected (or tried); connection over */
+};
+
+/* sock->flags */
+#define SF_RD_SHUT   0x01u  /* shutdown(SHUT_RD) */
+#define SF_WR_SHUT   0x02u  /* shutdown(SHUT_WR), or the connection ended */
+#define SF_EOF       0x04u  /* the peer's FIN arrived */
+#define SF_QUEUED    0x08u  /* on the changed list */
+#define SF_BOUND     0x10u
+#define SF_UDP_CONN  0x20u  /* connected UDP socket */
+
+struct lw_dgram {
+  struct lw_dgram *next;
+  struct pbuf *p;
+  ip_addr_t from;
+  u16_t port;
+};
+
+struct lw_sock {
+  int fd;                 /* -1 while waiting in an accept queue */
+  u8_t domain;            /* LW_AF_INET / LW_AF_INET6 */
+  u8_t type;              /* LW_SOCK_STREAM / LW_SOCK_DGRAM */
+  u8_t state;             /* enum lw_state */
+  u8_t flags;
+  int err;                /* pending error (SO_ERROR), positive errno */
+  u32_t events;           /* last computed readiness */
+  union {
+    struct tcp_pcb *tcp;
+    struct udp_pcb *udp;
+    void *any;
+  } pcb;
+
+  /* TCP receive queue: pbufs linked through ->next, each one consumed on its own.
+   * A chain's tot_len is never used, so queues may exceed 64 KiB. */
+  struct pbuf *rx_head, *rx_tail;
+  u32_t rx_off;           /* bytes already read from rx_head */
+  u32_t rx_bytes;         /* unread bytes in the queue */
+
+  /* UDP receive queue */
+  struct lw_dgram *dg_head, *dg_tail;
+  u32_t dg_count, dg_bytes, dg_drops;
+  u32_t rcvbuf;
+
+  /* Listening sockets: established connections not yet accepted. */
+  struct lw_sock *aq_head, *aq_tail, *aq_next;
+  u32_t aq_len;
+  u8_t backlog;
+
+  struct lw_sock *changed_next;
+};
+
+/* stack.c */
+struct lw_config {
+  u32_t connect_timeout_ms;   /* default limit for a TCP connect */
+  u32_t max_fds;
+  u32_t udp_rcvbuf;           /* bytes queued per UDP socket before drops */
+};
+extern struct lw_config lw_cfg;
+u8_t *lw_outbox_reserve(u32_t len);
+
+/* sock.c */
+struct lw_sock *sock_get(int fd);
+struct lw_sock *sock_alloc(u8_t domain, u8_t type);
+int sock_assign_fd(struct lw_sock *s);
+void sock_free(struct lw_sock *s);
+void sock_refresh(struct lw_sock *s);
+int sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u16_t *port);
+void sock_addr_out(struct lw_addr *a, const ip_addr_t *ip, u16_t port);
+int sock_addr_is_local(const ip_addr_t *ip);
+int lw_err_to_errno(err_t err);
+
+/* sock_tcp.c / sock_udp.c: per-protocol halves of the socket calls. */
+int tcp_sock_open(struct lw_sock *s);
+int tcp_sock_bind(struct lw_sock *s, const ip_addr_t *ip, u16_t port);
+int tcp_sock_listen(struct lw_sock *s, int backlog);
+int tcp_sock_accept(struct lw_sock *s, struct lw_addr *peer);
+int tcp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port, u32_t timeout_ms);
+int tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags);
+int tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags);
+int tcp_sock_shutdown(struct lw_sock *s, int how);
+void tcp_sock_close(struct lw_sock *s);
+u32_t tcp_sock_events(const struct lw_sock *s);
+
+int udp_sock_open(struct lw_sock *s);
+int udp_sock_bind(struct lw_sock *s, const ip_addr_t *ip, u16_t port);
+int udp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port);
+int udp_sock_sendto(struct lw_sock *s, const u8_t *buf, u32_t len, const ip_addr_t *ip, u16_t port);
+int udp_sock_recvfrom(struct lw_sock *s, u8_t *buf, u32_t len, int flags, struct lw_addr *from);
+int udp_sock_shutdown(struct lw_sock *s, int how);
+void udp_sock_close(struct lw_sock *s);
+u32_t udp_sock_events(const struct lw_sock *s);
+
+#endif /* LW_H */

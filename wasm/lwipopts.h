@@ -1,0 +1,146 @@
+/* lwIP configuration for lwip-wasm. Every choice here is explained; anything not set
+ * keeps lwIP's default from lwip/opt.h. */
+#ifndef LWIP_WASM_LWIPOPTS_H
+#define LWIP_WASM_LWIPOPTS_H
+
+/* --- Platform ---------------------------------------------------------------------- */
+/* One thread, no OS: JS drives input, timers and the socket calls from its event loop. */
+#define NO_SYS                          1
+#define SYS_LIGHTWEIGHT_PROT            0
+#define LWIP_SOCKET                     0   /* our own socket layer lives in wasm/sock.c */
+#define LWIP_NETCONN                    0
+#define LWIP_TIMERS                     1   /* JS sleeps until sys_timeouts_sleeptime() */
+
+/* --- Memory ------------------------------------------------------------------------ */
+/* lwIP's heap and pools come from malloc, so memory grows with load instead of failing
+ * at a fixed pool size; per-pool use is still counted in MEMP_STATS for leak checks. */
+#define MEM_LIBC_MALLOC                 1
+#define MEMP_MEM_MALLOC                 1
+#define MEM_ALIGNMENT                   4
+/* PBUF_POOL is unused by our glue (input frames are PBUF_RAM of the exact size), but
+ * IP reassembly and ICMP still reference its size. */
+#define PBUF_POOL_SIZE                  16
+#define PBUF_POOL_BUFSIZE               1536
+/* Unused as a size under MEM_LIBC_MALLOC, but above 64000 it makes mem_size_t 32-bit,
+ * so one pbuf can carry a maximum-size UDP datagram. */
+#define MEM_SIZE                        (1024 * 1024)
+
+/* --- Protocols --------------------------------------------------------------------- */
+#define LWIP_IPV4                       1
+#define LWIP_IPV6                       1
+#define LWIP_ARP                        1
+#define LWIP_ETHERNET                   1
+#define LWIP_ICMP                       1
+#define LWIP_ICMP6                      1
+#define LWIP_RAW                        1   /* our ICMP error listener (sock_icmp.c) */
+#define LWIP_UDP                        1
+#define LWIP_TCP                        1
+#define LWIP_IGMP                       0
+#define LWIP_IPV6_MLD                   0   /* our links do not filter multicast */
+#define LWIP_DHCP                       0
+#define LWIP_AUTOIP                     0
+#define LWIP_DNS                        0
+
+/* Options the socket layer exposes per socket. */
+#define SO_REUSE                        1   /* SO_REUSEADDR is honoured when set */
+#define LWIP_TCP_KEEPALIVE              1   /* per-pcb idle/interval/count */
+#define TCP_LISTEN_BACKLOG              1   /* listen(backlog) bounds pending accepts */
+#define LWIP_CALLBACK_API               1
+
+/* --- Interfaces -------------------------------------------------------------------- */
+#define LWIP_SINGLE_NETIF               0
+#define LWIP_NETIF_LOOPBACK             1   /* traffic to our own addresses loops back */
+#define LWIP_HAVE_LOOPIF                1   /* 127.0.0.1 and ::1 in every stack */
+#define LWIP_LOOPBACK_MAX_PBUFS         0
+#define LWIP_NETIF_LINK_CALLBACK        0
+#define LWIP_NETIF_STATUS_CALLBACK      0
+#define LWIP_CHECKSUM_CTRL_PER_NETIF    1   /* links that cannot corrupt may skip checksums */
+#define LWIP_NUM_NETIF_CLIENT_DATA      0
+#define ETHARP_SUPPORT_STATIC_ENTRIES   1
+#define ARP_QUEUEING                    1
+#define ARP_QUEUE_LEN                   64  /* packets held per host while ARP resolves */
+#define ETH_PAD_SIZE                    0
+
+/* --- IPv4 / IPv6 ------------------------------------------------------------------- */
+#define IP_REASSEMBLY                   1
+#define IP_FRAG                         1
+#define IP_REASS_MAX_PBUFS              128 /* a 64 KiB datagram at MTU 1500 is 45 fragments */
+#define IP_DEFAULT_TTL                  64  /* Linux's default */
+#define LWIP_IPV6_REASS                 1
+#define LWIP_IPV6_FRAG                  1
+#define LWIP_IPV6_AUTOCONFIG            1
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0   /* static addressing; no RS on every link-up */
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS   0   /* static addresses are usable at once */
+#define LWIP_IPV6_NUM_ADDRESSES         4
+#define LWIP_ND6_QUEUEING               1
+#define MEMP_NUM_ND6_QUEUE              64
+
+/* --- TCP --------------------------------------------------------------------------- */
+/* TCP_MSS is the ceiling we advertise; lwIP lowers it per route to MTU-40 (IPv4) or
+ * MTU-60 (IPv6), so jumbo in-memory links can use large segments. */
+#define TCP_MSS                         8960
+#define LWIP_WND_SCALE                  1
+#define TCP_RCV_SCALE                   4
+#define TCP_WND                         (256 * 1024)
+#define TCP_SND_BUF                     (256 * 1024)
+#define TCP_SND_QUEUELEN                1024
+#define TCP_SNDLOWAT                    16384 /* lwIP caps this below 64 KiB - 4*MSS */
+#define TCP_SNDQUEUELOWAT               (TCP_SND_QUEUELEN / 2)
+#define TCP_OVERSIZE                    TCP_MSS
+#define TCP_QUEUE_OOSEQ                 1
+#define TCP_OOSEQ_MAX_BYTES             (1024 * 1024)
+#define TCP_OOSEQ_MAX_PBUFS             1024
+#define LWIP_TCP_SACK_OUT               0
+#define LWIP_TCP_TIMESTAMPS             0
+#define TCP_MAXRTX                      12
+#define TCP_SYNMAXRTX                   6
+#define TCP_TTL                         64
+#define TCP_CALCULATE_EFF_SEND_MSS      1
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       0
+/* Under MEMP_MEM_MALLOC these only cap pool-statistics arrays, not real use. */
+#define MEMP_NUM_TCP_PCB                1024
+#define MEMP_NUM_TCP_PCB_LISTEN         256
+#define MEMP_NUM_TCP_SEG                4096
+#define MEMP_NUM_UDP_PCB                1024
+#define MEMP_NUM_RAW_PCB                4
+#define MEMP_NUM_REASSDATA              64
+#define MEMP_NUM_FRAG_PBUF              256
+#define MEMP_NUM_ARP_QUEUE              256
+#define MEMP_NUM_SYS_TIMEOUT            (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 1024)
+#define MEMP_NUM_PBUF                   1024
+
+/* --- Statistics -------------------------------------------------------------------- */
+/* Counters back stack.stats(); pool "used" counts back the leak checks. */
+#define LWIP_STATS                      1
+#define LWIP_STATS_DISPLAY              0
+#define MEM_STATS                       0   /* the heap is malloc; see stack_mem_stats */
+#define MEMP_STATS                      1
+#define LINK_STATS                      1
+#define ETHARP_STATS                    1
+#define IP_STATS                        1
+#define IPFRAG_STATS                    1
+#define ICMP_STATS                      1
+#define UDP_STATS                       1
+#define TCP_STATS                       1
+#define IP6_STATS                       1
+#define ICMP6_STATS                     1
+#define IP6_FRAG_STATS                  1
+#define ND6_STATS                       1
+#define MIB2_STATS                      0
+
+/* --- Debugging (make DEBUG=1) ------------------------------------------------------ */
+#ifdef LWIP_WASM_DEBUG
+#define LWIP_DEBUG                      1
+#define LWIP_DBG_MIN_LEVEL              LWIP_DBG_LEVEL_ALL
+#define LWIP_DBG_TYPES_ON               (LWIP_DBG_ON | LWIP_DBG_TRACE | LWIP_DBG_STATE | LWIP_DBG_FRESH)
+#define TCP_DEBUG                       LWIP_DBG_ON
+#define TCP_INPUT_DEBUG                 LWIP_DBG_OFF
+#define TCP_OUTPUT_DEBUG                LWIP_DBG_OFF
+#define IP_DEBUG                        LWIP_DBG_OFF
+#define ETHARP_DEBUG                    LWIP_DBG_OFF
+#define MEMP_SANITY_CHECK               1
+#else
+#define LWIP_NOASSERT                   1
+#endif
+
+#endif /* LWIP_WASM_LWIPOPTS_H */

@@ -1,0 +1,181 @@
+/* Ethernet interfaces whose frames travel through JS links. lwIP's linkoutput copies
+ * each outgoing frame into the outbox; JS drains it after every batch, so sending
+ * costs no call across the boundary per frame. */
+#include <stdlib.h>
+#include <string.h>
+#include "lwip/netif.h"
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/nd6.h"
+#include "lwip/stats.h"
+#include "netif/ethernet.h"
+#include "lw.h"
+
+struct lw_netif_init {
+  u8_t mac[6];
+  u16_t mtu;
+};
+
+static err_t
+netif_eth_linkoutput(struct netif *netif, struct pbuf *p)
+{
+  u32_t ifindex = netif_get_index(netif);
+  u32_t len = p->tot_len;
+  u8_t *rec = lw_outbox_reserve(len);
+  if (rec == NULL) {
+    LINK_STATS_INC(link.memerr);
+    return ERR_MEM;
+  }
+  memcpy(rec, &ifindex, 4);
+  memcpy(rec + 4, &len, 4);
+  pbuf_copy_partial(p, rec + 8, (u16_t)len, 0);
+  LINK_STATS_INC(link.xmit);
+  return ERR_OK;
+}
+
+static err_t
+netif_eth_init(struct netif *netif)
+{
+  const struct lw_netif_init *init = (const struct lw_netif_init *)netif->state;
+  netif->name[0] = 'e';
+  netif->name[1] = 'n';
+  netif->output = etharp_output;
+  netif->output_ip6 = ethip6_output;
+  netif->linkoutput = netif_eth_linkoutput;
+  netif->mtu = init->mtu;
+  netif->hwaddr_len = ETH_HWADDR_LEN;
+  memcpy(netif->hwaddr, init->mac, ETH_HWADDR_LEN);
+  netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+                 NETIF_FLAG_LINK_UP;
+  netif->state = NULL;
+  return ERR_OK;
+}
+
+/* Adds an ethernet interface; returns its index (>= 2; 1 is loopback). */
+LW_EXPORT int
+netif_add_eth(const u8_t *mac, u32_t mtu)
+{
+  struct lw_netif_init init;
+  struct netif *netif;
+  if (mtu < 576 || mtu > 65535 - 18) {
+    return -LW_EINVAL;
+  }
+  netif = (struct netif *)calloc(1, sizeof(*netif));
+  if (netif == NULL) {
+    return -LW_ENOMEM;
+  }
+  memcpy(init.mac, mac, 6);
+  init.mtu = (u16_t)mtu;
+  if (netif_add(netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, &init, netif_eth_init,
+                netif_input) == NULL) {
+    free(netif);
+    return -LW_ENOMEM;
+  }
+  netif_create_ip6_linklocal_address(netif, 1);
+  netif_ip6_addr_set_state(netif, 0, IP6_ADDR_PREFERRED);
+  if (netif_default == NULL) {
+    netif_set_default(netif);
+  }
+  netif_set_up(netif);
+  return netif_get_index(netif);
+}
+
+static struct netif *
+netif_lookup(int ifindex)
+{
+  return (ifindex > 0 && ifindex < 256) ? netif_get_by_index((u8_t)ifindex) : NULL;
+}
+
+/* Sets the IPv4 address, netmask and gateway (network byte order). */
+LW_EXPORT int
+netif_set_ip4(int ifindex, u32_t addr, u32_t mask, u32_t gw)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  ip4_addr_t a, m, g;
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  ip4_addr_set_u32(&a, addr);
+  ip4_addr_set_u32(&m, mask);
+  ip4_addr_set_u32(&g, gw);
+  netif_set_addr(netif, &a, &m, &g);
+  return 0;
+}
+
+/* Adds a static IPv6 address (16 bytes), usable at once (no DAD). Returns its slot. */
+LW_EXPORT int
+netif_add_ip6(int ifindex, const u8_t *addr)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  ip6_addr_t a;
+  s8_t slot;
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  memcpy(&a.addr, addr, 16);
+  ip6_addr_clear_zone(&a);
+  ip6_addr_assign_zone(&a, IP6_UNICAST, netif);
+  if (netif_get_ip6_addr_match(netif, &a) >= 0) {
+    return -LW_EEXIST;
+  }
+  if (netif_add_ip6_address(netif, &a, &slot) != ERR_OK) {
+    return -LW_ENOBUFS;
+  }
+  netif_ip6_addr_set_state(netif, slot, IP6_ADDR_PREFERRED);
+  return slot;
+}
+
+/* Copies the IPv6 address in slot i into out (16 bytes); -ENOENT if the slot is empty. */
+LW_EXPORT int
+netif_get_ip6(int ifindex, int i, u8_t *out)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  if (i < 0 || i >= LWIP_IPV6_NUM_ADDRESSES || !ip6_addr_isvalid(netif_ip6_addr_state(netif, i))) {
+    return -LW_ENOENT;
+  }
+  memcpy(out, netif_ip6_addr(netif, i)->addr, 16);
+  return 0;
+}
+
+LW_EXPORT int
+netif_set_default_index(int ifindex)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  netif_set_default(netif);
+  return 0;
+}
+
+/* Brings the link up (1) or down (0), as a cable would. */
+LW_EXPORT int
+netif_set_link(int ifindex, int up)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  if (up) {
+    netif_set_link_up(netif);
+  } else {
+    netif_set_link_down(netif);
+  }
+  return 0;
+}
+
+LW_EXPORT int
+netif_remove_index(int ifindex)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  if (netif == NULL || netif->linkoutput != netif_eth_linkoutput) {
+    return -LW_ENODEV;
+  }
+  netif_set_down(netif);
+  netif_remove(netif);
+  free(netif);
+  return 0;
+}

@@ -1,0 +1,586 @@
+/* TCP sockets on lwIP's raw API. lwIP's callbacks move data into the socket's receive
+ * queue and keep the readiness bits current; the socket calls never block. */
+#include <stdlib.h>
+#include <string.h>
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/timeouts.h"
+#include "lw.h"
+
+static err_t tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t tcp_sock_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static void tcp_sock_on_err(void *arg, err_t err);
+static void tcp_sock_connect_expired(void *arg);
+
+static const ip_addr_t loopback4 = IPADDR4_INIT_BYTES(127, 0, 0, 1);
+static const ip_addr_t loopback6 = IPADDR6_INIT_HOST(0, 0, 0, 1);
+
+static void
+tcp_sock_attach(struct lw_sock *s, struct tcp_pcb *pcb)
+{
+  s->pcb.tcp = pcb;
+  tcp_arg(pcb, s);
+  tcp_recv(pcb, tcp_sock_on_recv);
+  tcp_sent(pcb, tcp_sock_on_sent);
+  tcp_err(pcb, tcp_sock_on_err);
+}
+
+/* Hands the pcb to lwIP for good: it finishes the close (LAST_ACK, TIME_WAIT) alone. */
+static void
+tcp_sock_detach(struct lw_sock *s)
+{
+  struct tcp_pcb *pcb = s->pcb.tcp;
+  if (pcb == NULL) {
+    return;
+  }
+  s->pcb.tcp = NULL;
+  tcp_arg(pcb, NULL);
+  if (pcb->state != LISTEN) {
+    tcp_recv(pcb, NULL);
+    tcp_sent(pcb, NULL);
+    tcp_err(pcb, NULL);
+  }
+  if (tcp_close(pcb) != ERR_OK) {
+    tcp_abort(pcb);   /* no memory for the FIN: reset rather than leak */
+  }
+}
+
+static void
+tcp_sock_rx_free(struct lw_sock *s)
+{
+  struct pbuf *p = s->rx_head;
+  while (p != NULL) {
+    struct pbuf *next = p->next;
+    p->next = NULL;
+    pbuf_free(p);
+    p = next;
+  }
+  s->rx_head = s->rx_tail = NULL;
+  s->rx_off = s->rx_bytes = 0;
+}
+
+/* The connection is over: record why, and make every further call see it. */
+static void
+tcp_sock_ended(struct lw_sock *s, int err)
+{
+  sys_untimeout(tcp_sock_connect_expired, s);
+  s->err = err;
+  s->state = LS_CLOSED;
+  s->flags |= SF_EOF | SF_WR_SHUT;
+  sock_refresh(s);
+}
+
+int
+tcp_sock_open(struct lw_sock *s)
+{
+  struct tcp_pcb *pcb = tcp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+  if (pcb == NULL) {
+    return -LW_ENOMEM;
+  }
+  tcp_sock_attach(s, pcb);
+  s->state = LS_OPEN;
+  return 0;
+}
+
+/* A socket whose last connection failed gets a fresh pcb, so it may connect again. */
+static int
+tcp_sock_reopen(struct lw_sock *s)
+{
+  if (s->pcb.tcp != NULL) {
+    return 0;
+  }
+  tcp_sock_rx_free(s);
+  s->flags &= (u8_t)~(SF_EOF | SF_WR_SHUT | SF_RD_SHUT | SF_BOUND);
+  return tcp_sock_open(s);
+}
+
+int
+tcp_sock_bind(struct lw_sock *s, const ip_addr_t *ip, u16_t port)
+{
+  int r;
+  if (s->state != LS_OPEN && s->state != LS_CLOSED) {
+    return -LW_EINVAL;
+  }
+  if ((r = tcp_sock_reopen(s)) < 0) {
+    return r;
+  }
+  return -lw_err_to_errno(tcp_bind(s->pcb.tcp, ip, port));
+}
+
+static err_t
+tcp_sock_on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+  struct lw_sock *ls = (struct lw_sock *)arg;
+  struct lw_sock *c;
+  if (ls == NULL || newpcb == NULL || err != ERR_OK) {
+    return ERR_VAL;
+  }
+  c = sock_alloc(ls->domain, LW_SOCK_STREAM);
+  if (c == NULL) {
+    tcp_abort(newpcb);
+    return ERR_ABRT;
+  }
+  tcp_sock_attach(c, newpcb);
+  c->state = LS_CONNECTED;
+  /* Count it against the backlog until accept() takes it, as Linux's accept queue does. */
+  tcp_backlog_delayed(newpcb);
+  if (ls->aq_tail != NULL) {
+    ls->aq_tail->aq_next = c;
+  } else {
+    ls->aq_head = c;
+  }
+  ls->aq_tail = c;
+  ls->aq_len++;
+  sock_refresh(ls);
+  return ERR_OK;
+}
+
+int
+tcp_sock_listen(struct lw_sock *s, int backlog)
+{
+  struct tcp_pcb *lpcb;
+  err_t err;
+  if (s->state == LS_LISTEN) {
+    /* Linux lets listen() be called again to change the backlog. */
+    s->backlog = (u8_t)(backlog < 1 ? 1 : backlog > 255 ? 255 : backlog);
+    ((struct tcp_pcb_listen *)s->pcb.tcp)->backlog = s->backlog;
+    return 0;
+  }
+  if (s->state != LS_OPEN || s->pcb.tcp == NULL) {
+    return -LW_EINVAL;
+  }
+  /* lwIP's backlog is 8-bit; Linux clamps to somaxconn (4096) the same way. */
+  s->backlog = (u8_t)(backlog < 1 ? 1 : backlog > 255 ? 255 : backlog);
+  if (!(s->flags & SF_BOUND)) {
+    err = tcp_bind(s->pcb.tcp, s->domain == LW_AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY, 0);
+    if (err != ERR_OK) {
+      return -lw_err_to_errno(err);
+    }
+    s->flags |= SF_BOUND;
+  }
+  lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, s->backlog, &err);
+  if (lpcb == NULL) {
+    return err == ERR_USE ? -LW_EADDRINUSE : -LW_ENOMEM;
+  }
+  s->pcb.tcp = lpcb;
+  tcp_arg(lpcb, s);
+  tcp_accept(lpcb, tcp_sock_on_accept);
+  s->state = LS_LISTEN;
+  return 0;
+}
+
+int
+tcp_sock_accept(struct lw_sock *s, struct lw_addr *peer)
+{
+  struct lw_sock *c;
+  int fd;
+  if (s->state != LS_LISTEN) {
+    return -LW_EINVAL;
+  }
+  c = s->aq_head;
+  if (c == NULL) {
+    return -LW_EAGAIN;
+  }
+  fd = sock_assign_fd(c);
+  if (fd < 0) {
+    return fd;   /* EMFILE: the connection stays queued */
+  }
+  s->aq_head = c->aq_next;
+  if (s->aq_head == NULL) {
+    s->aq_tail = NULL;
+  }
+  s->aq_len--;
+  c->aq_next = NULL;
+  if (c->pcb.tcp != NULL) {
+    tcp_backlog_accepted(c->pcb.tcp);
+    sock_addr_out(peer, &c->pcb.tcp->remote_ip, c->pcb.tcp->remote_port);
+  } else {
+    memset(peer, 0, sizeof(*peer));
+    peer->family = c->domain;
+  }
+  c->events = 0;
+  sock_refresh(c);
+  return fd;
+}
+
+static err_t
+tcp_sock_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  LWIP_UNUSED_ARG(pcb);
+  LWIP_UNUSED_ARG(err);   /* lwIP only calls this with ERR_OK */
+  if (s != NULL) {
+    sys_untimeout(tcp_sock_connect_expired, s);
+    s->state = LS_CONNECTED;
+    sock_refresh(s);
+  }
+  return ERR_OK;
+}
+
+static void
+tcp_sock_connect_expired(void *arg)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  struct tcp_pcb *pcb = s->pcb.tcp;
+  if (s->state != LS_CONNECTING || pcb == NULL) {
+    return;
+  }
+  s->pcb.tcp = NULL;
+  tcp_arg(pcb, NULL);
+  tcp_err(pcb, NULL);
+  tcp_abort(pcb);
+  tcp_sock_ended(s, LW_ETIMEDOUT);
+}
+
+int
+tcp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port, u32_t timeout_ms)
+{
+  err_t err;
+  int r;
+  switch (s->state) {
+    case LS_CONNECTING: return -LW_EALREADY;
+    case LS_CONNECTED: return -LW_EISCONN;
+    case LS_LISTEN: return -LW_EISCONN;
+    default: break;
+  }
+  if (port == 0) {
+    return -LW_ECONNREFUSED;   /* no TCP peer listens on port 0 */
+  }
+  if ((r = tcp_sock_reopen(s)) < 0) {
+    return r;
+  }
+  s->err = 0;
+  /* Linux treats a connect to the wildcard address as one to loopback. */
+  if (ip_addr_isany(ip)) {
+    ip = IP_IS_V6(ip) ? &loopback6 : &loopback4;
+  }
+  err = tcp_connect(s->pcb.tcp, ip, port, tcp_sock_on_connected);
+  if (err != ERR_OK) {
+    return -lw_err_to_errno(err);
+  }
+  s->flags |= SF_BOUND;
+  s->state = LS_CONNECTING;
+  sys_timeout(timeout_ms, tcp_sock_connect_expired, s);
+  return -LW_EINPROGRESS;
+}
+
+static err_t
+tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  LWIP_UNUSED_ARG(err);
+  if (s == NULL) {
+    /* detached: lwIP owns the pcb; drop whatever arrives */
+    if (p != NULL) {
+      tcp_recved(pcb, p->tot_len);
+      pbuf_free(p);
+    }
+    return ERR_OK;
+  }
+  if (p == NULL) {
+    s->flags |= SF_EOF;
+    if (s->flags & SF_WR_SHUT) {
+      /* Both directions are finished: lwIP completes the close on its own. */
+      tcp_sock_detach(s);
+      s->state = LS_CLOSED;
+    }
+    sock_refresh(s);
+    return ERR_OK;
+  }
+  if (s->flags & SF_RD_SHUT) {
+    /* After SHUT_RD, arriving data is discarded; the window stays open. */
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+  }
+  s->rx_bytes += p->tot_len;
+  if (s->rx_tail != NULL) {
+    s->rx_tail->next = p;
+  } else {
+    s->rx_head = p;
+  }
+  while (p->next != NULL) {
+    p = p->next;
+  }
+  s->rx_tail = p;
+  sock_refresh(s);
+  return ERR_OK;
+}
+
+static err_t
+tcp_sock_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+  LWIP_UNUSED_ARG(pcb);
+  LWIP_UNUSED_ARG(len);
+  if (arg != NULL) {
+    sock_refresh((struct lw_sock *)arg);
+  }
+  return ERR_OK;
+}
+
+/* lwIP has already freed the pcb when this runs. */
+static void
+tcp_sock_on_err(void *arg, err_t err)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  int e;
+  if (s == NULL) {
+    return;
+  }
+  s->pcb.tcp = NULL;
+  switch (err) {
+    case ERR_RST:
+      e = s->state == LS_CONNECTING ? LW_ECONNREFUSED : LW_ECONNRESET;
+      break;
+    case ERR_ABRT:
+      /* lwIP aborts on its own only when retransmissions or keepalives run out. */
+      e = LW_ETIMEDOUT;
+      break;
+    case ERR_CLSD:
+      e = 0;   /* a graceful close completed (LAST_ACK acknowledged) */
+      break;
+    default:
+      e = lw_err_to_errno(err);
+      break;
+  }
+  tcp_sock_ended(s, e);
+}
+
+int
+tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
+{
+  struct tcp_pcb *pcb = s->pcb.tcp;
+  u32_t room, done = 0;
+  if (s->err != 0) {
+    int e = s->err;
+    s->err = 0;
+    return -e;
+  }
+  if (s->flags & SF_WR_SHUT) {
+    return -LW_EPIPE;
+  }
+  if (s->state == LS_CONNECTING) {
+    return -LW_EAGAIN;
+  }
+  if (s->state != LS_CONNECTED || pcb == NULL) {
+    return -LW_EPIPE;   /* Linux: send on a never-connected TCP socket is EPIPE */
+  }
+  if (len == 0) {
+    return 0;
+  }
+  room = tcp_sndbuf(pcb);
+  while (done < len && room > 0 && tcp_sndqueuelen(pcb) < TCP_SND_QUEUELEN - 1) {
+    u32_t chunk = len - done;
+    u8_t apiflags = TCP_WRITE_FLAG_COPY;
+    err_t err;
+    if (chunk > room) {
+      chunk = room;
+    }
+    if (chunk > 0xFFFFu) {
+      chunk = 0xFFFFu;
+    }
+    if (done + chunk < len || (flags & LW_MSG_MORE)) {
+      apiflags |= TCP_WRITE_FLAG_MORE;
+    }
+    err = tcp_write(pcb, buf + done, (u16_t)chunk, apiflags);
+    if (err == ERR_MEM) {
+      break;   /* the queue is full: report what fit */
+    }
+    if (err != ERR_OK) {
+      if (done == 0) {
+        return -lw_err_to_errno(err);
+      }
+      break;
+    }
+    done += chunk;
+    room = tcp_sndbuf(pcb);
+  }
+  if (done == 0) {
+    return -LW_EAGAIN;
+  }
+  if (!(flags & LW_MSG_MORE)) {
+    tcp_output(pcb);
+  }
+  return (int)done;
+}
+
+/* Copies up to len bytes from the receive queue; MSG_PEEK leaves them queued. */
+int
+tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
+{
+  u32_t copied = 0, off = s->rx_off;
+  struct pbuf *p = s->rx_head;
+  int peek = (flags & LW_MSG_PEEK) != 0;
+  if (s->state == LS_LISTEN) {
+    return -LW_ENOTCONN;
+  }
+  if (s->rx_bytes == 0) {
+    if (s->err != 0) {
+      int e = s->err;
+      s->err = 0;
+      return -e;
+    }
+    if (s->flags & (SF_EOF | SF_RD_SHUT)) {
+      return 0;
+    }
+    if (s->state == LS_OPEN) {
+      return -LW_ENOTCONN;
+    }
+    return -LW_EAGAIN;
+  }
+  if (len == 0) {
+    return 0;
+  }
+  while (p != NULL && copied < len) {
+    u32_t n = p->len - off;
+    if (n > len - copied) {
+      n = len - copied;
+    }
+    memcpy(buf + copied, (const u8_t *)p->payload + off, n);
+    copied += n;
+    off += n;
+    if (off == p->len) {
+      struct pbuf *next = p->next;
+      if (!peek) {
+        p->next = NULL;
+        pbuf_free(p);
+        s->rx_head = next;
+      }
+      p = next;
+      off = 0;
+    }
+  }
+  if (!peek) {
+    s->rx_off = off;
+    s->rx_bytes -= copied;
+    if (s->rx_head == NULL) {
+      s->rx_tail = NULL;
+    }
+    if (s->pcb.tcp != NULL) {
+      /* Reading opens the window: this is TCP's flow control. */
+      u32_t left = copied;
+      while (left > 0) {
+        u16_t step = left > 0xFFFFu ? 0xFFFFu : (u16_t)left;
+        tcp_recved(s->pcb.tcp, step);
+        left -= step;
+      }
+    }
+  }
+  return (int)copied;
+}
+
+int
+tcp_sock_shutdown(struct lw_sock *s, int how)
+{
+  int rd = how == LW_SHUT_RD || how == LW_SHUT_RDWR;
+  int wr = how == LW_SHUT_WR || how == LW_SHUT_RDWR;
+  if (s->state == LS_CONNECTING) {
+    /* Linux disconnects a connect in progress. */
+    struct tcp_pcb *pcb = s->pcb.tcp;
+    s->pcb.tcp = NULL;
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_abort(pcb);
+    tcp_sock_ended(s, 0);
+    return 0;
+  }
+  if (s->state == LS_LISTEN) {
+    return 0;
+  }
+  if (s->state != LS_CONNECTED) {
+    return -LW_ENOTCONN;
+  }
+  if (rd) {
+    s->flags |= SF_RD_SHUT;
+    if (s->pcb.tcp != NULL && s->rx_bytes > 0) {
+      u32_t left = s->rx_bytes;
+      while (left > 0) {
+        u16_t step = left > 0xFFFFu ? 0xFFFFu : (u16_t)left;
+        tcp_recved(s->pcb.tcp, step);
+        left -= step;
+      }
+    }
+    tcp_sock_rx_free(s);
+  }
+  if (wr && !(s->flags & SF_WR_SHUT)) {
+    s->flags |= SF_WR_SHUT;
+    if (s->pcb.tcp != NULL) {
+      /* Sends our FIN. If the peer's FIN is already in (CLOSE_WAIT), lwIP reports the
+       * end of LAST_ACK through the err callback with ERR_CLSD. */
+      err_t err = tcp_shutdown(s->pcb.tcp, 0, 1);
+      if (err != ERR_OK) {
+        s->flags &= (u8_t)~SF_WR_SHUT;
+        return -lw_err_to_errno(err);
+      }
+    }
+  }
+  return 0;
+}
+
+void
+tcp_sock_close(struct lw_sock *s)
+{
+  sys_untimeout(tcp_sock_connect_expired, s);
+  if (s->state == LS_LISTEN) {
+    /* Queued connections nobody accepted are reset, as Linux does. */
+    struct lw_sock *c = s->aq_head;
+    while (c != NULL) {
+      struct lw_sock *next = c->aq_next;
+      if (c->pcb.tcp != NULL) {
+        struct tcp_pcb *pcb = c->pcb.tcp;
+        tcp_arg(pcb, NULL);
+        tcp_err(pcb, NULL);
+        tcp_abort(pcb);
+      }
+      tcp_sock_rx_free(c);
+      sock_free(c);
+      c = next;
+    }
+    s->aq_head = s->aq_tail = NULL;
+    s->aq_len = 0;
+  }
+  if (s->pcb.tcp != NULL && s->state == LS_CONNECTING) {
+    struct tcp_pcb *pcb = s->pcb.tcp;
+    s->pcb.tcp = NULL;
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_abort(pcb);   /* no RST is sent for a SYN_SENT pcb */
+  }
+  /* Unread data makes lwIP reset instead of closing, as Linux does; the pcb's
+   * window has not been reopened for it, which is how lwIP tells. */
+  tcp_sock_detach(s);
+  tcp_sock_rx_free(s);
+}
+
+u32_t
+tcp_sock_events(const struct lw_sock *s)
+{
+  u32_t ev = 0;
+  int rd_closed = (s->flags & (SF_EOF | SF_RD_SHUT)) != 0;
+  int wr_closed = (s->flags & SF_WR_SHUT) != 0;
+  if (s->state == LS_LISTEN) {
+    return s->aq_len > 0 ? LW_POLLIN : 0;
+  }
+  if (s->err != 0) {
+    ev |= LW_POLLERR;
+  }
+  if (s->rx_bytes > 0 || rd_closed) {
+    ev |= LW_POLLIN;
+  }
+  if (rd_closed) {
+    ev |= LW_POLLRDHUP;
+  }
+  /* Linux: POLLHUP once both directions are shut, and for a socket in CLOSE state. */
+  if ((rd_closed && wr_closed) || s->state == LS_OPEN || s->state == LS_CLOSED) {
+    ev |= LW_POLLHUP;
+  }
+  if (s->state != LS_CONNECTING) {
+    if (wr_closed || s->state != LS_CONNECTED) {
+      ev |= LW_POLLOUT;   /* a write would not block: it fails at once */
+    } else if (s->pcb.tcp != NULL && tcp_sndbuf(s->pcb.tcp) >= TCP_SNDLOWAT &&
+               tcp_sndqueuelen(s->pcb.tcp) < TCP_SNDQUEUELOWAT) {
+      ev |= LW_POLLOUT;
+    }
+  }
+  return ev;
+}

@@ -1,0 +1,201 @@
+/* UDP sockets: each datagram is queued whole with its source, so boundaries survive. */
+#include <stdlib.h>
+#include <string.h>
+#include "lwip/udp.h"
+#include "lw.h"
+
+/* The largest payload one datagram can carry. IPv6 is lower than Linux's 65527
+ * because lwIP's pbuf lengths are 16-bit and include the 48 bytes of headers. */
+#define UDP_MAX_V4 65507u
+#define UDP_MAX_V6 65487u
+
+static void
+udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  struct lw_dgram *d;
+  LWIP_UNUSED_ARG(pcb);
+  if (s == NULL || (s->flags & SF_RD_SHUT) || s->dg_bytes + p->tot_len > s->rcvbuf ||
+      (d = (struct lw_dgram *)malloc(sizeof(*d))) == NULL) {
+    if (s != NULL) {
+      s->dg_drops++;
+    }
+    pbuf_free(p);
+    return;
+  }
+  d->next = NULL;
+  d->p = p;
+  ip_addr_copy(d->from, *addr);
+  d->port = port;
+  if (s->dg_tail != NULL) {
+    s->dg_tail->next = d;
+  } else {
+    s->dg_head = d;
+  }
+  s->dg_tail = d;
+  s->dg_count++;
+  s->dg_bytes += p->tot_len;
+  sock_refresh(s);
+}
+
+int
+udp_sock_open(struct lw_sock *s)
+{
+  struct udp_pcb *pcb = udp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+  if (pcb == NULL) {
+    return -LW_ENOMEM;
+  }
+  s->pcb.udp = pcb;
+  udp_recv(pcb, udp_sock_on_recv, s);
+  return 0;
+}
+
+int
+udp_sock_bind(struct lw_sock *s, const ip_addr_t *ip, u16_t port)
+{
+  return -lw_err_to_errno(udp_bind(s->pcb.udp, ip, port));
+}
+
+int
+udp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port)
+{
+  err_t err;
+  if (port == 0) {
+    return -LW_EINVAL;
+  }
+  err = udp_connect(s->pcb.udp, ip, port);
+  if (err != ERR_OK) {
+    return -lw_err_to_errno(err);
+  }
+  s->flags |= SF_UDP_CONN | SF_BOUND;
+  return 0;
+}
+
+/* ip == NULL sends to the connected peer. */
+int
+udp_sock_sendto(struct lw_sock *s, const u8_t *buf, u32_t len, const ip_addr_t *ip, u16_t port)
+{
+  struct pbuf *p;
+  err_t err;
+  if (s->err != 0) {
+    int e = s->err;
+    s->err = 0;
+    return -e;
+  }
+  if (s->flags & SF_WR_SHUT) {
+    return -LW_EPIPE;
+  }
+  if (len > (s->domain == LW_AF_INET6 ? UDP_MAX_V6 : UDP_MAX_V4)) {
+    return -LW_EMSGSIZE;
+  }
+  p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+  if (p == NULL) {
+    return -LW_ENOBUFS;
+  }
+  if (len > 0) {
+    memcpy(p->payload, buf, len);
+  }
+  err = ip == NULL ? udp_send(s->pcb.udp, p) : udp_sendto(s->pcb.udp, p, ip, port);
+  pbuf_free(p);
+  if (err == ERR_RTE) {
+    return -LW_ENETUNREACH;
+  }
+  if (err != ERR_OK && err != ERR_MEM) {
+    return -lw_err_to_errno(err);
+  }
+  /* ERR_MEM here means a queue on the way (ARP) was full: the datagram is lost, which
+   * UDP allows; Linux reports success in the same case. */
+  s->flags |= SF_BOUND;
+  return (int)len;
+}
+
+int
+udp_sock_recvfrom(struct lw_sock *s, u8_t *buf, u32_t len, int flags, struct lw_addr *from)
+{
+  struct lw_dgram *d = s->dg_head;
+  u32_t n;
+  if (d == NULL) {
+    if (s->err != 0) {
+      int e = s->err;
+      s->err = 0;
+      return -e;
+    }
+    if (s->flags & SF_RD_SHUT) {
+      return 0;
+    }
+    return -LW_EAGAIN;
+  }
+  n = d->p->tot_len < len ? d->p->tot_len : len;
+  if (n > 0) {
+    pbuf_copy_partial(d->p, buf, (u16_t)n, 0);
+  }
+  if (from != NULL) {
+    sock_addr_out(from, &d->from, d->port);
+  }
+  if (flags & LW_MSG_TRUNC) {
+    n = d->p->tot_len;   /* the real length, as Linux reports with MSG_TRUNC */
+  }
+  if (!(flags & LW_MSG_PEEK)) {
+    /* The rest of a datagram longer than the buffer is discarded. */
+    s->dg_head = d->next;
+    if (s->dg_head == NULL) {
+      s->dg_tail = NULL;
+    }
+    s->dg_count--;
+    s->dg_bytes -= d->p->tot_len;
+    pbuf_free(d->p);
+    free(d);
+  }
+  return (int)n;
+}
+
+int
+udp_sock_shutdown(struct lw_sock *s, int how)
+{
+  if (!(s->flags & SF_UDP_CONN)) {
+    return -LW_ENOTCONN;
+  }
+  if (how == LW_SHUT_RD || how == LW_SHUT_RDWR) {
+    s->flags |= SF_RD_SHUT;
+  }
+  if (how == LW_SHUT_WR || how == LW_SHUT_RDWR) {
+    s->flags |= SF_WR_SHUT;
+  }
+  return 0;
+}
+
+void
+udp_sock_close(struct lw_sock *s)
+{
+  struct lw_dgram *d = s->dg_head;
+  if (s->pcb.udp != NULL) {
+    udp_remove(s->pcb.udp);
+    s->pcb.udp = NULL;
+  }
+  while (d != NULL) {
+    struct lw_dgram *next = d->next;
+    pbuf_free(d->p);
+    free(d);
+    d = next;
+  }
+  s->dg_head = s->dg_tail = NULL;
+}
+
+u32_t
+udp_sock_events(const struct lw_sock *s)
+{
+  u32_t ev = LW_POLLOUT;
+  if (s->dg_head != NULL) {
+    ev |= LW_POLLIN;
+  }
+  if (s->err != 0) {
+    ev |= LW_POLLERR;
+  }
+  if (s->flags & SF_RD_SHUT) {
+    ev |= LW_POLLIN | LW_POLLRDHUP;
+  }
+  if ((s->flags & (SF_RD_SHUT | SF_WR_SHUT)) == (SF_RD_SHUT | SF_WR_SHUT)) {
+    ev |= LW_POLLHUP;
+  }
+  return ev;
+}

@@ -1,0 +1,220 @@
+/* Stack lifecycle, the main loop's pieces (timers, loopback), frame batches in and
+ * out, and counters. JS calls stack_input() with a batch of frames, then
+ * stack_poll(), then drains the outbox and the changed-socket list. */
+#include <stdlib.h>
+#include <string.h>
+#include "lwip/init.h"
+#include "lwip/timeouts.h"
+#include "lwip/netif.h"
+#include "lwip/memp.h"
+#include "lwip/stats.h"
+#include "lw.h"
+
+struct lw_config lw_cfg = {
+  75000,   /* connect_timeout_ms: Linux gives up after about 127 s; 75 s as BSD does */
+  65536,   /* max_fds */
+  212992,  /* udp_rcvbuf: Linux's default rmem */
+};
+
+/* Growable byte buffers. The outbox holds frames lwIP sent since the last drain as
+ * [u32 ifindex][u32 len][bytes, padded to 4]; the inbox holds frames from JS in the
+ * same layout. */
+struct lw_buf {
+  u8_t *data;
+  u32_t len, cap;
+};
+static struct lw_buf outbox, inbox, scratch;
+static u32_t input_drops;
+
+static int
+buf_reserve(struct lw_buf *b, u32_t need)
+{
+  if (need > b->cap) {
+    u32_t cap = b->cap ? b->cap : 4096;
+    u8_t *p;
+    while (cap < need) {
+      cap *= 2;
+    }
+    p = (u8_t *)realloc(b->data, cap);
+    if (p == NULL) {
+      return -LW_ENOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  return 0;
+}
+
+u8_t *
+lw_outbox_reserve(u32_t len)
+{
+  u32_t rec = 8 + ((len + 3u) & ~3u);
+  u8_t *at;
+  if (buf_reserve(&outbox, outbox.len + rec) < 0) {
+    return NULL;
+  }
+  at = outbox.data + outbox.len;
+  outbox.len += rec;
+  return at;
+}
+
+LW_EXPORT int
+stack_init(void)
+{
+  static int done;
+  if (done) {
+    return -LW_EALREADY;
+  }
+  done = 1;
+  lwip_init();
+  return 0;
+}
+
+/* Runs expired timers and delivers looped-back packets until none are left (bounded,
+ * since each delivery may answer with another). Returns the outbox length. */
+LW_EXPORT u32_t
+stack_poll(void)
+{
+  int rounds;
+  sys_check_timeouts();
+  for (rounds = 0; rounds < 1024; rounds++) {
+    struct netif *n;
+    int pending = 0;
+    NETIF_FOREACH(n) {
+      if (n->loop_first != NULL) {
+        pending = 1;
+        netif_poll(n);
+      }
+    }
+    if (!pending) {
+      break;
+    }
+  }
+  return outbox.len;
+}
+
+/* Milliseconds until lwIP's next timer, or 0xFFFFFFFF when none is armed. */
+LW_EXPORT u32_t
+stack_next_timeout(void)
+{
+  return sys_timeouts_sleeptime();
+}
+
+LW_EXPORT u8_t *
+stack_outbox(void)
+{
+  return outbox.data;
+}
+
+LW_EXPORT void
+stack_outbox_clear(void)
+{
+  outbox.len = 0;
+}
+
+/* A buffer of at least len bytes for JS to write frames or payload into. */
+LW_EXPORT u8_t *
+stack_inbox(u32_t len)
+{
+  return buf_reserve(&inbox, len) < 0 ? NULL : inbox.data;
+}
+
+LW_EXPORT u8_t *
+stack_scratch(u32_t len)
+{
+  return buf_reserve(&scratch, len) < 0 ? NULL : scratch.data;
+}
+
+/* Feeds len bytes of inbox records to their interfaces. A malformed record or frame
+ * is dropped and counted. Returns the number of frames handed to lwIP. */
+LW_EXPORT int
+stack_input(u32_t len)
+{
+  u32_t off = 0;
+  int n = 0;
+  if (len > inbox.cap) {
+    return -LW_EINVAL;
+  }
+  while (off + 8 <= len) {
+    u32_t ifindex, flen;
+    struct netif *netif;
+    struct pbuf *p;
+    memcpy(&ifindex, inbox.data + off, 4);
+    memcpy(&flen, inbox.data + off + 4, 4);
+    off += 8;
+    if (flen > len - off) {
+      input_drops++;
+      break;
+    }
+    netif = (ifindex > 0 && ifindex < 256) ? netif_get_by_index((u8_t)ifindex) : NULL;
+    /* 14-byte header, plus an optional 802.1Q tag, around at most one MTU. */
+    if (netif == NULL || !netif_is_up(netif) || flen < 14 || flen > (u32_t)netif->mtu + 18u) {
+      input_drops++;
+      LINK_STATS_INC(link.drop);
+    } else if ((p = pbuf_alloc(PBUF_RAW, (u16_t)flen, PBUF_RAM)) == NULL) {
+      input_drops++;
+      LINK_STATS_INC(link.memerr);
+    } else {
+      memcpy(p->payload, inbox.data + off, flen);
+      LINK_STATS_INC(link.recv);
+      if (netif->input(p, netif) != ERR_OK) {
+        pbuf_free(p);
+        LINK_STATS_INC(link.drop);
+      } else {
+        n++;
+      }
+    }
+    off += (flen + 3u) & ~3u;
+  }
+  return n;
+}
+
+LW_EXPORT void
+stack_set_config(int key, u32_t value)
+{
+  switch (key) {
+    case 0: lw_cfg.connect_timeout_ms = value; break;
+    case 1: lw_cfg.max_fds = value; break;
+    case 2: lw_cfg.udp_rcvbuf = value; break;
+    default: break;
+  }
+}
+
+/* Memory in use, for leak checks: out[0] = lwIP pool elements in use (all pools),
+ * out[1] = sockets allocated, out[2] = frames dropped at input, out[3] = heap bytes
+ * in use by malloc, out[4] = number of pools, then one "used" count per pool. */
+extern u32_t sock_count(void);
+struct mallinfo { int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost; };
+extern struct mallinfo mallinfo(void);
+
+LW_EXPORT int
+stack_mem_stats(u32_t *out, u32_t max)
+{
+  u32_t i, used = 0;
+  if (max < 5 + MEMP_MAX) {
+    return -LW_EINVAL;
+  }
+  for (i = 0; i < MEMP_MAX; i++) {
+    u32_t u = memp_pools[i]->stats ? memp_pools[i]->stats->used : 0;
+    out[5 + i] = u;
+    used += u;
+  }
+  out[0] = used;
+  out[1] = sock_count();
+  out[2] = input_drops;
+  out[3] = (u32_t)mallinfo().uordblks;
+  out[4] = MEMP_MAX;
+  return 5 + MEMP_MAX;
+}
+
+static const char *const pool_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) #name,
+#include "lwip/priv/memp_std.h"
+};
+
+/* The name of pool i, for messages about a leak. */
+LW_EXPORT const char *
+stack_pool_name(u32_t i)
+{
+  return i < MEMP_MAX ? pool_names[i] : "";
+}
