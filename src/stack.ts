@@ -1,7 +1,7 @@
 // The public face of one TCP/IP stack: its own wasm instance, interfaces, sockets and
 // poll. Every stack is independent; many can live in one process or one page.
 import { loadModule, instantiate, type WasmSource } from './bindings/load.js';
-import { CONFIG_CONNECT_TIMEOUT, CONFIG_MAX_FDS, CONFIG_UDP_RCVBUF } from './bindings/exports.js';
+import { CONFIG_CONNECT_TIMEOUT, CONFIG_MAX_FDS, CONFIG_UDP_RCVBUF, CONFIG_TIME_WAIT } from './bindings/exports.js';
 import { Core } from './core.js';
 import { Socket } from './socket.js';
 import { NetInterface, type InterfaceOptions } from './interface.js';
@@ -20,6 +20,11 @@ export interface StackOptions {
   maxSockets?: number;
   /** Bytes a UDP socket queues before dropping datagrams (default 212992, Linux's default). */
   udpReceiveBuffer?: number;
+  /**
+   * How long a closed TCP connection stays in TIME_WAIT, holding its port, in ms
+   * (default 60000, as Linux). Tests may shorten it to see resources return sooner.
+   */
+  timeWait?: number;
   /** Seed for the stack's randomness (ISNs, ephemeral ports, MACs), for reproducible runs. */
   seed?: number;
   /** Receives lwIP's diagnostics (DEBUG builds). */
@@ -90,6 +95,7 @@ export class Stack {
     const connectTimeout = checkPositiveInt(options.connectTimeout, 'connectTimeout');
     const maxSockets = checkPositiveInt(options.maxSockets, 'maxSockets', 1 << 24);
     const udpRcv = checkPositiveInt(options.udpReceiveBuffer, 'udpReceiveBuffer');
+    const timeWait = checkPositiveInt(options.timeWait, 'timeWait');
     const random = options.seed !== undefined ? xorshift(options.seed) : cryptoRandom;
     const start = performance.now();
     const now = (): number => performance.now() - start;
@@ -110,6 +116,7 @@ export class Stack {
     if (connectTimeout !== undefined) ex.stack_set_config(CONFIG_CONNECT_TIMEOUT, connectTimeout);
     if (maxSockets !== undefined) ex.stack_set_config(CONFIG_MAX_FDS, maxSockets + 3);
     if (udpRcv !== undefined) ex.stack_set_config(CONFIG_UDP_RCVBUF, udpRcv);
+    if (timeWait !== undefined) ex.stack_set_config(CONFIG_TIME_WAIT, timeWait);
     stack.#onError = options.onError;
     core.flush();
     return stack;

@@ -92,6 +92,10 @@
 #define TCP_OOSEQ_MAX_PBUFS             1024
 #define LWIP_TCP_SACK_OUT               0
 #define LWIP_TCP_TIMESTAMPS             0
+/* TIME_WAIT lasts 2*MSL. Linux holds it 60 s; the stack option timeWait changes it at
+ * run time (tests use a short one to see every pool come back to zero). */
+extern unsigned int lw_tcp_msl;
+#define TCP_MSL                         lw_tcp_msl
 #define TCP_MAXRTX                      12
 #define TCP_SYNMAXRTX                   6
 #define TCP_TTL                         64

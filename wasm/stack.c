@@ -10,6 +10,8 @@
 #include "lwip/stats.h"
 #include "lw.h"
 
+unsigned int lw_tcp_msl = 30000;   /* TIME_WAIT = 2 * MSL = 60 s, as on Linux */
+
 struct lw_config lw_cfg = {
   75000,   /* connect_timeout_ms: Linux gives up after about 127 s; 75 s as BSD does */
   65536,   /* max_fds */
@@ -176,6 +178,7 @@ stack_set_config(int key, u32_t value)
     case 0: lw_cfg.connect_timeout_ms = value; break;
     case 1: lw_cfg.max_fds = value; break;
     case 2: lw_cfg.udp_rcvbuf = value; break;
+    case 3: lw_tcp_msl = value / 2 ? value / 2 : 1; break;   /* value: TIME_WAIT in ms */
     default: break;
   }
 }

@@ -56,6 +56,7 @@ export interface LwipExports {
 export const CONFIG_CONNECT_TIMEOUT = 0;
 export const CONFIG_MAX_FDS = 1;
 export const CONFIG_UDP_RCVBUF = 2;
+export const CONFIG_TIME_WAIT = 3;
 
 /** Every function name above, for the drift check. */
 export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
