@@ -173,6 +173,20 @@ export class NetInterface implements FrameSink {
     }
   }
 
+  /**
+   * Adds a permanent IPv4 neighbour (ARP) entry, as `ip neigh add IP lladdr MAC nud
+   * permanent` does: frames to ip go to mac without asking.
+   */
+  addNeighbor(ip: string, mac: string | Uint8Array): void {
+    const bytes = parseIPv4(ip);
+    if (!bytes) throw new TypeError(`lwip-wasm: addNeighbor needs an IPv4 address, got ${JSON.stringify(ip)}`);
+    const m = parseMac(mac);
+    const core = this.#core;
+    core.heap.u8().set(m, core.addrIn);
+    const u32 = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+    core.check(core.guard(() => core.ex.netif_add_neighbor4(u32, core.addrIn)), 'addNeighbor', ip);
+  }
+
   /** Removes the interface from the stack (the link is left open). */
   remove(): void {
     if (this.#removed) return;

@@ -88,6 +88,11 @@ struct lw_sock {
   u32_t aq_len;
   u8_t backlog;
 
+  /* A connect in progress on an ethernet link: the IPv4 next hop whose ARP answer is
+   * checked, so a silent neighbour gives EHOSTUNREACH as on Linux. */
+  ip4_addr_t nexthop;
+  u8_t nexthop_if;
+
   struct lw_sock *changed_next;
 };
 
@@ -122,6 +127,10 @@ int tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags);
 int tcp_sock_shutdown(struct lw_sock *s, int how);
 void tcp_sock_close(struct lw_sock *s);
 u32_t tcp_sock_events(const struct lw_sock *s);
+void tcp_sock_fail_connect(struct lw_sock *s, int err);
+
+/* sock_icmp.c */
+int icmp_sock_init(void);
 
 int udp_sock_open(struct lw_sock *s);
 int udp_sock_bind(struct lw_sock *s, const ip_addr_t *ip, u16_t port);

@@ -47,6 +47,7 @@
 #define LW_EBUSY          16
 #define LW_EEXIST         17
 #define LW_ENODEV         19
+#define LW_ENONET         64
 #define LW_EINVAL         22
 #define LW_EMFILE         24
 #define LW_EPIPE          32

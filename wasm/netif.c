@@ -179,3 +179,18 @@ netif_remove_index(int ifindex)
   free(netif);
   return 0;
 }
+
+/* A permanent ARP entry (ip in network byte order), as `ip neigh add ... nud permanent`. */
+LW_EXPORT int
+netif_add_neighbor4(u32_t ip, const u8_t *mac)
+{
+  ip4_addr_t a;
+  struct eth_addr eth;
+  ip4_addr_set_u32(&a, ip);
+  memcpy(eth.addr, mac, ETH_HWADDR_LEN);
+  switch (etharp_add_static_entry(&a, &eth)) {
+    case ERR_OK: return 0;
+    case ERR_RTE: return -LW_ENETUNREACH;
+    default: return -LW_ENOMEM;
+  }
+}

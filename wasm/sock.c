@@ -4,6 +4,8 @@
 #include <string.h>
 #include "lwip/netif.h"
 #include "lwip/err.h"
+#include "lwip/ip4.h"
+#include "lwip/nd6.h"
 #include "lw.h"
 
 static struct lw_sock **fds;
@@ -217,6 +219,47 @@ sock_addr_is_local(const ip_addr_t *ip)
   return 0;
 }
 
+/* Whether dst can be reached: lwIP falls back to the default interface even with no
+ * gateway, and then drops the packets silently; Linux fails at once with ENETUNREACH. */
+static int
+sock_route_check(const ip_addr_t *dst)
+{
+  struct netif *n;
+  if (ip_addr_isany(dst) || sock_addr_is_local(dst)) {
+    return 0;
+  }
+  if (IP_IS_V4(dst)) {
+    const ip4_addr_t *d = ip_2_ip4(dst);
+    if (ip4_addr_isloopback(d) || ip4_addr_ismulticast(d) || ip4_addr_cmp(d, IP4_ADDR_BROADCAST)) {
+      return 0;
+    }
+    n = ip4_route(d);
+    if (n == NULL) {
+      return -LW_ENETUNREACH;
+    }
+    if (!(n->flags & NETIF_FLAG_ETHARP) || ip4_addr_netcmp(d, netif_ip4_addr(n), netif_ip4_netmask(n)) ||
+        ip4_addr_isbroadcast(d, n) || !ip4_addr_isany_val(*netif_ip4_gw(n))) {
+      return 0;
+    }
+    return -LW_ENETUNREACH;
+  } else {
+    const ip6_addr_t *d = ip_2_ip6(dst);
+    if (ip6_addr_isloopback(d) || ip6_addr_ismulticast(d) || ip6_addr_islinklocal(d)) {
+      return 0;
+    }
+    NETIF_FOREACH(n) {
+      int i;
+      for (i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+        if (ip6_addr_isvalid(netif_ip6_addr_state(n, i)) && !ip6_addr_islinklocal(netif_ip6_addr(n, i)) &&
+            ip6_addr_netcmp(d, netif_ip6_addr(n, i))) {
+          return 0;
+        }
+      }
+    }
+    return nd6_find_route(d) != NULL ? 0 : -LW_ENETUNREACH;
+  }
+}
+
 /* --- exported socket calls ---------------------------------------------------------- */
 
 LW_EXPORT int
@@ -318,6 +361,9 @@ sock_connect(int fd, const struct lw_addr *a, u32_t timeout_ms)
   if ((r = sock_addr_in(s, a, &ip, &port)) < 0) {
     return r;
   }
+  if ((r = sock_route_check(&ip)) < 0) {
+    return r;
+  }
   if (s->type == LW_SOCK_STREAM) {
     r = tcp_sock_connect(s, &ip, port, timeout_ms ? timeout_ms : lw_cfg.connect_timeout_ms);
   } else {
@@ -360,6 +406,9 @@ sock_sendto(int fd, const u8_t *buf, u32_t len, int flags, const struct lw_addr 
   }
   if (port == 0) {
     return -LW_EINVAL;
+  }
+  if ((r = sock_route_check(&ip)) < 0) {
+    return r;
   }
   r = udp_sock_sendto(s, buf, len, &ip, port);
   sock_refresh(s);

@@ -5,12 +5,18 @@
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
+#include "lwip/etharp.h"
+#include "lwip/netif.h"
 #include "lw.h"
+
+/* Linux gives up on an unanswered ARP after 3 probes, 1 s apart (ucast_solicit). */
+#define ARP_FAIL_MS 3000
 
 static err_t tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
 static err_t tcp_sock_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
 static void tcp_sock_on_err(void *arg, err_t err);
 static void tcp_sock_connect_expired(void *arg);
+static void tcp_sock_arp_check(void *arg);
 
 static const ip_addr_t loopback4 = IPADDR4_INIT_BYTES(127, 0, 0, 1);
 static const ip_addr_t loopback6 = IPADDR6_INIT_HOST(0, 0, 0, 1);
@@ -64,6 +70,7 @@ static void
 tcp_sock_ended(struct lw_sock *s, int err)
 {
   sys_untimeout(tcp_sock_connect_expired, s);
+  sys_untimeout(tcp_sock_arp_check, s);
   s->err = err;
   s->state = LS_CLOSED;
   s->flags |= SF_EOF | SF_WR_SHUT;
@@ -211,16 +218,17 @@ tcp_sock_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
   LWIP_UNUSED_ARG(err);   /* lwIP only calls this with ERR_OK */
   if (s != NULL) {
     sys_untimeout(tcp_sock_connect_expired, s);
+    sys_untimeout(tcp_sock_arp_check, s);
     s->state = LS_CONNECTED;
     sock_refresh(s);
   }
   return ERR_OK;
 }
 
-static void
-tcp_sock_connect_expired(void *arg)
+/* Ends a connect in progress with err (timeout, ICMP unreachable, no ARP answer). */
+void
+tcp_sock_fail_connect(struct lw_sock *s, int err)
 {
-  struct lw_sock *s = (struct lw_sock *)arg;
   struct tcp_pcb *pcb = s->pcb.tcp;
   if (s->state != LS_CONNECTING || pcb == NULL) {
     return;
@@ -228,8 +236,50 @@ tcp_sock_connect_expired(void *arg)
   s->pcb.tcp = NULL;
   tcp_arg(pcb, NULL);
   tcp_err(pcb, NULL);
-  tcp_abort(pcb);
-  tcp_sock_ended(s, LW_ETIMEDOUT);
+  tcp_abort(pcb);   /* SYN_SENT: nothing is sent to the peer */
+  tcp_sock_ended(s, err);
+}
+
+static void
+tcp_sock_connect_expired(void *arg)
+{
+  tcp_sock_fail_connect((struct lw_sock *)arg, LW_ETIMEDOUT);
+}
+
+static void
+tcp_sock_arp_check(void *arg)
+{
+  struct lw_sock *s = (struct lw_sock *)arg;
+  struct netif *netif = netif_get_by_index(s->nexthop_if);
+  struct eth_addr *eth;
+  const ip4_addr_t *ip;
+  if (s->state == LS_CONNECTING && netif != NULL && etharp_find_addr(netif, &s->nexthop, &eth, &ip) < 0) {
+    tcp_sock_fail_connect(s, LW_EHOSTUNREACH);
+  }
+}
+
+/* Remembers the IPv4 next hop of a new connect on an ARP interface, to check later
+ * that it answered. */
+static void
+tcp_sock_watch_nexthop(struct lw_sock *s, const ip_addr_t *dst)
+{
+  struct netif *netif;
+  if (!IP_IS_V4(dst)) {
+    return;
+  }
+  netif = ip4_route(ip_2_ip4(dst));
+  if (netif == NULL || !(netif->flags & NETIF_FLAG_ETHARP) || ip4_addr_isbroadcast(ip_2_ip4(dst), netif)) {
+    return;
+  }
+  if (ip4_addr_netcmp(ip_2_ip4(dst), netif_ip4_addr(netif), netif_ip4_netmask(netif))) {
+    ip4_addr_copy(s->nexthop, *ip_2_ip4(dst));
+  } else if (!ip4_addr_isany_val(*netif_ip4_gw(netif))) {
+    ip4_addr_copy(s->nexthop, *netif_ip4_gw(netif));
+  } else {
+    return;
+  }
+  s->nexthop_if = netif_get_index(netif);
+  sys_timeout(ARP_FAIL_MS, tcp_sock_arp_check, s);
 }
 
 int
@@ -261,6 +311,7 @@ tcp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port, u32_t timeo
   s->flags |= SF_BOUND;
   s->state = LS_CONNECTING;
   sys_timeout(timeout_ms, tcp_sock_connect_expired, s);
+  tcp_sock_watch_nexthop(s, ip);
   return -LW_EINPROGRESS;
 }
 
@@ -475,13 +526,7 @@ tcp_sock_shutdown(struct lw_sock *s, int how)
   int rd = how == LW_SHUT_RD || how == LW_SHUT_RDWR;
   int wr = how == LW_SHUT_WR || how == LW_SHUT_RDWR;
   if (s->state == LS_CONNECTING) {
-    /* Linux disconnects a connect in progress. */
-    struct tcp_pcb *pcb = s->pcb.tcp;
-    s->pcb.tcp = NULL;
-    tcp_arg(pcb, NULL);
-    tcp_err(pcb, NULL);
-    tcp_abort(pcb);
-    tcp_sock_ended(s, 0);
+    tcp_sock_fail_connect(s, 0);   /* Linux disconnects a connect in progress */
     return 0;
   }
   if (s->state == LS_LISTEN) {
@@ -521,6 +566,7 @@ void
 tcp_sock_close(struct lw_sock *s)
 {
   sys_untimeout(tcp_sock_connect_expired, s);
+  sys_untimeout(tcp_sock_arp_check, s);
   if (s->state == LS_LISTEN) {
     /* Queued connections nobody accepted are reset, as Linux does. */
     struct lw_sock *c = s->aq_head;

@@ -69,7 +69,7 @@ stack_init(void)
   }
   done = 1;
   lwip_init();
-  return 0;
+  return icmp_sock_init();
 }
 
 /* Runs expired timers and delivers looped-back packets until none are left (bounded,

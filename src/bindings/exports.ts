@@ -32,6 +32,7 @@ export interface LwipExports {
   netif_set_default_index(ifindex: number): number;
   netif_set_link(ifindex: number, up: number): number;
   netif_remove_index(ifindex: number): number;
+  netif_add_neighbor4(ip: number, mac: Ptr): number;
 
   // sock.c
   sock_socket(domain: number, type: number): number;
@@ -65,7 +66,7 @@ export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
   'stack_inbox', 'stack_scratch', 'stack_input', 'stack_set_config', 'stack_mem_stats',
   'stack_pool_name', 'stack_changed',
   'netif_add_eth', 'netif_set_ip4', 'netif_add_ip6', 'netif_get_ip6', 'netif_set_default_index',
-  'netif_set_link', 'netif_remove_index',
+  'netif_set_link', 'netif_remove_index', 'netif_add_neighbor4',
   'sock_socket', 'sock_bind', 'sock_listen', 'sock_accept', 'sock_connect', 'sock_send',
   'sock_sendto', 'sock_recv', 'sock_recvfrom', 'sock_shutdown', 'sock_close', 'sock_events',
   'sock_take_error', 'sock_getsockname', 'sock_getpeername', 'sock_pending',
