@@ -77,7 +77,15 @@ ts: gen $(WASM) node_modules/.package-lock.json
 	npx rollup -c --silent
 	mkdir -p dist && cp $(WASM) dist/lwip.wasm
 
-test: all
+# Test-only tools from Debian: Chromium for the browser suite (driven by playwright-core).
+test-deps:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "browser tests need Chromium: sudo apt-get install chromium" >&2; exit 0; }; \
+	  echo "installing chromium (Debian package) for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+.PHONY: test-deps
+
+test: all test-deps
 	npm test
 
 demo: all
