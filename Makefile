@@ -56,7 +56,9 @@ gen: src/gen/constants.ts
 src/gen/constants.ts: wasm/lw_const.h scripts/gen-constants.mjs
 	node scripts/gen-constants.mjs
 
-wasm: $(WASM)
+# The lwIP file list is a wildcard, so it is read by a second make after the fetch.
+wasm: fetch
+	@$(MAKE) --no-print-directory $(WASM)
 build/.debug-$(DEBUG):
 	@mkdir -p build && rm -f build/.debug-* && touch $@
 
@@ -73,7 +75,7 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG)
 	@test -f $(WASM)
 	rm -f build/lwip.js
 
-ts: gen $(WASM) node_modules/.package-lock.json
+ts: gen wasm node_modules/.package-lock.json
 	npx rollup -c --silent
 	mkdir -p dist && cp $(WASM) dist/lwip.wasm
 
