@@ -171,12 +171,14 @@ sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u1
     IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_V6);
     ip6_addr_clear_zone(ip_2_ip6(ip));
     if (ip6_addr_has_scope(ip_2_ip6(ip), IP6_UNKNOWN)) {
-      if (a->scope != 0) {
-        if (a->scope > 255 || netif_get_by_index((u8_t)a->scope) == NULL) {
-          return -LW_ENODEV;
-        }
-        ip6_addr_set_zone(ip_2_ip6(ip), (u8_t)a->scope);
+      /* Linux needs sin6_scope_id for a link-local address: EINVAL without one. */
+      if (a->scope == 0) {
+        return -LW_EINVAL;
       }
+      if (a->scope > 255 || netif_get_by_index((u8_t)a->scope) == NULL) {
+        return -LW_ENODEV;
+      }
+      ip6_addr_set_zone(ip_2_ip6(ip), (u8_t)a->scope);
     }
   }
   *port = a->port;
