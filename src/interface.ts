@@ -37,6 +37,9 @@ export interface IPv4Config {
   gateway: string | null;
 }
 
+/** lwIP keeps 4 IPv6 addresses per interface (LWIP_IPV6_NUM_ADDRESSES); one is link-local. */
+const MAX_STATIC_IPV6 = 3;
+
 function parseMac(mac: string | Uint8Array): Uint8Array {
   if (mac instanceof Uint8Array) {
     if (mac.byteLength !== 6) throw new TypeError('lwip-wasm: mac must be 6 bytes');
@@ -94,6 +97,13 @@ export class NetInterface implements FrameSink {
       if (c.family !== 'IPv6') throw new TypeError(`lwip-wasm: ipv6 needs IPv6 addresses, got ${JSON.stringify(t)}`);
       return c;
     });
+    const v6texts = v6.map((a) => formatIPv6(a.bytes));
+    if (new Set(v6texts).size !== v6texts.length) {
+      throw new TypeError(`lwip-wasm: ipv6 lists an address twice: ${v6texts.join(', ')}`);
+    }
+    if (v6.length > MAX_STATIC_IPV6) {
+      throw new RangeError(`lwip-wasm: at most ${MAX_STATIC_IPV6} static IPv6 addresses per interface (one slot is the link-local address)`);
+    }
 
     const ex = core.ex;
     const macPtr = core.addrIn;
@@ -110,7 +120,11 @@ export class NetInterface implements FrameSink {
     }
     for (const a of v6) {
       core.heap.u8().set(a.bytes, core.addrIn);
-      core.check(core.guard(() => ex.netif_add_ip6(this.index, core.addrIn)), 'addInterface', formatIPv6(a.bytes));
+      const slot = core.guard(() => ex.netif_add_ip6(this.index, core.addrIn));
+      if (slot < 0) {
+        core.guard(() => ex.netif_remove_index(this.index)); // add nothing on failure
+        core.check(slot, 'addInterface', formatIPv6(a.bytes));
+      }
     }
     if (opts.default) core.guard(() => ex.netif_set_default_index(this.index));
     core.sinks.set(this.index, this);

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lwip/udp.h"
+#include "lwip/prot/udp.h"
+#include "lwip/stats.h"
 #include "lw.h"
 
 /* The largest payload one datagram can carry. IPv6 is lower than Linux's 65527
@@ -14,7 +16,24 @@ udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t
 {
   struct lw_sock *s = (struct lw_sock *)arg;
   struct lw_dgram *d;
+  u8_t *hdr;
+  u16_t ulen;
   LWIP_UNUSED_ARG(pcb);
+  /* lwIP does not check the UDP length field against the packet; Linux drops a datagram
+   * that claims more than it carries and trims one that carries more than it claims. */
+  if (pbuf_add_header(p, UDP_HLEN) == 0) {
+    hdr = (u8_t *)p->payload;
+    ulen = (u16_t)((hdr[4] << 8) | hdr[5]);
+    pbuf_remove_header(p, UDP_HLEN);
+    if (ulen < UDP_HLEN || ulen - UDP_HLEN > p->tot_len) {
+      UDP_STATS_INC(udp.lenerr);
+      pbuf_free(p);
+      return;
+    }
+    if (ulen - UDP_HLEN < p->tot_len) {
+      pbuf_realloc(p, (u16_t)(ulen - UDP_HLEN));
+    }
+  }
   if (s == NULL || (s->flags & SF_RD_SHUT) || s->dg_bytes + p->tot_len > s->rcvbuf ||
       (d = (struct lw_dgram *)malloc(sizeof(*d))) == NULL) {
     if (s != NULL) {
