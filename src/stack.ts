@@ -213,6 +213,7 @@ export class Stack {
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= -1)) {
       throw new RangeError(`lwip-wasm: poll timeout must be -1 or a number of ms >= 0, got ${String(timeoutMs)}`);
     }
+    if (opts?.signal?.aborted) throw opts.signal.reason;
     const first = this.pollSync(entries);
     if (timeoutMs === 0 || first.some((r) => r !== 0)) return first;
     const core = this.#core;

@@ -50,6 +50,7 @@ enum lw_state {
 #define SF_QUEUED    0x08u  /* on the changed list */
 #define SF_BOUND     0x10u
 #define SF_UDP_CONN  0x20u  /* connected UDP socket */
+#define SF_FIN       0x40u  /* the peer's FIN itself arrived (not just "the stream ended") */
 
 struct lw_dgram {
   struct lw_dgram *next;

@@ -97,7 +97,7 @@ tcp_sock_reopen(struct lw_sock *s)
     return 0;
   }
   tcp_sock_rx_free(s);
-  s->flags &= (u8_t)~(SF_EOF | SF_WR_SHUT | SF_RD_SHUT | SF_BOUND);
+  s->flags &= (u8_t)~(SF_EOF | SF_FIN | SF_WR_SHUT | SF_RD_SHUT | SF_BOUND);
   return tcp_sock_open(s);
 }
 
@@ -329,7 +329,7 @@ tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
   }
   if (p == NULL) {
-    s->flags |= SF_EOF;
+    s->flags |= SF_EOF | SF_FIN;
     if (s->flags & SF_WR_SHUT) {
       /* Both directions are finished: lwIP completes the close on its own. */
       tcp_sock_detach(s);
@@ -381,7 +381,9 @@ tcp_sock_on_err(void *arg, err_t err)
   s->pcb.tcp = NULL;
   switch (err) {
     case ERR_RST:
-      e = s->state == LS_CONNECTING ? LW_ECONNREFUSED : LW_ECONNRESET;
+      /* Linux's tcp_reset(): refused while connecting, EPIPE once the peer's FIN is in
+       * (CLOSE_WAIT), reset otherwise. */
+      e = s->state == LS_CONNECTING ? LW_ECONNREFUSED : (s->flags & SF_FIN) ? LW_EPIPE : LW_ECONNRESET;
       break;
     case ERR_ABRT:
       /* lwIP aborts on its own only when retransmissions or keepalives run out. */
@@ -466,6 +468,10 @@ tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
     return -LW_ENOTCONN;
   }
   if (s->rx_bytes == 0) {
+    /* After the peer's FIN, Linux returns end of stream before any pending error. */
+    if (s->flags & SF_FIN) {
+      return 0;
+    }
     if (s->err != 0) {
       int e = s->err;
       s->err = 0;
