@@ -5,6 +5,7 @@ import { Heap, ADDR_SIZE } from './bindings/memory.js';
 import { Readiness, ALWAYS } from './readiness.js';
 import { SocketError, StackError } from './errors.js';
 import { EAGAIN, POLLNVAL } from './gen/constants.js';
+import type { Clock, ClockTimer } from './clock.js';
 
 /** Something with a transmit path for frames the stack sends on one interface. */
 export interface FrameSink {
@@ -13,8 +14,6 @@ export interface FrameSink {
 
 const CHANGED_BATCH = 256;
 const NO_TIMEOUT = 0xffffffff;
-
-type Timer = ReturnType<typeof setTimeout> & { unref?: () => void; ref?: () => void };
 
 export class Core {
   readonly ex: LwipExports;
@@ -28,17 +27,18 @@ export class Core {
   /** Open sockets by fd, so the loop can count them and dispose can close them. */
   readonly openFds = new Set<number>();
   #flushQueued = false;
-  #timer: Timer | undefined;
+  #timer: ClockTimer | undefined;
   #timerAt = Infinity;
   #failure: Error | undefined;
   #disposed = false;
-  readonly #now: () => number;
+  /** The stack's clock; every timer and deadline uses it. */
+  readonly clock: Clock;
   readonly #onFailure: (err: Error) => void;
 
-  constructor(ex: LwipExports, now: () => number, onFailure: (err: Error) => void) {
+  constructor(ex: LwipExports, clock: Clock, onFailure: (err: Error) => void) {
     this.ex = ex;
     this.heap = new Heap(ex);
-    this.#now = now;
+    this.clock = clock;
     this.#onFailure = onFailure;
     this.addrIn = this.heap.alloc(ADDR_SIZE * 2);
     this.addrOut = this.addrIn + ADDR_SIZE;
@@ -169,18 +169,18 @@ export class Core {
       this.#clearTimer();
       return;
     }
-    const at = this.#now() + ms;
+    const at = this.clock.now() + ms;
     if (this.#timer !== undefined && this.#timerAt <= at) {
       this.#refTimer();
       return;
     }
     this.#clearTimer();
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.clock.setTimer(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.flush();
-    }, ms) as Timer;
+    }, ms);
     this.#refTimer();
   }
 
@@ -193,13 +193,14 @@ export class Core {
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timer.clear();
     this.#timer = undefined;
     this.#timerAt = Infinity;
   }
 
   /**
    * Waits until fd has one of mask's bits (or ERR/HUP/NVAL). Resolves with the bits.
+   * deadline is in this.clock's milliseconds (Infinity for none).
    * On timeout it rejects with onTimeout(); on abort, with the signal's reason.
    */
   wait(fd: number, mask: number, deadline: number, signal: AbortSignal | undefined,
@@ -210,11 +211,11 @@ export class Core {
     if (now < 0) return Promise.resolve(POLLNVAL);
     if (now & (mask | ALWAYS)) return Promise.resolve(now & (mask | ALWAYS));
     return new Promise<number>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: ClockTimer | undefined;
       const done = (): void => {
         remove();
         this.#pending.delete(failAll);
-        if (timer !== undefined) clearTimeout(timer);
+        if (timer !== undefined) timer.clear();
         signal?.removeEventListener('abort', onAbort);
       };
       const remove = this.readiness.add(fd, mask, (rev) => {
@@ -232,10 +233,10 @@ export class Core {
       this.#pending.add(failAll);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (deadline !== Infinity) {
-        timer = setTimeout(() => {
+        timer = this.clock.setTimer(() => {
           done();
           reject(onTimeout());
-        }, Math.max(0, deadline - performance.now()));
+        }, Math.max(0, deadline - this.clock.now()));
       }
     });
   }

@@ -5,6 +5,7 @@ export { NetInterface, type InterfaceOptions, type InterfaceCounters, type IPv4C
 export { SocketError, StackError } from './errors.js';
 export type { SocketAddress, Family } from './address.js';
 export type { WaitOptions } from './wait.js';
+export { realClock, type Clock, type ClockTimer } from './clock.js';
 export type { Link, LinkReceiver } from './transports/link.js';
 export { createPair, PairLink, type PairOptions } from './transports/pair.js';
 export { loadModule, type WasmSource } from './bindings/load.js';

@@ -135,7 +135,7 @@ export class Socket {
   /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
   async accept(opts?: WaitOptions): Promise<Socket> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts);
+    const deadline = deadlineOf(opts, this.#core.clock);
     for (;;) {
       try {
         return this.acceptSync();
@@ -217,7 +217,7 @@ export class Socket {
   async send(data: Data, opts?: WaitOptions): Promise<number> {
     checkWaitOptions(opts);
     const bytes = toBytes(data);
-    const deadline = deadlineOf(opts);
+    const deadline = deadlineOf(opts, this.#core.clock);
     let off = 0;
     do {
       try {
@@ -244,7 +244,7 @@ export class Socket {
 
   async sendto(data: Data, address: string, port: number, opts?: WaitOptions): Promise<number> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts);
+    const deadline = deadlineOf(opts, this.#core.clock);
     for (;;) {
       try {
         return this.sendtoSync(data, address, port);
@@ -284,7 +284,7 @@ export class Socket {
   /** Waits for data (or end of stream). A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
   async recv(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Uint8Array> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts);
+    const deadline = deadlineOf(opts, this.#core.clock);
     for (;;) {
       try {
         return this.recvSync(maxBytes);
@@ -313,7 +313,7 @@ export class Socket {
 
   async recvfrom(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Datagram> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts);
+    const deadline = deadlineOf(opts, this.#core.clock);
     for (;;) {
       try {
         return this.recvfromSync(maxBytes);

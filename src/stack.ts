@@ -9,6 +9,7 @@ import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
 import { ALWAYS } from './readiness.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
+import { realClock, checkClock, type Clock } from './clock.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL } from './gen/constants.js';
 
 export interface StackOptions {
@@ -27,6 +28,12 @@ export interface StackOptions {
   timeWait?: number;
   /** Seed for the stack's randomness (ISNs, ephemeral ports, MACs), for reproducible runs. */
   seed?: number;
+  /**
+   * The clock the stack runs on (default: real time). lwIP's timers (retransmission,
+   * TIME_WAIT, keepalive), connect limits and the async forms' timeouts all use it, so a
+   * virtual clock makes them run as fast as the test advances it.
+   */
+  clock?: Clock;
   /** Receives lwIP's diagnostics (DEBUG builds). */
   onLog?: (line: string) => void;
   /** Called once if the stack fails (a wasm trap); every socket is unusable after it. */
@@ -97,20 +104,20 @@ export class Stack {
     const udpRcv = checkPositiveInt(options.udpReceiveBuffer, 'udpReceiveBuffer');
     const timeWait = checkPositiveInt(options.timeWait, 'timeWait');
     const random = options.seed !== undefined ? xorshift(options.seed) : cryptoRandom;
-    const start = performance.now();
-    const now = (): number => performance.now() - start;
+    const clock = checkClock(options.clock) ?? realClock;
+    const start = clock.now();
     const module = await loadModule(options.wasm);
     let stack: Stack | undefined;
     const failWith = (err: Error): void => {
       if (stack) stack.#failWith(err);
     };
     const ex = await instantiate(module, {
-      now: () => Math.floor(now()),
+      now: () => Math.floor(clock.now() - start),
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
     });
-    const core = new Core(ex, now, failWith);
+    const core = new Core(ex, clock, failWith);
     stack = new Stack(core, random);
     core.check(ex.stack_init(), 'init');
     if (connectTimeout !== undefined) ex.stack_set_config(CONFIG_CONNECT_TIMEOUT, connectTimeout);
@@ -220,7 +227,7 @@ export class Stack {
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(opts?.signal?.reason);
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
-    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    const deadline = timeoutMs < 0 ? Infinity : core.clock.now() + timeoutMs;
     try {
       await Promise.race(entries.map((e) =>
         core.wait(e.socket.fd, e.events, deadline, ac.signal, () => new TimeoutSignal())));

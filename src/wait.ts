@@ -1,4 +1,5 @@
 // Shared plumbing for the async forms: a deadline and an AbortSignal around a wait.
+import type { Clock } from './clock.js';
 
 export interface WaitOptions {
   /** Rejects the wait when aborted, with the signal's reason. */
@@ -18,7 +19,7 @@ export function checkWaitOptions(opts: WaitOptions | undefined): void {
   }
 }
 
-/** Absolute deadline in performance.now() milliseconds, or Infinity. */
-export function deadlineOf(opts: WaitOptions | undefined): number {
-  return opts?.timeout === undefined ? Infinity : performance.now() + opts.timeout;
+/** Absolute deadline on the stack's clock, or Infinity. */
+export function deadlineOf(opts: WaitOptions | undefined, clock: Clock): number {
+  return opts?.timeout === undefined ? Infinity : clock.now() + opts.timeout;
 }

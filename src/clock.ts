@@ -1,0 +1,41 @@
+// Time as the stack sees it. The default is real time; a test clock (virtual time) can
+// stand in for it, and then lwIP's timers, connect limits and every async timeout run
+// on that clock instead of the wall clock.
+
+export interface ClockTimer {
+  clear(): void;
+  /** Node only: whether this timer alone keeps the process alive. */
+  ref?(): void;
+  unref?(): void;
+}
+
+export interface Clock {
+  /** Milliseconds on a monotonic scale (any origin). */
+  now(): number;
+  /** Calls fn once after ms milliseconds of this clock's time. */
+  setTimer(fn: () => void, ms: number): ClockTimer;
+}
+
+type NodeTimeout = ReturnType<typeof setTimeout> & { ref?: () => void; unref?: () => void };
+
+/** The wall clock: performance.now() and setTimeout. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms) as NodeTimeout;
+    return {
+      clear: () => clearTimeout(t),
+      ref: () => t.ref?.(),
+      unref: () => t.unref?.(),
+    };
+  },
+};
+
+export function checkClock(clock: unknown): Clock | undefined {
+  if (clock === undefined) return undefined;
+  const c = clock as Partial<Clock> | null;
+  if (!c || typeof c.now !== 'function' || typeof c.setTimer !== 'function') {
+    throw new TypeError('lwip-wasm: clock must have now() and setTimer(fn, ms)');
+  }
+  return c as Clock;
+}
