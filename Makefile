@@ -97,3 +97,28 @@ clean:
 	rm -rf build dist src/gen
 distclean: clean
 	rm -rf lwip/$(LWIP_VERSION_DIR) node_modules
+
+# --- The optional TAP addon (native/tap, Linux, built by node-gyp) ---------------------
+# `npm ci` already builds it (the package's install script); this rebuilds it after edits.
+# A machine where it cannot build still builds everything else: the script says why.
+ADDON := native/tap/build/Release/tap.node
+.PHONY: addon clean-addon test-deps-tap
+all: addon
+addon: $(ADDON)
+$(ADDON): native/tap/tap.c native/tap/binding.gyp native/tap/build.mjs | node_modules/.package-lock.json
+	@node native/tap/build.mjs
+clean: clean-addon
+clean-addon:
+	rm -rf native/tap/build
+
+# Kernel-side tools for the TAP suites and bench/tap.mjs (Debian packages): ip, ping,
+# curl, socat, and iperf 2 (Debian's `iperf`, not iperf3).
+TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf
+test-deps: test-deps-tap
+test-deps-tap:
+	@missing=$$(for t in $(TAP_TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t#*:}; done); \
+	missing=$$(echo $$missing); \
+	[ -z "$$missing" ] || [ "$$(uname -s)" != Linux ] || { \
+	  [ "$$(id -u)" = 0 ] || { echo "TAP tests need: sudo apt-get install $$missing" >&2; exit 0; }; \
+	  echo "installing $$missing (Debian packages) for the TAP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }

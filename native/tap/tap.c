@@ -1,0 +1,531 @@
+/*
+ * tap.c: a TAP device for lwip-wasm's TAP link (Linux only).
+ *
+ * Opens /dev/net/tun with IFF_TAP|IFF_NO_PI, creating a device or attaching to an
+ * existing (persistent) one by name. The fd is non-blocking and watched by a uv_poll_t
+ * on Node's own loop, so no threadpool thread ever blocks on it. Frames cross the
+ * N-API boundary in batches: one JS call delivers up to TAP_BATCH_FRAMES received
+ * frames in one ArrayBuffer, and one JS call writes a whole queue of outgoing frames.
+ *
+ * Like the wasm glue, functions report failure as a negative errno and never throw;
+ * the TypeScript side turns the errno into an error that says what to do.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_tun.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+/* Frames handed to JS per poll callback; the loop gets control back between batches. */
+#define TAP_BATCH_FRAMES 256
+/* Largest frame a TAP device passes: a 65535-byte packet plus ethernet and VLAN headers. */
+#define TAP_FRAME_MAX (65536 + 32)
+/* Receive scratch: stop reading a batch when less than one largest frame still fits. */
+#define TAP_SCRATCH (1024 * 1024 + TAP_FRAME_MAX)
+
+enum tap_counter {
+  TAP_RX_FRAMES, TAP_RX_BYTES, TAP_RX_BATCHES,
+  TAP_TX_FRAMES, TAP_TX_BYTES, TAP_TX_BATCHES, TAP_TX_DROPPED, TAP_TX_ERRNO,
+  TAP_COUNTERS
+};
+
+typedef struct tap_dev {
+  int fd;                  /* -1 once closed */
+  char name[IFNAMSIZ];
+  napi_env env;
+  uv_poll_t poll;
+  int poll_events;         /* UV_READABLE|UV_WRITABLE currently asked for */
+  int poll_open;           /* uv_poll_init done and uv_close not yet finished */
+  int started;
+  int finalized;           /* the JS external is gone */
+  int hooked;              /* env cleanup hook registered */
+  napi_ref on_frames;      /* (data: ArrayBuffer, lengths: ArrayBuffer) */
+  napi_ref on_writable;    /* () */
+  napi_ref on_error;       /* (negative errno) */
+  napi_async_context actx;
+  uint8_t *scratch;
+  uint32_t lengths[TAP_BATCH_FRAMES];
+  double counters[TAP_COUNTERS];
+} tap_dev;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static napi_value tap_int(napi_env env, int32_t v)
+{
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+static int tap_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
+{
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -EINVAL;
+  for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
+  return 0;
+}
+
+static tap_dev *tap_from(napi_env env, napi_value v)
+{
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return (tap_dev *)p;
+}
+
+/* Copies an interface name argument: a string of up to IFNAMSIZ-1 bytes ('' if allow_empty). */
+static int tap_get_name_opt(napi_env env, napi_value v, char *out, int allow_empty)
+{
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return -EINVAL;
+  if ((len == 0 && !allow_empty) || len >= IFNAMSIZ) return -EINVAL;
+  memset(out, 0, IFNAMSIZ);
+  napi_get_value_string_utf8(env, v, out, IFNAMSIZ, &len);
+  return 0;
+}
+
+static int tap_get_name(napi_env env, napi_value v, char *out)
+{
+  return tap_get_name_opt(env, v, out, 0);
+}
+
+/* Calls a JS callback from a libuv callback; an exception becomes an uncaught exception. */
+static void tap_call(tap_dev *d, napi_ref ref, size_t argc, napi_value *argv)
+{
+  napi_env env = d->env;
+  napi_value fn, recv, result;
+  if (ref == NULL || napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_global(env, &recv); /* make_callback needs an object as `this` */
+  if (napi_make_callback(env, d->actx, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
+}
+
+static void tap_free_if_done(tap_dev *d)
+{
+  if (d->finalized && !d->poll_open && d->fd < 0) {
+    free(d->scratch);
+    free(d);
+  }
+}
+
+static void tap_poll_closed(uv_handle_t *h)
+{
+  tap_dev *d = (tap_dev *)h->data;
+  d->poll_open = 0;
+  tap_free_if_done(d);
+}
+
+static void tap_release_refs(tap_dev *d)
+{
+  if (d->on_frames) napi_delete_reference(d->env, d->on_frames);
+  if (d->on_writable) napi_delete_reference(d->env, d->on_writable);
+  if (d->on_error) napi_delete_reference(d->env, d->on_error);
+  d->on_frames = d->on_writable = d->on_error = NULL;
+  if (d->actx) napi_async_destroy(d->env, d->actx);
+  d->actx = NULL;
+}
+
+static void tap_env_cleanup(void *arg);
+
+/* Stops polling and closes the fd. The uv handle closes asynchronously. */
+static void tap_shutdown(tap_dev *d, int from_cleanup)
+{
+  if (d->fd < 0) return;
+  if (d->hooked && !from_cleanup) napi_remove_env_cleanup_hook(d->env, tap_env_cleanup, d);
+  d->hooked = 0;
+  if (d->poll_open) {
+    uv_poll_stop(&d->poll);
+    uv_close((uv_handle_t *)&d->poll, tap_poll_closed);
+  }
+  close(d->fd);
+  d->fd = -1;
+  if (!from_cleanup) tap_release_refs(d);
+}
+
+static void tap_env_cleanup(void *arg)
+{
+  tap_dev *d = (tap_dev *)arg;
+  d->hooked = 0;
+  tap_shutdown(d, 1);
+}
+
+static void tap_finalize(napi_env env, void *data, void *hint)
+{
+  tap_dev *d = (tap_dev *)data;
+  (void)env;
+  (void)hint;
+  d->finalized = 1;
+  tap_shutdown(d, 0);
+  tap_free_if_done(d);
+}
+
+/* ---- the receive and writable path ------------------------------------------------- */
+
+static void tap_deliver(tap_dev *d, size_t used, uint32_t n)
+{
+  napi_env env = d->env;
+  napi_handle_scope scope;
+  napi_value argv[2];
+  void *p;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_create_arraybuffer(env, used, &p, &argv[0]) == napi_ok) {
+    memcpy(p, d->scratch, used);
+    if (napi_create_arraybuffer(env, (size_t)n * 4, &p, &argv[1]) == napi_ok) {
+      memcpy(p, d->lengths, (size_t)n * 4);
+      d->counters[TAP_RX_BATCHES]++;
+      tap_call(d, d->on_frames, 2, argv);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void tap_report_error(tap_dev *d, int neg_errno)
+{
+  napi_handle_scope scope;
+  napi_value arg;
+  if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
+  arg = tap_int(d->env, neg_errno);
+  tap_call(d, d->on_error, 1, &arg);
+  napi_close_handle_scope(d->env, scope);
+}
+
+static void tap_read_batch(tap_dev *d)
+{
+  size_t used = 0;
+  uint32_t n = 0;
+  int err = 0;
+  while (n < TAP_BATCH_FRAMES && TAP_SCRATCH - used >= TAP_FRAME_MAX) {
+    ssize_t r = read(d->fd, d->scratch + used, TAP_FRAME_MAX);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) err = -errno;
+      break;
+    }
+    if (r == 0) break;
+    d->lengths[n++] = (uint32_t)r;
+    used += (size_t)r;
+  }
+  d->counters[TAP_RX_FRAMES] += n;
+  d->counters[TAP_RX_BYTES] += (double)used;
+  if (n > 0) tap_deliver(d, used, n);
+  /* JS may have closed the device while handling the frames. */
+  if (err && d->fd >= 0) {
+    uv_poll_stop(&d->poll);
+    d->poll_events = 0;
+    tap_report_error(d, err);
+  }
+}
+
+static void tap_on_poll(uv_poll_t *h, int status, int events)
+{
+  tap_dev *d = (tap_dev *)h->data;
+  if (d->fd < 0) return;
+  if (status < 0) {
+    uv_poll_stop(&d->poll);
+    d->poll_events = 0;
+    tap_report_error(d, status); /* libuv errors are negative errno on Linux */
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    /* Writable again after EAGAIN: stop asking, and let JS flush its queue. */
+    d->poll_events &= ~UV_WRITABLE;
+    uv_poll_start(&d->poll, d->poll_events, tap_on_poll);
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(d->env, &scope) == napi_ok) {
+      tap_call(d, d->on_writable, 0, NULL);
+      napi_close_handle_scope(d->env, scope);
+    }
+    if (d->fd < 0) return;
+  }
+  if (events & UV_READABLE) tap_read_batch(d);
+}
+
+/* ---- exported functions ------------------------------------------------------------ */
+
+/* open(name: string, attachOnly: boolean) -> External | -errno. name '' lets the kernel pick. */
+static napi_value tap_open(napi_env env, napi_callback_info info)
+{
+  napi_value argv[2], out;
+  char name[IFNAMSIZ];
+  bool attach_only = false;
+  struct ifreq ifr;
+  tap_get_args(env, info, 2, argv);
+  if (tap_get_name_opt(env, argv[0], name, 1) < 0) return tap_int(env, -EINVAL);
+  napi_get_value_bool(env, argv[1], &attach_only);
+  if (attach_only && (name[0] == '\0' || if_nametoindex(name) == 0)) return tap_int(env, -ENODEV);
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return tap_int(env, -errno);
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return tap_int(env, -e);
+  }
+
+  tap_dev *d = calloc(1, sizeof *d);
+  uint8_t *scratch = malloc(TAP_SCRATCH);
+  if (d == NULL || scratch == NULL) {
+    free(d);
+    free(scratch);
+    close(fd);
+    return tap_int(env, -ENOMEM);
+  }
+  d->fd = fd;
+  d->env = env;
+  d->scratch = scratch;
+  memcpy(d->name, ifr.ifr_name, IFNAMSIZ);
+  d->name[IFNAMSIZ - 1] = '\0';
+  if (napi_create_external(env, d, tap_finalize, NULL, &out) != napi_ok) {
+    close(fd);
+    free(scratch);
+    free(d);
+    return tap_int(env, -ENOMEM);
+  }
+  if (napi_add_env_cleanup_hook(env, tap_env_cleanup, d) == napi_ok) d->hooked = 1;
+  return out;
+}
+
+/* name(dev) -> the kernel's name for the device (it picks one when asked for ''). */
+static napi_value tap_name(napi_env env, napi_callback_info info)
+{
+  napi_value argv[1], out;
+  tap_get_args(env, info, 1, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  napi_create_string_utf8(env, d->name, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+/* start(dev, onFrames, onWritable, onError) -> 0 | -errno: begins reading. */
+static napi_value tap_start(napi_env env, napi_callback_info info)
+{
+  napi_value argv[4], res_name;
+  tap_get_args(env, info, 4, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  if (d->fd < 0) return tap_int(env, -EBADF);
+  if (d->started) return tap_int(env, -EALREADY);
+  for (int i = 1; i < 4; i++) {
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    if (t != napi_function) return tap_int(env, -EINVAL);
+  }
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) return tap_int(env, -EIO);
+  napi_create_reference(env, argv[1], 1, &d->on_frames);
+  napi_create_reference(env, argv[2], 1, &d->on_writable);
+  napi_create_reference(env, argv[3], 1, &d->on_error);
+  napi_create_string_utf8(env, "lwip-wasm:tap", NAPI_AUTO_LENGTH, &res_name);
+  napi_async_init(env, NULL, res_name, &d->actx);
+  int r = uv_poll_init(loop, &d->poll, d->fd);
+  if (r != 0) {
+    tap_release_refs(d);
+    return tap_int(env, r);
+  }
+  d->poll.data = d;
+  d->poll_open = 1;
+  d->started = 1;
+  d->poll_events = UV_READABLE;
+  r = uv_poll_start(&d->poll, UV_READABLE, tap_on_poll);
+  return tap_int(env, r);
+}
+
+/*
+ * write(dev, frames: Uint8Array[], from: number) -> frames consumed | -errno.
+ * Writes frames[from..] one write(2) each. Stops at EAGAIN and asks libuv to say when
+ * the fd is writable again (onWritable). A frame the kernel refuses for another reason
+ * (EIO while the device is down, EINVAL) is dropped and counted, as a NIC would.
+ */
+static napi_value tap_write(napi_env env, napi_callback_info info)
+{
+  napi_value argv[3];
+  uint32_t count = 0, from = 0, i;
+  tap_get_args(env, info, 3, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  if (d->fd < 0) return tap_int(env, -EBADF);
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok) return tap_int(env, -EINVAL);
+  napi_get_value_uint32(env, argv[2], &from);
+  int blocked = 0;
+  for (i = from; i < count; i++) {
+    napi_value el, ab;
+    napi_typedarray_type type;
+    size_t length, offset;
+    void *data;
+    if (napi_get_element(env, argv[1], i, &el) != napi_ok ||
+        napi_get_typedarray_info(env, el, &type, &length, &data, &ab, &offset) != napi_ok ||
+        type != napi_uint8_array) {
+      return tap_int(env, -EINVAL);
+    }
+    ssize_t r;
+    do {
+      r = write(d->fd, data, length);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        blocked = 1;
+        break;
+      }
+      d->counters[TAP_TX_DROPPED]++;
+      d->counters[TAP_TX_ERRNO] = errno;
+      continue;
+    }
+    d->counters[TAP_TX_FRAMES]++;
+    d->counters[TAP_TX_BYTES] += (double)length;
+  }
+  d->counters[TAP_TX_BATCHES]++;
+  if (blocked && d->poll_open && !(d->poll_events & UV_WRITABLE)) {
+    d->poll_events |= UV_WRITABLE;
+    uv_poll_start(&d->poll, d->poll_events, tap_on_poll);
+  }
+  return tap_int(env, (int32_t)(i - from));
+}
+
+/* close(dev): stops polling and closes the fd (a non-persistent device disappears). */
+static napi_value tap_close(napi_env env, napi_callback_info info)
+{
+  napi_value argv[1];
+  tap_get_args(env, info, 1, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  tap_shutdown(d, 0);
+  return tap_int(env, 0);
+}
+
+/* ref(dev, on): whether the open device keeps Node's event loop alive (default yes). */
+static napi_value tap_ref(napi_env env, napi_callback_info info)
+{
+  napi_value argv[2];
+  bool on = true;
+  tap_get_args(env, info, 2, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  napi_get_value_bool(env, argv[1], &on);
+  if (d->poll_open) {
+    if (on) uv_ref((uv_handle_t *)&d->poll);
+    else uv_unref((uv_handle_t *)&d->poll);
+  }
+  return tap_int(env, 0);
+}
+
+/* stats(dev) -> Float64Array of the counters in enum tap_counter order. */
+static napi_value tap_stats(napi_env env, napi_callback_info info)
+{
+  napi_value argv[1], ab, out;
+  void *p;
+  tap_get_args(env, info, 1, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  napi_create_arraybuffer(env, sizeof d->counters, &p, &ab);
+  memcpy(p, d->counters, sizeof d->counters);
+  napi_create_typedarray(env, napi_float64_array, TAP_COUNTERS, ab, 0, &out);
+  return out;
+}
+
+/* ---- device settings by name (in this process's network namespace) --------------- */
+
+static int tap_ifreq(const char *name, unsigned long req, struct ifreq *ifr)
+{
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  memcpy(ifr->ifr_name, name, IFNAMSIZ); /* name is IFNAMSIZ bytes, NUL-padded */
+  int r = ioctl(s, req, ifr) < 0 ? -errno : 0;
+  close(s);
+  return r;
+}
+
+/* mtu(name) -> the device's MTU | -errno. */
+static napi_value tap_get_mtu(napi_env env, napi_callback_info info)
+{
+  napi_value argv[1];
+  char name[IFNAMSIZ];
+  struct ifreq ifr;
+  tap_get_args(env, info, 1, argv);
+  int r = tap_get_name(env, argv[0], name);
+  if (r < 0) return tap_int(env, r);
+  memset(&ifr, 0, sizeof ifr);
+  r = tap_ifreq(name, SIOCGIFMTU, &ifr);
+  return tap_int(env, r < 0 ? r : ifr.ifr_mtu);
+}
+
+/* setMtu(name, mtu) -> 0 | -errno (needs CAP_NET_ADMIN). */
+static napi_value tap_set_mtu(napi_env env, napi_callback_info info)
+{
+  napi_value argv[2];
+  char name[IFNAMSIZ];
+  int32_t mtu = 0;
+  struct ifreq ifr;
+  tap_get_args(env, info, 2, argv);
+  int r = tap_get_name(env, argv[0], name);
+  if (r < 0) return tap_int(env, r);
+  if (napi_get_value_int32(env, argv[1], &mtu) != napi_ok) return tap_int(env, -EINVAL);
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_mtu = mtu;
+  return tap_int(env, tap_ifreq(name, SIOCSIFMTU, &ifr));
+}
+
+/* setUp(name, up) -> 0 | -errno (needs CAP_NET_ADMIN). */
+static napi_value tap_set_up(napi_env env, napi_callback_info info)
+{
+  napi_value argv[2];
+  char name[IFNAMSIZ];
+  bool up = true;
+  struct ifreq ifr;
+  tap_get_args(env, info, 2, argv);
+  int r = tap_get_name(env, argv[0], name);
+  if (r < 0) return tap_int(env, r);
+  napi_get_value_bool(env, argv[1], &up);
+  memset(&ifr, 0, sizeof ifr);
+  r = tap_ifreq(name, SIOCGIFFLAGS, &ifr);
+  if (r < 0) return tap_int(env, r);
+  if (up) ifr.ifr_flags |= IFF_UP;
+  else ifr.ifr_flags &= ~IFF_UP;
+  return tap_int(env, tap_ifreq(name, SIOCSIFFLAGS, &ifr));
+}
+
+/* index(name) -> ifindex | -ENODEV. */
+static napi_value tap_index(napi_env env, napi_callback_info info)
+{
+  napi_value argv[1];
+  char name[IFNAMSIZ];
+  tap_get_args(env, info, 1, argv);
+  int r = tap_get_name(env, argv[0], name);
+  if (r < 0) return tap_int(env, r);
+  unsigned idx = if_nametoindex(name);
+  return tap_int(env, idx ? (int32_t)idx : -ENODEV);
+}
+
+static napi_value tap_init(napi_env env, napi_value exports)
+{
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    { "open", tap_open }, { "name", tap_name }, { "start", tap_start }, { "write", tap_write },
+    { "close", tap_close }, { "ref", tap_ref }, { "stats", tap_stats }, { "mtu", tap_get_mtu },
+    { "setMtu", tap_set_mtu }, { "setUp", tap_set_up }, { "index", tap_index },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok) {
+      return NULL;
+    }
+  }
+  napi_value batch;
+  napi_create_uint32(env, TAP_BATCH_FRAMES, &batch);
+  napi_set_named_property(env, exports, "batchFrames", batch);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, tap_init)
