@@ -231,6 +231,10 @@ static void tap_on_poll(uv_poll_t *h, int status, int events)
   tap_dev *d = (tap_dev *)h->data;
   if (d->fd < 0) return;
   if (status < 0) {
+    /* libuv turns POLLERR into UV_EBADF; a read says what really happened (EBADFD when
+     * the device was deleted under us). */
+    uint8_t probe[64];
+    if (read(d->fd, probe, sizeof probe) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) status = -errno;
     uv_poll_stop(&d->poll);
     d->poll_events = 0;
     tap_report_error(d, status); /* libuv errors are negative errno on Linux */

@@ -54,7 +54,7 @@ export interface TapCounters {
   bytesReceived: number;
   /** Frames the kernel refused (EIO while the device is down), or sent after close. */
   dropped: number;
-  /** Frames read before a stack was attached, which nobody could take. */
+  /** Frames dropped because they arrived before a stack was attached, past the 1 MiB held for it. */
   receivedUnattached: number;
   /** Calls into the addon that wrote frames, and batches it delivered: frames per call = frames / calls. */
   writeCalls: number;
@@ -158,6 +158,9 @@ function settingError(neg: number, what: 'SIOCSIFMTU' | 'SIOCSIFFLAGS', name: st
   return new TapError(code, what, `lwip-wasm: ${msg}`, -neg);
 }
 
+/** Bytes of frames held for a stack that has not attached yet; later ones are dropped. */
+const EARLY_LIMIT = 1024 * 1024;
+
 const NAME_RE = /^[^\s/:]{1,15}$/;
 
 /**
@@ -221,6 +224,9 @@ export class TapLink implements Link {
   #closed = false;
   #sentAfterClose = 0;
   #unattached = 0;
+  /** Frames read before attach(), handed over once a stack attaches (up to EARLY_LIMIT bytes). */
+  #early: Uint8Array[] = [];
+  #earlyBytes = 0;
 
   /** @internal use openTap */
   constructor(addon: TapAddon, dev: object, name: string, ifindex: number, mtu: number, highWaterMark: number) {
@@ -255,6 +261,15 @@ export class TapLink implements Link {
     if (this.#receiver) throw new Error('lwip-wasm: this TAP link is already attached to a stack');
     if (!receiver || typeof receiver.onFrames !== 'function') throw new TypeError('lwip-wasm: attach needs a LinkReceiver');
     this.#receiver = receiver;
+    if (this.#early.length > 0) {
+      // After addInterface returns, as any later batch would arrive.
+      queueMicrotask(() => {
+        const early = this.#early;
+        this.#early = [];
+        this.#earlyBytes = 0;
+        if (!this.#closed && early.length > 0) receiver.onFrames(early);
+      });
+    }
   }
 
   send(frame: Uint8Array): boolean {
@@ -331,18 +346,25 @@ export class TapLink implements Link {
 
   #onFrames(data: ArrayBuffer, lengths: ArrayBuffer): void {
     const lens = new Uint32Array(lengths);
-    const receiver = this.#receiver;
-    if (!receiver || this.#closed) {
-      this.#unattached += lens.length;
-      return;
-    }
     const frames = new Array<Uint8Array>(lens.length);
     let off = 0;
     for (let i = 0; i < lens.length; i++) {
       frames[i] = new Uint8Array(data, off, lens[i]!); // views of a buffer made for this batch
       off += lens[i]!;
     }
-    receiver.onFrames(frames);
+    const receiver = this.#receiver;
+    if (receiver) {
+      receiver.onFrames(frames);
+      return;
+    }
+    for (const f of frames) {
+      if (this.#earlyBytes + f.byteLength > EARLY_LIMIT) {
+        this.#unattached++;
+        continue;
+      }
+      this.#early.push(f);
+      this.#earlyBytes += f.byteLength;
+    }
   }
 
   #fail(neg: number): void {
@@ -358,6 +380,7 @@ export class TapLink implements Link {
     this.#closed = true;
     this.#addon.close(this.#dev);
     this.#sentAfterClose += this.#queue.length - this.#head;
+    this.#early = [];
     this.#queue = [];
     this.#head = 0;
     this.#queued = 0;
