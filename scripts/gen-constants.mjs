@@ -8,7 +8,7 @@ const header = readFileSync(join(root, 'wasm/lw_const.h'), 'utf8');
 const defs = [...header.matchAll(/^#define LW_([A-Z0-9_]+)\s+(0x[0-9a-fA-F]+|\d+)/gm)];
 if (defs.length === 0) throw new Error('gen-constants: no LW_ constants found');
 
-const errnos = defs.filter(([, name]) => /^E[A-Z]+$/.test(name));
+const errnos = defs.filter(([, name]) => /^E[A-Z]+$/.test(name) && !name.startsWith('EPOLL'));
 const lines = [
   '// Generated from wasm/lw_const.h by scripts/gen-constants.mjs. Do not edit.',
   ...defs.map(([, name, value]) => `export const ${name} = ${value};`),

@@ -97,6 +97,7 @@ export class Core {
       const outLen = ex.stack_poll();
       if (outLen > 0) this.#drainOutbox(outLen);
       this.#drainChanged();
+      this.#wakeEpolls();
       this.#schedule();
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
@@ -242,6 +243,61 @@ export class Core {
   }
 
   readonly #pending = new Set<(err: Error) => void>();
+  readonly #epollWaiters = new Map<number, Set<(ready: boolean) => void>>();
+
+  /**
+   * Waits until epoll instance id may have events (true), or the deadline passes (false).
+   * Aborting rejects with the signal's reason.
+   */
+  waitEpoll(id: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    this.assertAlive();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<boolean>((resolve, reject) => {
+      let timer: ClockTimer | undefined;
+      let set = this.#epollWaiters.get(id);
+      if (!set) {
+        set = new Set();
+        this.#epollWaiters.set(id, set);
+      }
+      const waiters = set;
+      const done = (): void => {
+        waiters.delete(wake);
+        if (waiters.size === 0) this.#epollWaiters.delete(id);
+        this.#pending.delete(failAll);
+        timer?.clear();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const wake = (ready: boolean): void => {
+        done();
+        resolve(ready);
+      };
+      const failAll = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      waiters.add(wake);
+      this.#pending.add(failAll);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (deadline !== Infinity) {
+        timer = this.clock.setTimer(() => wake(false), Math.max(0, deadline - this.clock.now()));
+      }
+    });
+  }
+
+  /** Wakes the waiters of one epoll instance (it was closed). */
+  wakeEpoll(id: number): void {
+    for (const w of [...(this.#epollWaiters.get(id) ?? [])]) w(true);
+  }
+
+  #wakeEpolls(): void {
+    for (const [id, set] of this.#epollWaiters) {
+      if (this.ex.epoll_pending(id) !== 0) for (const w of [...set]) w(true);
+    }
+  }
 
   /** The stack cannot go on (a wasm trap, or a bug): reject every pending wait. */
   fail(err: Error): void {

@@ -9,4 +9,14 @@ export { realClock, type Clock, type ClockTimer } from './clock.js';
 export type { Link, LinkReceiver } from './transports/link.js';
 export { createPair, PairLink, type PairOptions } from './transports/pair.js';
 export { loadModule, type WasmSource } from './bindings/load.js';
+export { Epoll, type EpollEvent } from './epoll.js';
+export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';
+export type { OptionValue, Linger, IPv4Membership, IPv6Membership } from './options.js';
+export type { RecvOptions } from './socket.js';
 export * from './constants.js';
+export { createSwitch, Switch, SwitchPort, type SwitchOptions, type SwitchPortCounters } from './transports/switch.js';
+export {
+  impair, ImpairedLink, type Impairment, type ImpairOptions, type GilbertElliott, type ImpairmentCounters,
+} from './faults/impair.js';
+export { capture, CaptureLink, PcapWriter, type ByteSink, type PcapOptions } from './capture/pcap.js';
+export { VirtualClock, type VirtualClockOptions, type RunOptions } from './testing/virtual-clock.js';

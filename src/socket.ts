@@ -5,9 +5,11 @@ import type { Core } from './core.js';
 import { toRaw, fromRaw, type SocketAddress } from './address.js';
 import { SocketError } from './errors.js';
 import { checkWaitOptions, deadlineOf, type WaitOptions } from './wait.js';
+import { encodeOption, decodeOption, type OptionValue, type Linger } from './options.js';
 import {
   AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLNVAL,
   SHUT_RD, SHUT_WR, SHUT_RDWR, EAGAIN, EINPROGRESS, EBADF, EALREADY, EAFNOSUPPORT,
+  SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK,
 } from './gen/constants.js';
 
 /** Bytes a socket accepts: binary views, or a string sent as UTF-8. */
@@ -16,6 +18,15 @@ export type Data = Uint8Array | ArrayBufferView | ArrayBuffer | string;
 /** A received datagram and who sent it. */
 export interface Datagram extends SocketAddress {
   data: Uint8Array;
+}
+
+/** Options of the async receive forms. */
+export interface RecvOptions extends WaitOptions {
+  /**
+   * MSG_* flags: MSG_PEEK, MSG_TRUNC (UDP), MSG_DONTWAIT (fail with EAGAIN instead of
+   * waiting) and MSG_WAITALL (TCP: wait for maxBytes, end of stream, or an error).
+   */
+  flags?: number;
 }
 
 export interface ConnectOptions extends WaitOptions {
@@ -27,6 +38,17 @@ export interface ConnectOptions extends WaitOptions {
 }
 
 const DEFAULT_RECV = 65536;
+
+function joinChunks(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
 const encoder = new TextEncoder();
 
 function toBytes(data: Data): Uint8Array {
@@ -135,7 +157,7 @@ export class Socket {
   /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
   async accept(opts?: WaitOptions): Promise<Socket> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts, this.#core.clock);
+    const deadline = this.#deadline(opts, SO_RCVTIMEO);
     for (;;) {
       try {
         return this.acceptSync();
@@ -217,7 +239,7 @@ export class Socket {
   async send(data: Data, opts?: WaitOptions): Promise<number> {
     checkWaitOptions(opts);
     const bytes = toBytes(data);
-    const deadline = deadlineOf(opts, this.#core.clock);
+    const deadline = this.#deadline(opts, SO_SNDTIMEO);
     let off = 0;
     do {
       try {
@@ -244,7 +266,7 @@ export class Socket {
 
   async sendto(data: Data, address: string, port: number, opts?: WaitOptions): Promise<number> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts, this.#core.clock);
+    const deadline = this.#deadline(opts, SO_SNDTIMEO);
     for (;;) {
       try {
         return this.sendtoSync(data, address, port);
@@ -281,18 +303,69 @@ export class Socket {
     return this.#core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
   }
 
-  /** Waits for data (or end of stream). A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
-  async recv(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Uint8Array> {
+  /**
+   * Waits for data (or end of stream). A timeout (opts.timeout, else SO_RCVTIMEO) rejects
+   * with EAGAIN, as Linux does. opts.flags takes MSG_PEEK, MSG_DONTWAIT and MSG_WAITALL.
+   */
+  async recv(maxBytes = DEFAULT_RECV, opts?: RecvOptions): Promise<Uint8Array> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts, this.#core.clock);
+    const flags = checkFlags(opts?.flags ?? 0);
+    const sysFlags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
+    if (flags & MSG_DONTWAIT) return this.recvSync(maxBytes, sysFlags);
+    const deadline = this.#deadline(opts, SO_RCVTIMEO);
+    const waitAll = (flags & MSG_WAITALL) !== 0 && !(flags & MSG_PEEK) && this.type === SOCK_STREAM;
+    const parts: Uint8Array[] = [];
+    let got = 0;
     for (;;) {
       try {
-        return this.recvSync(maxBytes);
+        const chunk = this.recvSync(maxBytes - got, sysFlags);
+        if (!waitAll) return chunk;
+        parts.push(chunk);
+        got += chunk.length;
+        if (chunk.length === 0 || got >= maxBytes) return joinChunks(parts, got);
+        continue;
       } catch (err) {
-        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+        if (!(err instanceof SocketError) || err.errno !== EAGAIN) {
+          if (got > 0) return joinChunks(parts, got); // Linux returns what it has; the error comes next call
+          throw err;
+        }
       }
-      await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+      try {
+        await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+      } catch (err) {
+        if (got > 0 && err instanceof SocketError && err.errno === EAGAIN) return joinChunks(parts, got);
+        throw err;
+      }
     }
+  }
+
+  // --- options ------------------------------------------------------------------------
+
+  /**
+   * setsockopt(2). level: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP or IPPROTO_IPV6. Most
+   * values are integers (booleans accepted); SO_LINGER takes { onoff, linger },
+   * IP_ADD_MEMBERSHIP { multiaddr, interface? }, IPV6_JOIN_GROUP { multiaddr, interface? },
+   * SO_RCVTIMEO/SO_SNDTIMEO milliseconds. Unknown or read-only options: ENOPROTOOPT.
+   */
+  setsockopt(level: number, name: number, value: OptionValue): void {
+    if (!Number.isInteger(level) || !Number.isInteger(name)) {
+      throw new TypeError('lwip-wasm: setsockopt needs integer level and option name');
+    }
+    const bytes = encodeOption(level, name, value);
+    this.#live('setsockopt');
+    const core = this.#core;
+    core.heap.u8().set(bytes, core.addrIn);
+    this.#call('setsockopt', (ex) => ex.sock_setsockopt(this.fd, level, name, core.addrIn, bytes.byteLength));
+  }
+
+  /** getsockopt(2): a number for most options, { onoff, linger } for SO_LINGER. */
+  getsockopt(level: number, name: number): number | Linger | string {
+    if (!Number.isInteger(level) || !Number.isInteger(name)) {
+      throw new TypeError('lwip-wasm: getsockopt needs integer level and option name');
+    }
+    const core = this.#core;
+    const n = this.#call('getsockopt', (ex) => ex.sock_getsockopt(this.fd, level, name, core.addrOut, 24));
+    return decodeOption(level, name, core.heap.u8().slice(core.addrOut, core.addrOut + n));
   }
 
   /** Takes one datagram (truncated to maxBytes) and its sender; throws EAGAIN if none. */
@@ -311,17 +384,27 @@ export class Socket {
     return { data, ...fromRaw(core.heap.readAddress(core.addrOut)) };
   }
 
-  async recvfrom(maxBytes = DEFAULT_RECV, opts?: WaitOptions): Promise<Datagram> {
+  async recvfrom(maxBytes = DEFAULT_RECV, opts?: RecvOptions): Promise<Datagram> {
     checkWaitOptions(opts);
-    const deadline = deadlineOf(opts, this.#core.clock);
+    const flags = checkFlags(opts?.flags ?? 0);
+    const sysFlags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
+    if (flags & MSG_DONTWAIT) return this.recvfromSync(maxBytes, sysFlags);
+    const deadline = this.#deadline(opts, SO_RCVTIMEO);
     for (;;) {
       try {
-        return this.recvfromSync(maxBytes);
+        return this.recvfromSync(maxBytes, sysFlags);
       } catch (err) {
         if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
       }
       await this.#wait(POLLIN, deadline, opts?.signal, 'recvfrom');
     }
+  }
+
+  /** The deadline for a wait: opts.timeout, else SO_RCVTIMEO / SO_SNDTIMEO when set. */
+  #deadline(opts: WaitOptions | undefined, option: number): number {
+    if (opts?.timeout !== undefined) return deadlineOf(opts, this.#core.clock);
+    const ms = this.getsockopt(SOL_SOCKET, option) as number;
+    return ms > 0 ? this.#core.clock.now() + ms : Infinity;
   }
 
   async #wait(mask: number, deadline: number, signal: AbortSignal | undefined, syscall: string): Promise<void> {

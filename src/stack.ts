@@ -10,7 +10,9 @@ import { StackError } from './errors.js';
 import { ALWAYS } from './readiness.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { realClock, checkClock, type Clock } from './clock.js';
-import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL } from './gen/constants.js';
+import { Epoll } from './epoll.js';
+import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
+import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
 
 export interface StackOptions {
   /** The wasm to use: a compiled module, its bytes, or a URL. Default: lwip.wasm beside this module. */
@@ -239,6 +241,57 @@ export class Stack {
     }
     if (!core.alive) core.assertAlive();
     return this.pollSync(entries);
+  }
+
+  /** A new epoll instance over this stack's sockets. */
+  epoll<T = unknown>(): Epoll<T> {
+    this.#core.assertAlive();
+    return new Epoll<T>(this.#core);
+  }
+
+  /**
+   * select(2) over sockets: resolves with the ready subsets as soon as one is ready, or
+   * empty sets when timeoutMs runs out (-1: no limit). Readable includes end of stream and
+   * errors; except reports POLLPRI, which this stack never raises (no urgent data).
+   */
+  async select(read: readonly Socket[], write: readonly Socket[], except: readonly Socket[], timeoutMs = -1,
+    opts?: Pick<WaitOptions, 'signal'>): Promise<{ read: Socket[]; write: Socket[]; except: Socket[] }> {
+    for (const list of [read, write, except]) {
+      if (!Array.isArray(list)) throw new TypeError('lwip-wasm: select needs three arrays of sockets');
+    }
+    const entries: PollEntry[] = [
+      ...read.map((socket) => ({ socket, events: POLLIN })),
+      ...write.map((socket) => ({ socket, events: POLLOUT })),
+      ...except.map((socket) => ({ socket, events: POLLPRI })),
+    ];
+    const rev = await this.poll(entries, timeoutMs, opts);
+    const pick = (list: readonly Socket[], start: number, bits: number) =>
+      list.filter((_, i) => (rev[start + i]! & bits) !== 0);
+    return {
+      read: pick(read, 0, POLLIN | POLLHUP | POLLERR),
+      write: pick(write, read.length, POLLOUT | POLLERR),
+      except: pick(except, read.length + write.length, POLLPRI),
+    };
+  }
+
+  /** Socket listing in the shape of `ss` (see SsOptions; formatSs prints it). */
+  ss(options: SsOptions = {}): SsRow[] {
+    if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: ss options must be an object');
+    this.#core.assertAlive();
+    const m = this.memory();
+    return readSs(this.#core, options, m.sockets + m.pools['TCP_PCB']! + m.pools['TCP_PCB_LISTEN']! + 16);
+  }
+
+  /** Counts in the shape of /proc/net/sockstat (mem in bytes, not pages). */
+  sockstat(): Sockstat {
+    this.#core.assertAlive();
+    return readSockstat(this.#core);
+  }
+
+  /** lwIP's protocol counters: packets sent, received, dropped, checksum errors... */
+  stats(): Stats {
+    this.#core.assertAlive();
+    return readStats(this.#core);
   }
 
   /** Memory in use inside the wasm; see MemoryStats. */

@@ -95,6 +95,37 @@ struct lw_sock {
   u8_t nexthop_if;
 
   struct lw_sock *changed_next;
+
+  /* Options (sock_opt.c). Buffer sizes are stored doubled, as Linux reports them. */
+  u32_t sndbuf;            /* SO_SNDBUF; TCP queues at most half of it */
+  u32_t rcvlowat;          /* SO_RCVLOWAT (>= 1) */
+  u32_t rcvtimeo, sndtimeo;/* SO_RCVTIMEO / SO_SNDTIMEO in ms; the async forms honour them */
+  s32_t peek_off;          /* SO_PEEK_OFF; -1 when off */
+  u32_t wnd_held;          /* receive window withheld to honour a small SO_RCVBUF */
+  u32_t keep_idle, keep_intvl, keep_cnt; /* TCP keepalive, ms / ms / probes */
+  u16_t maxseg;            /* TCP_MAXSEG cap on segments we send; 0 for none */
+  u16_t linger;            /* SO_LINGER seconds */
+  u8_t ttl, tos;
+  u8_t opt_flags;          /* OF_* */
+  struct lw_group *groups; /* multicast memberships, left on close */
+
+  /* epoll registrations watching this socket (sock_epoll.c) */
+  struct lw_epitem *watchers;
+};
+
+#define OF_LINGER     0x01u
+#define OF_V6ONLY     0x02u
+#define OF_REUSEPORT  0x04u
+#define OF_NODELAY    0x08u
+#define OF_KEEPALIVE  0x10u
+#define OF_REUSEADDR  0x20u
+#define OF_BROADCAST  0x40u
+
+struct lw_group {
+  struct lw_group *next;
+  ip_addr_t group;
+  u32_t ifindex;      /* IPv6: interface; 0 for all */
+  ip4_addr_t ifaddr;  /* IPv4: interface address; any for all */
 };
 
 /* stack.c */
@@ -106,14 +137,30 @@ struct lw_config {
 extern struct lw_config lw_cfg;
 u8_t *lw_outbox_reserve(u32_t len);
 
+/* sock_opt.c */
+void sock_opt_init(struct lw_sock *s);
+void sock_opt_inherit(struct lw_sock *child, const struct lw_sock *parent);
+void sock_opt_apply_tcp(struct lw_sock *s);
+void sock_opt_release(struct lw_sock *s);
+u32_t sock_tcp_send_room(const struct lw_sock *s);
+u32_t sock_tcp_recved(struct lw_sock *s, u32_t consumed);
+
+/* sock_epoll.c */
+void epoll_sock_changed(struct lw_sock *s);
+void epoll_sock_gone(struct lw_sock *s);
+void epoll_sock_arrival(struct lw_sock *s);
+
 /* sock.c */
 struct lw_sock *sock_get(int fd);
+u32_t sock_fd_cap(void);
 struct lw_sock *sock_alloc(u8_t domain, u8_t type);
 int sock_assign_fd(struct lw_sock *s);
 void sock_free(struct lw_sock *s);
 void sock_refresh(struct lw_sock *s);
 int sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u16_t *port);
 void sock_addr_out(struct lw_addr *a, const ip_addr_t *ip, u16_t port);
+void sock_addr_out_for(const struct lw_sock *s, struct lw_addr *a, const ip_addr_t *ip, u16_t port);
+int sock_tcp_state(const struct lw_sock *s);
 int sock_addr_is_local(const ip_addr_t *ip);
 int lw_err_to_errno(err_t err);
 

@@ -12,6 +12,79 @@
 #define LW_IPPROTO_TCP    6
 #define LW_IPPROTO_UDP    17
 
+/* Protocol levels for setsockopt(2) */
+#define LW_SOL_SOCKET     1
+#define LW_IPPROTO_IP     0
+#define LW_IPPROTO_IPV6   41
+
+/* socket(7) options */
+#define LW_SO_REUSEADDR   2
+#define LW_SO_TYPE        3
+#define LW_SO_ERROR       4
+#define LW_SO_BROADCAST   6
+#define LW_SO_SNDBUF      7
+#define LW_SO_RCVBUF      8
+#define LW_SO_KEEPALIVE   9
+#define LW_SO_LINGER      13
+#define LW_SO_REUSEPORT   15
+#define LW_SO_RCVLOWAT    18
+#define LW_SO_RCVTIMEO    20
+#define LW_SO_SNDTIMEO    21
+#define LW_SO_ACCEPTCONN  30
+#define LW_SO_PROTOCOL    38
+#define LW_SO_DOMAIN      39
+#define LW_SO_PEEK_OFF    42
+
+/* tcp(7) options */
+#define LW_TCP_NODELAY    1
+#define LW_TCP_MAXSEG     2
+#define LW_TCP_KEEPIDLE   4
+#define LW_TCP_KEEPINTVL  5
+#define LW_TCP_KEEPCNT    6
+
+/* ip(7) and ipv6(7) options */
+#define LW_IP_TOS         1
+#define LW_IP_TTL         2
+#define LW_IP_MULTICAST_IF   32
+#define LW_IP_MULTICAST_TTL  33
+#define LW_IP_MULTICAST_LOOP 34
+#define LW_IP_ADD_MEMBERSHIP 35
+#define LW_IP_DROP_MEMBERSHIP 36
+#define LW_IPV6_UNICAST_HOPS 16
+#define LW_IPV6_MULTICAST_IF 17
+#define LW_IPV6_MULTICAST_HOPS 18
+#define LW_IPV6_MULTICAST_LOOP 19
+#define LW_IPV6_JOIN_GROUP   20
+#define LW_IPV6_LEAVE_GROUP  21
+#define LW_IPV6_V6ONLY       26
+#define LW_IPV6_TCLASS       67
+
+/* epoll(7) */
+#define LW_EPOLLIN        0x001
+#define LW_EPOLLPRI       0x002
+#define LW_EPOLLOUT       0x004
+#define LW_EPOLLERR       0x008
+#define LW_EPOLLHUP       0x010
+#define LW_EPOLLRDHUP     0x2000
+#define LW_EPOLLONESHOT   0x40000000
+#define LW_EPOLLET        0x80000000
+#define LW_EPOLL_CTL_ADD  1
+#define LW_EPOLL_CTL_DEL  2
+#define LW_EPOLL_CTL_MOD  3
+
+/* TCP states, numbered as Linux's (ss, /proc/net/tcp) */
+#define LW_TCP_ESTABLISHED 1
+#define LW_TCP_SYN_SENT    2
+#define LW_TCP_SYN_RECV    3
+#define LW_TCP_FIN_WAIT1   4
+#define LW_TCP_FIN_WAIT2   5
+#define LW_TCP_TIME_WAIT   6
+#define LW_TCP_CLOSE       7
+#define LW_TCP_CLOSE_WAIT  8
+#define LW_TCP_LAST_ACK    9
+#define LW_TCP_LISTEN      10
+#define LW_TCP_CLOSING     11
+
 /* shutdown(2) */
 #define LW_SHUT_RD        0
 #define LW_SHUT_WR        1
@@ -27,6 +100,7 @@
 #define LW_POLLRDHUP      0x2000
 
 /* send(2)/recv(2) flags */
+#define LW_MSG_OOB        0x01
 #define LW_MSG_PEEK       0x02
 #define LW_MSG_TRUNC      0x20
 #define LW_MSG_DONTWAIT   0x40
@@ -37,6 +111,7 @@
 /* errno (Linux, asm-generic) */
 #define LW_EPERM          1
 #define LW_ENOENT         2
+#define LW_ESRCH          3
 #define LW_EINTR          4
 #define LW_EIO            5
 #define LW_EBADF          9
@@ -49,8 +124,10 @@
 #define LW_ENODEV         19
 #define LW_ENONET         64
 #define LW_EINVAL         22
+#define LW_ENFILE         23
 #define LW_EMFILE         24
 #define LW_EPIPE          32
+#define LW_EDOM           33
 #define LW_ENOSYS         38
 #define LW_ENOTSOCK       88
 #define LW_EDESTADDRREQ   89

@@ -35,14 +35,19 @@
 #define LWIP_RAW                        1   /* our ICMP error listener (sock_icmp.c) */
 #define LWIP_UDP                        1
 #define LWIP_TCP                        1
-#define LWIP_IGMP                       0
-#define LWIP_IPV6_MLD                   0   /* our links do not filter multicast */
+#define LWIP_IGMP                       1   /* IP_ADD_MEMBERSHIP */
+#define LWIP_IPV6_MLD                   1   /* IPV6_JOIN_GROUP */
+#define LWIP_MULTICAST_TX_OPTIONS       1   /* IP_MULTICAST_TTL/IF/LOOP */
+#define MEMP_NUM_IGMP_GROUP             64
+#define MEMP_NUM_MLD6_GROUP             64
 #define LWIP_DHCP                       0
 #define LWIP_AUTOIP                     0
 #define LWIP_DNS                        0
 
 /* Options the socket layer exposes per socket. */
 #define SO_REUSE                        1   /* SO_REUSEADDR is honoured when set */
+#define SO_REUSE_RXTOALL                1   /* multicast/broadcast reach every bound socket, as on Linux */
+#define IP_SOF_BROADCAST                1   /* sending to broadcast needs SO_BROADCAST (EACCES), as on Linux */
 #define LWIP_TCP_KEEPALIVE              1   /* per-pcb idle/interval/count */
 #define TCP_LISTEN_BACKLOG              1   /* listen(backlog) bounds pending accepts */
 #define LWIP_CALLBACK_API               1

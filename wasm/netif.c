@@ -46,7 +46,7 @@ netif_eth_init(struct netif *netif)
   netif->hwaddr_len = ETH_HWADDR_LEN;
   memcpy(netif->hwaddr, init->mac, ETH_HWADDR_LEN);
   netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
-                 NETIF_FLAG_LINK_UP;
+                 NETIF_FLAG_LINK_UP | NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
   netif->state = NULL;
   return ERR_OK;
 }

@@ -20,6 +20,13 @@ sock_count(void)
   return nsocks;
 }
 
+/* One past the highest descriptor the table can hold (for walks over every socket). */
+u32_t
+sock_fd_cap(void)
+{
+  return fd_cap;
+}
+
 struct lw_sock *
 sock_get(int fd)
 {
@@ -34,7 +41,7 @@ sock_alloc(u8_t domain, u8_t type)
     s->fd = -1;
     s->domain = domain;
     s->type = type;
-    s->rcvbuf = lw_cfg.udp_rcvbuf;
+    sock_opt_init(s);
     nsocks++;
   }
   return s;
@@ -69,6 +76,7 @@ sock_assign_fd(struct lw_sock *s)
 void
 sock_free(struct lw_sock *s)
 {
+  epoll_sock_gone(s);
   if (s->fd >= 0) {
     fds[s->fd] = NULL;
     if ((u32_t)s->fd < fd_hint) {
@@ -100,6 +108,7 @@ sock_refresh(struct lw_sock *s)
   u32_t ev = s->type == LW_SOCK_STREAM ? tcp_sock_events(s) : udp_sock_events(s);
   if (ev != s->events) {
     s->events = ev;
+    epoll_sock_changed(s);
     if (s->fd >= 0 && !(s->flags & SF_QUEUED)) {
       s->flags |= SF_QUEUED;
       s->changed_next = NULL;
@@ -159,8 +168,20 @@ lw_err_to_errno(err_t err)
 int
 sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u16_t *port)
 {
+  static const u8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
   if (a->family != s->domain) {
     return -LW_EAFNOSUPPORT;
+  }
+  if (a->family == LW_AF_INET6 && memcmp(a->addr, v4mapped, 12) == 0) {
+    /* ::ffff:a.b.c.d on an IPv6 socket is IPv4 underneath, unless IPV6_V6ONLY. */
+    u32_t v;
+    if (s->opt_flags & OF_V6ONLY) {
+      return -LW_ENETUNREACH;
+    }
+    memcpy(&v, a->addr + 12, 4);
+    ip_addr_set_ip4_u32_val(*ip, v);
+    *port = a->port;
+    return 0;
   }
   if (a->family == LW_AF_INET) {
     u32_t v;
@@ -183,6 +204,24 @@ sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u1
   }
   *port = a->port;
   return 0;
+}
+
+void
+sock_addr_out_for(const struct lw_sock *s, struct lw_addr *a, const ip_addr_t *ip, u16_t port)
+{
+  sock_addr_out(a, ip, port);
+  if (s->domain == LW_AF_INET6 && a->family == LW_AF_INET) {
+    /* An IPv6 socket sees IPv4 peers as ::ffff:a.b.c.d, and its dual-stack wildcard as ::. */
+    u8_t v4[4];
+    memcpy(v4, a->addr, 4);
+    memset(a->addr, 0, 16);
+    if (!IP_IS_ANY_TYPE_VAL(*ip)) {
+      a->addr[10] = 0xff;
+      a->addr[11] = 0xff;
+      memcpy(a->addr + 12, v4, 4);
+    }
+    a->family = LW_AF_INET6;
+  }
 }
 
 void
@@ -320,6 +359,9 @@ sock_bind(int fd, const struct lw_addr *a)
   if (s->flags & SF_BOUND) {
     return -LW_EINVAL;
   }
+  if (s->domain == LW_AF_INET6 && IP_IS_V6(&ip) && ip_addr_isany(&ip) && !(s->opt_flags & OF_V6ONLY)) {
+    ip_addr_copy(ip, *IP_ANY_TYPE);   /* "::" takes IPv4 too, as Linux's default */
+  }
   r = s->type == LW_SOCK_STREAM ? tcp_sock_bind(s, &ip, port) : udp_sock_bind(s, &ip, port);
   if (r == 0) {
     s->flags |= SF_BOUND;
@@ -380,6 +422,9 @@ sock_send(int fd, const u8_t *buf, u32_t len, int flags)
 {
   int r;
   SOCK_OR_EBADF(s, fd);
+  if (flags & LW_MSG_OOB) {
+    return -LW_EOPNOTSUPP;   /* no urgent data */
+  }
   if (s->type == LW_SOCK_STREAM) {
     r = tcp_sock_send(s, buf, len, flags);
   } else {
@@ -399,6 +444,9 @@ sock_sendto(int fd, const u8_t *buf, u32_t len, int flags, const struct lw_addr 
   u16_t port;
   int r;
   SOCK_OR_EBADF(s, fd);
+  if (flags & LW_MSG_OOB) {
+    return -LW_EOPNOTSUPP;
+  }
   if (s->type == LW_SOCK_STREAM) {
     /* Linux ignores the address on a connected stream socket. */
     return sock_send(fd, buf, len, flags);
@@ -422,6 +470,9 @@ sock_recv(int fd, u8_t *buf, u32_t len, int flags)
 {
   int r;
   SOCK_OR_EBADF(s, fd);
+  if (flags & LW_MSG_OOB) {
+    return -LW_EOPNOTSUPP;   /* no urgent data */
+  }
   r = s->type == LW_SOCK_STREAM ? tcp_sock_recv(s, buf, len, flags)
                                 : udp_sock_recvfrom(s, buf, len, flags, NULL);
   sock_refresh(s);
@@ -433,6 +484,9 @@ sock_recvfrom(int fd, u8_t *buf, u32_t len, int flags, struct lw_addr *from)
 {
   int r;
   SOCK_OR_EBADF(s, fd);
+  if (flags & LW_MSG_OOB) {
+    return -LW_EOPNOTSUPP;   /* no urgent data */
+  }
   if (s->type == LW_SOCK_STREAM) {
     r = tcp_sock_recv(s, buf, len, flags);
     if (r >= 0 && from != NULL) {
@@ -501,11 +555,10 @@ sock_getsockname(int fd, struct lw_addr *out)
     return 0;
   }
   if (s->type == LW_SOCK_STREAM) {
-    sock_addr_out(out, &s->pcb.tcp->local_ip, s->pcb.tcp->local_port);
+    sock_addr_out_for(s, out, &s->pcb.tcp->local_ip, s->pcb.tcp->local_port);
   } else {
-    sock_addr_out(out, &s->pcb.udp->local_ip, s->pcb.udp->local_port);
+    sock_addr_out_for(s, out, &s->pcb.udp->local_ip, s->pcb.udp->local_port);
   }
-  out->family = s->domain;
   return 0;
 }
 
@@ -517,12 +570,12 @@ sock_getpeername(int fd, struct lw_addr *out)
     if (s->state != LS_CONNECTED || s->pcb.tcp == NULL) {
       return -LW_ENOTCONN;
     }
-    sock_addr_out(out, &s->pcb.tcp->remote_ip, s->pcb.tcp->remote_port);
+    sock_addr_out_for(s, out, &s->pcb.tcp->remote_ip, s->pcb.tcp->remote_port);
   } else {
     if (!(s->flags & SF_UDP_CONN)) {
       return -LW_ENOTCONN;
     }
-    sock_addr_out(out, &s->pcb.udp->remote_ip, s->pcb.udp->remote_port);
+    sock_addr_out_for(s, out, &s->pcb.udp->remote_ip, s->pcb.udp->remote_port);
   }
   return 0;
 }

@@ -29,6 +29,7 @@ tcp_sock_attach(struct lw_sock *s, struct tcp_pcb *pcb)
   tcp_recv(pcb, tcp_sock_on_recv);
   tcp_sent(pcb, tcp_sock_on_sent);
   tcp_err(pcb, tcp_sock_on_err);
+  sock_opt_apply_tcp(s);
 }
 
 /* Hands the pcb to lwIP for good: it finishes the close (LAST_ACK, TIME_WAIT) alone. */
@@ -39,6 +40,7 @@ tcp_sock_detach(struct lw_sock *s)
   if (pcb == NULL) {
     return;
   }
+  sock_opt_release(s);
   s->pcb.tcp = NULL;
   tcp_arg(pcb, NULL);
   if (pcb->state != LISTEN) {
@@ -80,7 +82,8 @@ tcp_sock_ended(struct lw_sock *s, int err)
 int
 tcp_sock_open(struct lw_sock *s)
 {
-  struct tcp_pcb *pcb = tcp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+  /* An IPv6 socket's pcb takes either family: dual stack unless IPV6_V6ONLY. */
+  struct tcp_pcb *pcb = tcp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
   if (pcb == NULL) {
     return -LW_ENOMEM;
   }
@@ -127,6 +130,7 @@ tcp_sock_on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
     tcp_abort(newpcb);
     return ERR_ABRT;
   }
+  sock_opt_inherit(c, ls);
   tcp_sock_attach(c, newpcb);
   c->state = LS_CONNECTED;
   /* Count it against the backlog until accept() takes it, as Linux's accept queue does. */
@@ -159,7 +163,8 @@ tcp_sock_listen(struct lw_sock *s, int backlog)
   /* lwIP's backlog is 8-bit; Linux clamps to somaxconn (4096) the same way. */
   s->backlog = (u8_t)(backlog < 1 ? 1 : backlog > 255 ? 255 : backlog);
   if (!(s->flags & SF_BOUND)) {
-    err = tcp_bind(s->pcb.tcp, s->domain == LW_AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY, 0);
+    err = tcp_bind(s->pcb.tcp, s->domain == LW_AF_INET6 ? ((s->opt_flags & OF_V6ONLY) ? IP6_ADDR_ANY : IP_ANY_TYPE)
+                                                       : IP4_ADDR_ANY, 0);
     if (err != ERR_OK) {
       return -lw_err_to_errno(err);
     }
@@ -200,7 +205,7 @@ tcp_sock_accept(struct lw_sock *s, struct lw_addr *peer)
   c->aq_next = NULL;
   if (c->pcb.tcp != NULL) {
     tcp_backlog_accepted(c->pcb.tcp);
-    sock_addr_out(peer, &c->pcb.tcp->remote_ip, c->pcb.tcp->remote_port);
+    sock_addr_out_for(c, peer, &c->pcb.tcp->remote_ip, c->pcb.tcp->remote_port);
   } else {
     memset(peer, 0, sizeof(*peer));
     peer->family = c->domain;
@@ -220,6 +225,7 @@ tcp_sock_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     sys_untimeout(tcp_sock_connect_expired, s);
     sys_untimeout(tcp_sock_arp_check, s);
     s->state = LS_CONNECTED;
+    sock_opt_apply_tcp(s);   /* TCP_MAXSEG and SO_RCVBUF take effect on the live connection */
     sock_refresh(s);
   }
   return ERR_OK;
@@ -355,6 +361,7 @@ tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
   }
   s->rx_tail = p;
   sock_refresh(s);
+  epoll_sock_arrival(s);
   return ERR_OK;
 }
 
@@ -421,7 +428,7 @@ tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
   if (len == 0) {
     return 0;
   }
-  room = tcp_sndbuf(pcb);
+  room = sock_tcp_send_room(s);
   while (done < len && room > 0 && tcp_sndqueuelen(pcb) < TCP_SND_QUEUELEN - 1) {
     u32_t chunk = len - done;
     u8_t apiflags = TCP_WRITE_FLAG_COPY;
@@ -446,7 +453,7 @@ tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
       break;
     }
     done += chunk;
-    room = tcp_sndbuf(pcb);
+    room = sock_tcp_send_room(s);
   }
   if (done == 0) {
     return -LW_EAGAIN;
@@ -461,7 +468,7 @@ tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
 int
 tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
 {
-  u32_t copied = 0, off = s->rx_off;
+  u32_t copied = 0, off = s->rx_off, skip = 0;
   struct pbuf *p = s->rx_head;
   int peek = (flags & LW_MSG_PEEK) != 0;
   if (s->state == LS_LISTEN) {
@@ -488,6 +495,19 @@ tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
   if (len == 0) {
     return 0;
   }
+  if (peek && s->peek_off > 0) {
+    /* SO_PEEK_OFF: peeking starts that far into the queue, and moves it on. */
+    skip = (u32_t)s->peek_off;
+    if (skip >= s->rx_bytes) {
+      return -LW_EAGAIN;
+    }
+    while (p != NULL && skip >= p->len - off) {
+      skip -= p->len - off;
+      p = p->next;
+      off = 0;
+    }
+    off += skip;
+  }
   while (p != NULL && copied < len) {
     u32_t n = p->len - off;
     if (n > len - copied) {
@@ -507,21 +527,21 @@ tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
       off = 0;
     }
   }
-  if (!peek) {
+  if (peek) {
+    if (s->peek_off >= 0) {
+      s->peek_off += (s32_t)copied;
+    }
+  } else {
     s->rx_off = off;
     s->rx_bytes -= copied;
     if (s->rx_head == NULL) {
       s->rx_tail = NULL;
     }
-    if (s->pcb.tcp != NULL) {
-      /* Reading opens the window: this is TCP's flow control. */
-      u32_t left = copied;
-      while (left > 0) {
-        u16_t step = left > 0xFFFFu ? 0xFFFFu : (u16_t)left;
-        tcp_recved(s->pcb.tcp, step);
-        left -= step;
-      }
+    if (s->peek_off > 0) {
+      s->peek_off = s->peek_off > (s32_t)copied ? s->peek_off - (s32_t)copied : 0;
     }
+    /* Reading opens the window: this is TCP's flow control. */
+    sock_tcp_recved(s, copied);
   }
   return (int)copied;
 }
@@ -598,9 +618,19 @@ tcp_sock_close(struct lw_sock *s)
     tcp_err(pcb, NULL);
     tcp_abort(pcb);   /* no RST is sent for a SYN_SENT pcb */
   }
+  if ((s->opt_flags & OF_LINGER) && s->linger == 0 && s->pcb.tcp != NULL && s->state == LS_CONNECTED) {
+    /* SO_LINGER {on, 0}: close resets the connection at once, as Linux does. */
+    struct tcp_pcb *pcb = s->pcb.tcp;
+    sock_opt_release(s);
+    s->pcb.tcp = NULL;
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_abort(pcb);
+  }
   /* Unread data makes lwIP reset instead of closing, as Linux does; the pcb's
    * window has not been reopened for it, which is how lwIP tells. */
   tcp_sock_detach(s);
+  sock_opt_release(s);
   tcp_sock_rx_free(s);
 }
 
@@ -616,7 +646,7 @@ tcp_sock_events(const struct lw_sock *s)
   if (s->err != 0) {
     ev |= LW_POLLERR;
   }
-  if (s->rx_bytes > 0 || rd_closed) {
+  if (s->rx_bytes >= s->rcvlowat || rd_closed || (s->rx_bytes > 0 && s->err != 0)) {
     ev |= LW_POLLIN;
   }
   if (rd_closed) {
@@ -629,9 +659,12 @@ tcp_sock_events(const struct lw_sock *s)
   if (s->state != LS_CONNECTING) {
     if (wr_closed || s->state != LS_CONNECTED) {
       ev |= LW_POLLOUT;   /* a write would not block: it fails at once */
-    } else if (s->pcb.tcp != NULL && tcp_sndbuf(s->pcb.tcp) >= TCP_SNDLOWAT &&
-               tcp_sndqueuelen(s->pcb.tcp) < TCP_SNDQUEUELOWAT) {
-      ev |= LW_POLLOUT;
+    } else if (s->pcb.tcp != NULL && tcp_sndqueuelen(s->pcb.tcp) < TCP_SNDQUEUELOWAT) {
+      /* Writable once a useful amount fits: 16 KiB, or half of a smaller SO_SNDBUF. */
+      u32_t want = s->sndbuf / 4 < TCP_SNDLOWAT ? s->sndbuf / 4 : TCP_SNDLOWAT;
+      if (sock_tcp_send_room(s) >= (want ? want : 1)) {
+        ev |= LW_POLLOUT;
+      }
     }
   }
   return ev;

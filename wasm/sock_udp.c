@@ -4,12 +4,28 @@
 #include "lwip/udp.h"
 #include "lwip/prot/udp.h"
 #include "lwip/stats.h"
+#include "lwip/netif.h"
 #include "lw.h"
 
 /* The largest payload one datagram can carry. IPv6 is lower than Linux's 65527
  * because lwIP's pbuf lengths are 16-bit and include the 48 bytes of headers. */
 #define UDP_MAX_V4 65507u
 #define UDP_MAX_V6 65487u
+
+static int
+udp_is_broadcast(const ip_addr_t *ip)
+{
+  struct netif *n;
+  if (!IP_IS_V4(ip)) {
+    return 0;
+  }
+  NETIF_FOREACH(n) {
+    if (ip4_addr_isbroadcast(ip_2_ip4(ip), n)) {
+      return 1;
+    }
+  }
+  return 0;
+}
 
 static void
 udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
@@ -55,16 +71,21 @@ udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t
   s->dg_count++;
   s->dg_bytes += p->tot_len;
   sock_refresh(s);
+  epoll_sock_arrival(s);
 }
 
 int
 udp_sock_open(struct lw_sock *s)
 {
-  struct udp_pcb *pcb = udp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+  struct udp_pcb *pcb = udp_new_ip_type(s->domain == LW_AF_INET6 ? IPADDR_TYPE_ANY : IPADDR_TYPE_V4);
   if (pcb == NULL) {
     return -LW_ENOMEM;
   }
   s->pcb.udp = pcb;
+  pcb->ttl = s->ttl;
+  /* Linux's multicast defaults: TTL 1, and our own datagrams loop back to us. */
+  udp_set_multicast_ttl(pcb, 1);
+  udp_setflags(pcb, pcb->flags | UDP_FLAGS_MULTICAST_LOOP);
   udp_recv(pcb, udp_sock_on_recv, s);
   return 0;
 }
@@ -114,8 +135,13 @@ udp_sock_sendto(struct lw_sock *s, const u8_t *buf, u32_t len, const ip_addr_t *
   if (len > 0) {
     memcpy(p->payload, buf, len);
   }
+  s->pcb.udp->ttl = s->ttl;
+  s->pcb.udp->tos = s->tos;
   err = ip == NULL ? udp_send(s->pcb.udp, p) : udp_sendto(s->pcb.udp, p, ip, port);
   pbuf_free(p);
+  if (err == ERR_VAL && ip != NULL && udp_is_broadcast(ip) && !(s->opt_flags & OF_BROADCAST)) {
+    return -LW_EACCES;   /* a broadcast needs SO_BROADCAST, as on Linux */
+  }
   if (err == ERR_RTE) {
     return -LW_ENETUNREACH;
   }
@@ -144,12 +170,22 @@ udp_sock_recvfrom(struct lw_sock *s, u8_t *buf, u32_t len, int flags, struct lw_
     }
     return -LW_EAGAIN;
   }
-  n = d->p->tot_len < len ? d->p->tot_len : len;
-  if (n > 0) {
-    pbuf_copy_partial(d->p, buf, (u16_t)n, 0);
+  {
+    /* SO_PEEK_OFF: a peek starts that far into the first datagram. */
+    u32_t off = (flags & LW_MSG_PEEK) && s->peek_off > 0 ? (u32_t)s->peek_off : 0;
+    u32_t avail = d->p->tot_len > off ? d->p->tot_len - off : 0;
+    n = avail < len ? avail : len;
+    if (n > 0) {
+      pbuf_copy_partial(d->p, buf, (u16_t)n, (u16_t)off);
+    }
+    if ((flags & LW_MSG_PEEK) && s->peek_off >= 0) {
+      s->peek_off += (s32_t)n;
+    } else if (!(flags & LW_MSG_PEEK) && s->peek_off > 0) {
+      s->peek_off = s->peek_off > (s32_t)d->p->tot_len ? s->peek_off - (s32_t)d->p->tot_len : 0;
+    }
   }
   if (from != NULL) {
-    sock_addr_out(from, &d->from, d->port);
+    sock_addr_out_for(s, from, &d->from, d->port);
   }
   if (flags & LW_MSG_TRUNC) {
     n = d->p->tot_len;   /* the real length, as Linux reports with MSG_TRUNC */
@@ -187,6 +223,7 @@ void
 udp_sock_close(struct lw_sock *s)
 {
   struct lw_dgram *d = s->dg_head;
+  sock_opt_release(s);
   if (s->pcb.udp != NULL) {
     udp_remove(s->pcb.udp);
     s->pcb.udp = NULL;

@@ -51,6 +51,22 @@ export interface LwipExports {
   sock_getsockname(fd: number, out: Ptr): number;
   sock_getpeername(fd: number, out: Ptr): number;
   sock_pending(fd: number): number;
+
+  // sock_opt.c
+  sock_setsockopt(fd: number, level: number, name: number, val: Ptr, len: number): number;
+  sock_getsockopt(fd: number, level: number, name: number, out: Ptr, cap: number): number;
+
+  // sock_epoll.c
+  epoll_create(): number;
+  epoll_ctl(id: number, op: number, fd: number, events: number): number;
+  epoll_wait(id: number, out: Ptr, max: number): number;
+  epoll_pending(id: number): number;
+  epoll_close(id: number): number;
+
+  // sock_info.c
+  stack_ss(out: Ptr, max: number): number;
+  stack_sockstat(out: Ptr): number;
+  stack_stats(out: Ptr, max: number): number;
 }
 
 /** Keys of stack_set_config (wasm/stack.c). */
@@ -70,4 +86,7 @@ export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
   'sock_socket', 'sock_bind', 'sock_listen', 'sock_accept', 'sock_connect', 'sock_send',
   'sock_sendto', 'sock_recv', 'sock_recvfrom', 'sock_shutdown', 'sock_close', 'sock_events',
   'sock_take_error', 'sock_getsockname', 'sock_getpeername', 'sock_pending',
+  'sock_setsockopt', 'sock_getsockopt',
+  'epoll_create', 'epoll_ctl', 'epoll_wait', 'epoll_pending', 'epoll_close',
+  'stack_ss', 'stack_sockstat', 'stack_stats',
 ];

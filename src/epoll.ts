@@ -1,0 +1,130 @@
+// epoll(7) over the stack's sockets. Registrations and the ready list live in C and are
+// updated as readiness changes, so wait() costs O(ready) however many sockets are added.
+import type { Core } from './core.js';
+import type { Socket } from './socket.js';
+import { SocketError } from './errors.js';
+import { checkWaitOptions, type WaitOptions } from './wait.js';
+import { EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL, EBADF } from './gen/constants.js';
+
+export interface EpollEvent<T = unknown> {
+  socket: Socket;
+  /** EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP bits that are set. */
+  events: number;
+  /** The data given to add()/mod(). */
+  data: T;
+}
+
+interface Registration<T> {
+  socket: Socket;
+  data: T;
+}
+
+const MAX_EVENTS = 1 << 16;
+
+export class Epoll<T = unknown> {
+  readonly #core: Core;
+  readonly #id: number;
+  readonly #regs = new Map<number, Registration<T>>();
+  #buf = 0;
+  #bufCap = 0;
+  #closed = false;
+
+  /** @internal created by stack.epoll() */
+  constructor(core: Core) {
+    this.#core = core;
+    this.#id = core.check(core.guard(() => core.ex.epoll_create()), 'epoll_create');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #ctl(op: number, socket: Socket, events: number, syscall: string): void {
+    if (this.#closed) throw new SocketError(EBADF, syscall);
+    if (!socket || typeof socket.fd !== 'number') throw new TypeError('lwip-wasm: epoll needs a Socket');
+    if (!Number.isInteger(events)) throw new TypeError(`lwip-wasm: events must be EPOLL* bits, got ${String(events)}`);
+    if (socket.closed) throw new SocketError(EBADF, syscall);
+    const core = this.#core;
+    core.check(core.guard(() => core.ex.epoll_ctl(this.#id, op, socket.fd, events | 0)), syscall);
+    core.kick();
+  }
+
+  /** EPOLL_CTL_ADD: watch socket for events (EPOLLIN | EPOLLOUT | EPOLLET | ...). EEXIST if already added. */
+  add(socket: Socket, events: number, data?: T): void {
+    this.#ctl(EPOLL_CTL_ADD, socket, events, 'epoll_ctl');
+    this.#regs.set(socket.fd, { socket, data: data as T });
+  }
+
+  /** EPOLL_CTL_MOD: change events and data; also re-arms an EPOLLONESHOT registration. ENOENT if not added. */
+  mod(socket: Socket, events: number, data?: T): void {
+    this.#ctl(EPOLL_CTL_MOD, socket, events, 'epoll_ctl');
+    const reg = this.#regs.get(socket.fd);
+    this.#regs.set(socket.fd, { socket, data: data === undefined && reg ? reg.data : (data as T) });
+  }
+
+  /** EPOLL_CTL_DEL. Closing a socket removes it by itself, as on Linux. */
+  del(socket: Socket): void {
+    this.#ctl(EPOLL_CTL_DEL, socket, 0, 'epoll_ctl');
+    this.#regs.delete(socket.fd);
+  }
+
+  /** The events ready now, at most maxEvents (epoll_wait with timeout 0). */
+  waitSync(maxEvents = 64): EpollEvent<T>[] {
+    if (this.#closed) throw new SocketError(EBADF, 'epoll_wait');
+    if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > MAX_EVENTS) {
+      throw new RangeError(`lwip-wasm: maxEvents must be an integer from 1 to ${MAX_EVENTS}, got ${String(maxEvents)}`);
+    }
+    const core = this.#core;
+    if (this.#bufCap < maxEvents) {
+      if (this.#buf) core.ex.free(this.#buf);
+      this.#buf = core.heap.alloc(maxEvents * 8);
+      this.#bufCap = maxEvents;
+    }
+    const n = core.check(core.guard(() => core.ex.epoll_wait(this.#id, this.#buf, maxEvents)), 'epoll_wait');
+    const dv = core.heap.dv();
+    const out: EpollEvent<T>[] = [];
+    for (let i = 0; i < n; i++) {
+      const fd = dv.getUint32(this.#buf + i * 8, true);
+      const events = dv.getUint32(this.#buf + i * 8 + 4, true);
+      const reg = this.#regs.get(fd);
+      if (reg && !reg.socket.closed) out.push({ socket: reg.socket, events, data: reg.data });
+    }
+    return out;
+  }
+
+  /**
+   * epoll_wait: resolves with up to maxEvents ready events as soon as there are any, or
+   * with [] when timeoutMs runs out. 0 returns at once; -1 waits without limit.
+   */
+  async wait(maxEvents = 64, timeoutMs = -1, opts?: Pick<WaitOptions, 'signal'>): Promise<EpollEvent<T>[]> {
+    checkWaitOptions(opts);
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= -1)) {
+      throw new RangeError(`lwip-wasm: timeout must be -1 or a number of ms >= 0, got ${String(timeoutMs)}`);
+    }
+    if (opts?.signal?.aborted) throw opts.signal.reason;
+    const core = this.#core;
+    const deadline = timeoutMs < 0 ? Infinity : core.clock.now() + timeoutMs;
+    for (;;) {
+      const ready = this.waitSync(maxEvents);
+      if (ready.length > 0 || timeoutMs === 0) return ready;
+      const left = deadline - core.clock.now();
+      if (left <= 0) return [];
+      const woke = await core.waitEpoll(this.#id, deadline, opts?.signal);
+      if (!woke) return [];
+      if (this.#closed) throw new SocketError(EBADF, 'epoll_wait');
+    }
+  }
+
+  /** Closes the instance; a pending wait rejects with EBADF. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const core = this.#core;
+    if (core.alive) {
+      core.guard(() => core.ex.epoll_close(this.#id));
+      if (this.#buf) core.ex.free(this.#buf);
+    }
+    core.wakeEpoll(this.#id);
+    this.#regs.clear();
+  }
+}

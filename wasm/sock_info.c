@@ -1,0 +1,223 @@
+/* Introspection in the shape of Linux's tools: `ss` rows (sockets, plus the connections
+ * lwIP finishes alone: orphans and TIME_WAIT), /proc/net/sockstat counts, and lwIP's
+ * protocol counters. */
+#include <string.h>
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/udp.h"
+#include "lwip/stats.h"
+#include "lw.h"
+
+#define SS_WORDS 32
+
+/* One ss row: see src/introspect.ts for the field order. */
+struct ss_row {
+  s32_t fd;
+  u32_t proto, state, flags;
+  struct lw_addr local, remote;          /* 6 words each */
+  u32_t recv_q, send_q;
+  u32_t mss, cwnd, ssthresh, rto_ms, rtt_ms, retrans, snd_wnd, rcv_wnd;
+  u32_t rcvbuf, sndbuf, rmem, wmem;
+  u32_t reserved[2];
+};
+
+#define SSF_TCPINFO 1u
+
+static int
+pcb_linux_state(const struct tcp_pcb *pcb)
+{
+  switch (pcb->state) {
+    case LISTEN: return LW_TCP_LISTEN;
+    case SYN_SENT: return LW_TCP_SYN_SENT;
+    case SYN_RCVD: return LW_TCP_SYN_RECV;
+    case ESTABLISHED: return LW_TCP_ESTABLISHED;
+    case FIN_WAIT_1: return LW_TCP_FIN_WAIT1;
+    case FIN_WAIT_2: return LW_TCP_FIN_WAIT2;
+    case CLOSE_WAIT: return LW_TCP_CLOSE_WAIT;
+    case CLOSING: return LW_TCP_CLOSING;
+    case LAST_ACK: return LW_TCP_LAST_ACK;
+    case TIME_WAIT: return LW_TCP_TIME_WAIT;
+    default: return LW_TCP_CLOSE;
+  }
+}
+
+static void
+row_tcp_pcb(struct ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
+{
+  struct lw_sock fake;
+  memset(&fake, 0, sizeof(fake));
+  fake.domain = domain;
+  r->proto = LW_IPPROTO_TCP;
+  r->state = (u32_t)pcb_linux_state(pcb);
+  sock_addr_out_for(&fake, &r->local, &pcb->local_ip, pcb->local_port);
+  if (pcb->state != LISTEN) {
+    sock_addr_out_for(&fake, &r->remote, &pcb->remote_ip, pcb->remote_port);
+    r->send_q = pcb->snd_lbb - pcb->lastack;   /* sent or queued, not yet acknowledged */
+    r->flags |= SSF_TCPINFO;
+    r->mss = pcb->mss;
+    r->cwnd = pcb->cwnd;
+    r->ssthresh = pcb->ssthresh;
+    r->rto_ms = (u32_t)(pcb->rto > 0 ? pcb->rto : 0) * TCP_SLOW_INTERVAL;
+    r->rtt_ms = (u32_t)((pcb->sa >> 3) > 0 ? (pcb->sa >> 3) : 0) * TCP_SLOW_INTERVAL;
+    r->retrans = pcb->nrtx;
+    r->snd_wnd = pcb->snd_wnd;
+    r->rcv_wnd = pcb->rcv_wnd;
+    r->wmem = TCP_SND_BUF - tcp_sndbuf(pcb);
+  } else {
+    r->remote.family = r->local.family;
+  }
+}
+
+static void
+row_sock(struct ss_row *r, const struct lw_sock *s)
+{
+  r->fd = s->fd;
+  r->rcvbuf = s->rcvbuf;
+  r->sndbuf = s->sndbuf;
+  if (s->type == LW_SOCK_STREAM) {
+    if (s->pcb.tcp != NULL) {
+      row_tcp_pcb(r, s->pcb.tcp, s->domain);
+    } else {
+      r->proto = LW_IPPROTO_TCP;
+      r->state = LW_TCP_CLOSE;
+      r->local.family = r->remote.family = s->domain;
+    }
+    if (s->state == LS_LISTEN) {
+      r->recv_q = s->aq_len;        /* ss: current accept queue ... */
+      r->send_q = s->backlog;       /* ... and its limit */
+    } else {
+      r->recv_q = s->rx_bytes;
+      r->rmem = s->rx_bytes;
+    }
+    if (s->state == LS_OPEN && s->pcb.tcp != NULL && s->pcb.tcp->state == CLOSED) {
+      r->state = LW_TCP_CLOSE;
+    }
+  } else {
+    r->proto = LW_IPPROTO_UDP;
+    r->state = (s->flags & SF_UDP_CONN) ? LW_TCP_ESTABLISHED : LW_TCP_CLOSE;   /* ss: ESTAB / UNCONN */
+    if (s->pcb.udp != NULL) {
+      sock_addr_out_for(s, &r->local, &s->pcb.udp->local_ip, s->pcb.udp->local_port);
+      if (s->flags & SF_UDP_CONN) {
+        sock_addr_out_for(s, &r->remote, &s->pcb.udp->remote_ip, s->pcb.udp->remote_port);
+      } else {
+        r->remote.family = r->local.family;
+      }
+    }
+    r->recv_q = s->dg_bytes;
+    r->rmem = s->dg_bytes;
+  }
+}
+
+/* Writes up to max rows (SS_WORDS words each): every socket with a descriptor, then
+ * connections waiting in accept queues, then pcbs lwIP owns alone (closed by the
+ * application but not finished: FIN_WAIT, LAST_ACK, TIME_WAIT). Returns the count. */
+LW_EXPORT int
+stack_ss(u32_t *out, int max)
+{
+  int fd_limit = (int)sock_fd_cap();
+  struct ss_row *rows = (struct ss_row *)out;
+  const struct tcp_pcb *pcb;
+  int n = 0, fd;
+  LWIP_ASSERT("row size", sizeof(struct ss_row) == SS_WORDS * 4);
+  for (fd = 0; fd < fd_limit && n < max; fd++) {
+    struct lw_sock *s = sock_get(fd);
+    struct lw_sock *c;
+    if (s == NULL) {
+      continue;
+    }
+    memset(&rows[n], 0, sizeof(rows[n]));
+    row_sock(&rows[n++], s);
+    for (c = s->aq_head; c != NULL && n < max; c = c->aq_next) {
+      memset(&rows[n], 0, sizeof(rows[n]));
+      row_sock(&rows[n], c);
+      rows[n++].fd = -1;
+    }
+  }
+  for (pcb = tcp_active_pcbs; pcb != NULL && n < max; pcb = pcb->next) {
+    if (pcb->callback_arg == NULL) {
+      memset(&rows[n], 0, sizeof(rows[n]));
+      row_tcp_pcb(&rows[n], pcb, IP_IS_V6_VAL(pcb->local_ip) ? LW_AF_INET6 : LW_AF_INET);
+      rows[n++].fd = -1;
+    }
+  }
+  for (pcb = tcp_tw_pcbs; pcb != NULL && n < max; pcb = pcb->next) {
+    memset(&rows[n], 0, sizeof(rows[n]));
+    row_tcp_pcb(&rows[n], pcb, IP_IS_V6_VAL(pcb->local_ip) ? LW_AF_INET6 : LW_AF_INET);
+    rows[n].fd = -1;
+    rows[n++].flags &= ~SSF_TCPINFO;
+  }
+  return n;
+}
+
+/* /proc/net/sockstat: out = { tcp inuse, orphan, tw, alloc, mem, udp inuse, udp mem,
+ * sockets used }. mem is bytes queued (Linux counts pages). */
+LW_EXPORT int
+stack_sockstat(u32_t *out)
+{
+  int fd_limit = (int)sock_fd_cap();
+  const struct tcp_pcb *pcb;
+  u32_t tcp_inuse = 0, orphan = 0, tw = 0, alloc = 0, tcp_mem = 0, udp_inuse = 0, udp_mem = 0, used = 0;
+  int fd;
+  for (fd = 0; fd < fd_limit; fd++) {
+    struct lw_sock *s = sock_get(fd);
+    if (s == NULL) {
+      continue;
+    }
+    used++;
+    if (s->type == LW_SOCK_STREAM) {
+      tcp_inuse++;
+      tcp_mem += s->rx_bytes + (s->pcb.tcp && s->state != LS_LISTEN ? TCP_SND_BUF - tcp_sndbuf(s->pcb.tcp) : 0);
+    } else {
+      udp_inuse++;
+      udp_mem += s->dg_bytes;
+    }
+  }
+  for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+    alloc++;
+    if (pcb->callback_arg == NULL) {
+      orphan++;
+    }
+  }
+  for (pcb = tcp_bound_pcbs; pcb != NULL; pcb = pcb->next) {
+    alloc++;
+  }
+  for (pcb = (const struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs; pcb != NULL; pcb = pcb->next) {
+    alloc++;
+  }
+  for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
+    tw++;
+    alloc++;
+  }
+  out[0] = tcp_inuse;
+  out[1] = orphan;
+  out[2] = tw;
+  out[3] = alloc;
+  out[4] = tcp_mem;
+  out[5] = udp_inuse;
+  out[6] = udp_mem;
+  out[7] = used;
+  return 8;
+}
+
+/* lwIP's protocol counters: 11 protocols x 12 counters (struct stats_proto order),
+ * in the order link, etharp, ip_frag, ip, icmp, udp, tcp, ip6, icmp6, ip6_frag, nd6. */
+LW_EXPORT int
+stack_stats(u32_t *out, int max)
+{
+  const struct stats_proto *protos[] = {
+    &lwip_stats.link, &lwip_stats.etharp, &lwip_stats.ip_frag, &lwip_stats.ip, &lwip_stats.icmp,
+    &lwip_stats.udp, &lwip_stats.tcp, &lwip_stats.ip6, &lwip_stats.icmp6, &lwip_stats.ip6_frag,
+    &lwip_stats.nd6,
+  };
+  int i, n = 0;
+  for (i = 0; i < (int)(sizeof(protos) / sizeof(protos[0])); i++) {
+    const struct stats_proto *p = protos[i];
+    const STAT_COUNTER v[12] = { p->xmit, p->recv, p->fw, p->drop, p->chkerr, p->lenerr,
+                                 p->memerr, p->rterr, p->proterr, p->opterr, p->err, p->cachehit };
+    int k;
+    for (k = 0; k < 12 && n < max; k++) {
+      out[n++] = v[k];
+    }
+  }
+  return n;
+}
