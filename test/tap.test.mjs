@@ -1,7 +1,11 @@
 // The TAP link itself: the addon opens, configures and closes devices; errors say what
 // is missing; the Link contract (batched frames in, batched frames out, backpressure,
 // close on device loss) holds against the kernel; nothing is left behind.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openTap, TapError } from '../dist/tap.js';
@@ -52,6 +56,28 @@ test('an addon that is not built gives ELIBACC (ENOSYS off Linux) saying how to 
     assert.match(err.message, /not built/);
     assert.match(err.message, /npm rebuild lwip-wasm/);
     assert.match(err.message, /python3, make/);
+  }
+});
+
+// The addon is optional: a machine that cannot compile it still installs the package.
+// A copy of native/tap is built with a C compiler that always fails.
+const linuxTest = process.platform === 'linux' ? test : test.skip;
+linuxTest('a failed addon build is reported and exits 0 (so npm install succeeds); --strict fails', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lwip-tap-build-'));
+  try {
+    for (const f of ['binding.gyp', 'tap.c', 'build.mjs']) {
+      copyFileSync(fileURLToPath(new URL(`../native/tap/${f}`, import.meta.url)), join(dir, f));
+    }
+    const env = { ...process.env, CC: '/bin/false', CXX: '/bin/false' };
+    const r = spawnSync(process.execPath, [join(dir, 'build.mjs')], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, `exit status ${r.status}: ${r.stderr.slice(-500)}`);
+    assert.match(r.stderr, /the optional TAP addon was not built/);
+    assert.match(r.stderr, /npm rebuild lwip-wasm/);
+    assert.not.ok(existsSync(join(dir, 'build', 'Release', 'tap.node')));
+    const strict = spawnSync(process.execPath, [join(dir, 'build.mjs'), '--strict'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.is(strict.status, 1, '--strict turns the failure into an exit status');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
