@@ -96,6 +96,22 @@ tapTest('no name: the kernel picks tapN, the link reads its MTU, and close remov
   assert.not.ok(deviceExists(link.name), 'a device the link created is gone after close');
 });
 
+tapTest('CJS entry: an open link keeps Node alive like a socket; unref() lets it exit', async () => {
+  const cjs = fileURLToPath(new URL('../dist/tap.cjs', import.meta.url));
+  const prog = (unref) => `const { openTap } = require(${JSON.stringify(cjs)});
+    const l = openTap(); console.log(l.name); ${unref ? 'l.unref();' : ''}`;
+  const started = Date.now();
+  const quits = spawnSync(process.execPath, ['-e', prog(true)], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(quits.status, 0, `unref'd: ${quits.stderr}`);
+  assert.match(quits.stdout, /^tap\d+/);
+  assert.ok(Date.now() - started < 9000, 'exited by itself');
+  assert.not.ok(deviceExists(quits.stdout.trim()), 'its device went with it');
+  const stays = spawnSync(process.execPath, ['-e', prog(false)], { encoding: 'utf8', timeout: 1500, killSignal: 'SIGKILL' });
+  assert.is(stays.signal, 'SIGKILL', 'an open, ref\'d link kept the process running until killed');
+  await waitUntil(() => !deviceExists(stays.stdout.trim()), 2000, 20);
+  assert.not.ok(deviceExists(stays.stdout.trim()), 'the kernel removed the killed process\'s device');
+});
+
 tapTest('mtu and up options configure the device', () => {
   const { dev } = uniqueNames();
   let link;
