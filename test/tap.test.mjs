@@ -42,6 +42,7 @@ test('bad options throw TypeError/RangeError before anything is opened', () => {
   assert.throws(() => openTap({ name: 'a-name-longer-than-15' }), (e) => e instanceof TypeError && /1 to 15 bytes/.test(e.message));
   assert.throws(() => openTap({ name: 'ta/p' }), TypeError);
   assert.throws(() => openTap({ name: 7 }), TypeError);
+  assert.throws(() => openTap({ name: '..' }), TypeError);
   assert.throws(() => openTap({ attach: true }), (e) => e instanceof TypeError && /attach needs the name/.test(e.message));
   assert.throws(() => openTap({ mtu: 100 }), (e) => e instanceof RangeError && /576 to 65521/.test(e.message));
   assert.throws(() => openTap({ mtu: 1500.5 }), RangeError);
@@ -135,7 +136,8 @@ tapTest('kernel errors: ENODEV, EINVAL (not a TAP), EBUSY (already attached), ea
     const nodev = throwsTap(() => openTap({ name: dev, attach: true }), 'ENODEV', 'attach to a missing device');
     assert.match(nodev.message, new RegExp(`ip tuntap add dev ${dev} mode tap user`));
     assert.not.ok(deviceExists(dev), 'attach never creates');
-    throwsTap(() => openTap({ name: 'lo' }), 'EINVAL', 'lo is not a TAP device');
+    const lo = throwsTap(() => openTap({ name: 'lo' }), 'EINVAL', 'lo is not a TAP device');
+    assert.match(lo.message, /lo exists but is not a TAP device/);
     ip('tuntap', 'add', 'dev', tun, 'mode', 'tun');
     throwsTap(() => openTap({ name: tun, attach: true }), 'EINVAL', 'a TUN device is not a TAP device');
     link = openTap({ name: dev });

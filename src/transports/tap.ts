@@ -111,7 +111,7 @@ function loadAddon(path?: string): TapAddon {
   }
 }
 
-function openError(neg: number, name: string, attach: boolean): TapError {
+function openError(neg: number, name: string, attach: boolean, exists: boolean): TapError {
   const code = errnoName(neg);
   const dev = name || 'tap0';
   const create = `sudo ip tuntap add dev ${dev} mode tap user $USER`;
@@ -132,7 +132,9 @@ function openError(neg: number, name: string, attach: boolean): TapError {
       msg = `TAP device ${dev} is already attached to another process (a TAP device takes one reader)`;
       break;
     case 'EINVAL':
-      msg = `${dev} exists but is not a TAP device (or it is a TUN device, or was made with other flags)`;
+      msg = exists
+        ? `${dev} exists but is not a TAP device (it is another kind of interface, or a TUN device)`
+        : `the kernel refused to create a TAP device named ${JSON.stringify(dev)} (EINVAL)`;
       break;
     case 'ENOENT':
     case 'ENXIO':
@@ -170,7 +172,8 @@ const NAME_RE = /^[^\s/:]{1,15}$/;
 export function openTap(options: TapOptions = {}): TapLink {
   if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: openTap options must be an object');
   const { name = '', attach = false, mtu, up = false } = options;
-  if (typeof name !== 'string' || (name !== '' && (!NAME_RE.test(name) || Buffer.byteLength(name) > 15))) {
+  if (typeof name !== 'string' || name === '.' || name === '..' ||
+      (name !== '' && (!NAME_RE.test(name) || Buffer.byteLength(name) > 15))) {
     throw new TypeError(`lwip-wasm: TAP device name must be 1 to 15 bytes without spaces, '/' or ':', got ${JSON.stringify(name)}`);
   }
   if (attach && name === '') throw new TypeError('lwip-wasm: attach needs the name of the device to attach to');
@@ -183,7 +186,7 @@ export function openTap(options: TapOptions = {}): TapLink {
 
   const addon = loadAddon(options.addon);
   const dev = addon.open(name, attach);
-  if (typeof dev === 'number') throw openError(dev, name, attach);
+  if (typeof dev === 'number') throw openError(dev, name, attach, name !== '' && addon.index(name) > 0);
   const ifname = addon.name(dev);
   try {
     if (mtu !== undefined) {
