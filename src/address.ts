@@ -63,8 +63,14 @@ export function formatIPv4(b: Uint8Array): string {
   return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 }
 
-/** RFC 5952 text: lowercase, longest zero run (of two or more) compressed. */
+/**
+ * RFC 5952 text: lowercase, longest zero run (of two or more) compressed, and an
+ * IPv4-mapped address in mixed notation (::ffff:10.0.0.1), as Linux's inet_ntop prints it.
+ */
 export function formatIPv6(b: Uint8Array): string {
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+    return `::ffff:${formatIPv4(b.subarray(12, 16))}`;
+  }
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
   let bestStart = -1;
