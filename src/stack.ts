@@ -13,6 +13,7 @@ import { realClock, checkClock, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
+import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
 
 export interface StackOptions {
   /** The wasm to use: a compiled module, its bytes, or a URL. Default: lwip.wasm beside this module. */
@@ -322,6 +323,23 @@ export class Stack {
     this.#core.openFds.clear();
     for (const i of this.#interfaces.values()) i.link.close();
     this.#core.dispose();
+  }
+
+  // --- web-standard streams (src/adapters/): browser-safe, no Node built-ins -------------
+
+  /** A TCP connection as web streams, in the WinterTC Sockets API shape ("10.0.0.2:80"). */
+  connect(address: StreamAddress, options?: ConnectStreamOptions): StreamSocket {
+    return connectStream(this, address, options);
+  }
+
+  /** A TCP listener whose connections come as web streams (an async iterable, as Deno's). */
+  listen(options?: ListenOptions): StreamListener {
+    return listenStream(this, options);
+  }
+
+  /** A UDP socket as streams of { data, remoteAddress, remotePort } datagrams. */
+  udp(options?: UdpOptions): UdpStreamSocket {
+    return udpStream(this, options);
   }
 }
 
