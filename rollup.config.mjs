@@ -1,8 +1,16 @@
 // Builds dist/: ESM (index.js), CJS (index.cjs) and one bundled .d.ts; the same for tap.
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
+import { fileURLToPath } from 'node:url';
 
 const external = [/^node:/];
+
+// The main entry, as the node entry's modules import it ('./index.js', '../index.js').
+const mainEntry = fileURLToPath(new URL('./src/index', import.meta.url));
+const isMainEntry = (id) => id.replace(/\.(js|ts|d\.ts)$/, '') === mainEntry;
+const nodeExternal = (id, importer) => /^node:/.test(id) ||
+  isMainEntry(id) || (importer !== undefined && id.startsWith('.') && isMainEntry(fileURLToPath(new URL(id, `file://${importer}`))));
+const toMainEntry = (path) => (id) => (isMainEntry(id) ? path : id);
 
 export default [
   {
@@ -36,5 +44,23 @@ export default [
     external,
     plugins: [dts()],
     output: { file: 'dist/tap.d.ts', format: 'es' },
+  },
+  // lwip-wasm/node: node:net and node:dgram adapters (Node only). It imports the main
+  // entry at run time instead of bundling a copy, so Stack, Socket and SocketError are
+  // the same classes whichever entry they came from.
+  {
+    input: 'src/node.ts',
+    external: nodeExternal,
+    plugins: [typescript({ tsconfig: './tsconfig.json', noEmitOnError: true, declaration: false, declarationDir: undefined, outDir: 'dist' })],
+    output: [
+      { file: 'dist/node.js', format: 'es', sourcemap: true, paths: toMainEntry('./index.js') },
+      { file: 'dist/node.cjs', format: 'cjs', sourcemap: true, exports: 'named', paths: toMainEntry('./index.cjs') },
+    ],
+  },
+  {
+    input: 'src/node.ts',
+    external: nodeExternal,
+    plugins: [dts()],
+    output: { file: 'dist/node.d.ts', format: 'es', paths: toMainEntry('./index.js') },
   },
 ];
