@@ -52,7 +52,7 @@ export interface NetConnectOptions extends NetSocketOptions {
   keepAliveInitialDelay?: number;
 }
 
-const READ_CHUNK = 65536;
+const READ_CHUNK = 262144;
 
 type Callback = (err?: Error | null) => void;
 

@@ -66,7 +66,7 @@ export interface StreamSocket {
 
 const DEFAULT_READ_HWM = 65536;
 const DEFAULT_WRITE_HWM = 16384;
-const READ_CHUNK = 65536;
+const READ_CHUNK = 262144;
 
 const hasByteStreams = typeof (globalThis as { ReadableByteStreamController?: unknown }).ReadableByteStreamController === 'function';
 
