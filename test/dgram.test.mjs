@@ -113,10 +113,19 @@ it('addMembership receives a group; dropMembership stops it; a non-group is EINV
       while (got.length < 1) await sleep(5);
     })(), 3000, 'group datagram');
     assert.is(got[0].text, 'member');
+    // disconnect() replaces the socket underneath: the membership comes along
+    r.connect(6000, '10.0.0.1');
+    await event(r, 'connect');
+    r.disconnect();
+    await send(s, 'still member', 5004, '239.1.2.3');
+    await withTimeout((async () => {
+      while (got.length < 2) await sleep(5);
+    })(), 3000, 'group datagram after disconnect');
+    assert.is(got[1].text, 'still member');
     r.dropMembership('239.1.2.3');
     await send(s, 'after', 5004, '239.1.2.3');
     await sleep(100);
-    assert.equal(got.map((g) => g.text), ['member']);
+    assert.equal(got.map((g) => g.text), ['member', 'still member']);
     assert.throws(() => r.addMembership('10.0.0.7'), (e) => e.code === 'EINVAL' && e.errno === -22 && e.syscall === 'addMembership');
     assert.throws(() => r.dropMembership('239.9.9.9'), (e) => e.code === 'EADDRNOTAVAIL', 'dropping a group never joined');
 
