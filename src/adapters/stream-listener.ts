@@ -36,12 +36,14 @@ export interface StreamListener extends AsyncIterable<StreamSocket> {
 class Listener implements StreamListener {
   readonly addr: ListenerAddress;
   readonly #sock: Socket;
-  readonly #options: StreamOptions;
+  /** Options for each connection: the listener's, less its signal (closing the listener leaves them open). */
+  readonly #connOptions: StreamOptions;
   readonly #abort = new AbortController();
 
   constructor(sock: Socket, options: StreamOptions) {
     this.#sock = sock;
-    this.#options = options;
+    const { signal: _listenerSignal, ...connOptions } = options;
+    this.#connOptions = connOptions;
     const name = sock.getsockname();
     this.addr = { transport: 'tcp', hostname: name.address, port: name.port, family: name.family };
     const signal = options.signal;
@@ -57,9 +59,7 @@ class Listener implements StreamListener {
       if (this.#abort.signal.aborted) throw new SocketError(EBADF, 'accept');
       throw err;
     }
-    // The connection's streams must not close when the listener's signal fires.
-    const { signal: _ignored, ...connOptions } = this.#options;
-    return new TcpStream(Promise.resolve(conn), connOptions);
+    return new TcpStream(Promise.resolve(conn), this.#connOptions);
   }
 
   close(): void {
