@@ -122,3 +122,23 @@ test-deps-tap:
 	  [ "$$(id -u)" = 0 ] || { echo "TAP tests need: sudo apt-get install $$missing" >&2; exit 0; }; \
 	  echo "installing $$missing (Debian packages) for the TAP tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
+
+# Reliability suites: tshark reads the capture suite's pcap files, and a DEBUG wasm
+# (lwIP's assertions on) beside the normal one lets the frame fuzzer run with every
+# assertion armed. It has its own objects (build/obj-1) and folder; build/lwip.wasm is
+# left alone.
+DEBUG_WASM := build/debug/lwip.wasm
+debug-wasm: fetch
+	@$(MAKE) --no-print-directory DEBUG=1 $(DEBUG_WASM)
+$(DEBUG_WASM): $(GLUE_OBJS) $(LWIP_OBJS)
+	@mkdir -p $(dir $@)
+	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/debug/lwip.js 2>&1 | grep -v "undefined symbol: js_" || true
+	@test -f $@
+	rm -f build/debug/lwip.js
+test-deps: test-deps-faults
+test-deps-faults: debug-wasm
+	@command -v tshark >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "the capture tests need tshark: sudo apt-get install tshark" >&2; exit 0; }; \
+	  echo "installing tshark (Debian package) for the capture tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
+.PHONY: debug-wasm test-deps-faults
