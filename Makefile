@@ -111,9 +111,10 @@ clean: clean-addon
 clean-addon:
 	rm -rf native/tap/build
 
-# Kernel-side tools for the TAP suites and bench/tap.mjs (Debian packages): ip, ping,
-# curl, socat, and iperf 2 (Debian's `iperf`, not iperf3).
-TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf
+# Real peers from Debian for the TAP suites, the relay and the benchmarks: ip, ping,
+# curl, socat, iperf 2 (bench/tap.mjs), iperf3 (the kernel baseline in bench/) and
+# passt (the relay's userspace NAT).
+TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 passt:passt
 test-deps: test-deps-tap
 test-deps-tap:
 	@missing=$$(for t in $(TAP_TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t#*:}; done); \
