@@ -74,11 +74,12 @@ it('runUntil resolves with the promise, and rejects at its time limit or when no
   await rejects(clock.runUntil(42), TypeError);
 });
 
-// lwIP's own SYN retry limit (TCP_SYNMAXRTX) ends a connect after about 18 s, so the
-// limit tested here is one below that (see the issue-7 report on the 75 s default).
-it('a connect to a silent host gives ETIMEDOUT at connectTimeout (15 s) in well under a second', async () => {
+// The default limit (75 s) and a longer one (100 s) both govern: lwIP's own SYN retry
+// count must not end the connect first.
+it('a connect to a silent host gives ETIMEDOUT at connectTimeout (default 75 s, and 100 s) in well under a second', async () => {
   const clock = new VirtualClock();
-  const net = await virtualNet(clock, { connectTimeout: 15_000 });
+  const net = await virtualNet(clock);
+  const longer = await createStack({ clock, seed: 4, connectTimeout: 100_000 });
   try {
     net.a.interfaces[0].addNeighbor('10.0.0.98', '02:00:00:00:00:98'); // nobody owns this MAC
     const t0 = performance.now();
@@ -86,8 +87,24 @@ it('a connect to a silent host gives ETIMEDOUT at connectTimeout (15 s) in well 
     const c = net.a.socket(AF_INET, SOCK_STREAM);
     await rejectsCode(clock.runUntil(c.connect('10.0.0.98', 80)), 'ETIMEDOUT');
     const virtual = clock.now() - start;
-    assert.ok(virtual >= 15_000 && virtual < 15_600, `gave up after ${virtual} virtual ms, want 15000`);
+    assert.ok(virtual >= 75_000 && virtual < 75_600, `gave up after ${virtual} virtual ms, want 75000`);
     assert.ok(performance.now() - t0 < 2000, `took ${(performance.now() - t0).toFixed(0)} ms of real time`);
+    // SYNs back off as Linux's do (1, 2, 4 ... s): 7 in 100 s, not one every 3 s.
+    const [l1, l2] = createPair();
+    let syns = 0;
+    l2.attach({
+      onFrames: (frames) => {
+        for (const f of frames) if (f[12] === 0x08 && f[13] === 0x00 && f[23] === 6 && (f[47] & 0x12) === 0x02) syns++;
+      },
+      onDrain: () => {},
+      onClose: () => {},
+    });
+    const ifL = longer.addInterface(l1, { ip: '10.0.1.1/24' });
+    ifL.addNeighbor('10.0.1.98', '02:00:00:00:00:98');
+    const t1 = clock.now();
+    await rejectsCode(clock.runUntil(longer.socket(AF_INET, SOCK_STREAM).connect('10.0.1.98', 80), { timeLimit: 600_000 }), 'ETIMEDOUT');
+    assert.ok(clock.now() - t1 >= 100_000 && clock.now() - t1 < 100_600, `100 s limit: gave up after ${clock.now() - t1} ms`);
+    assert.is(syns, 7, 'SYNs at 0, 1, 3, 7, 15, 31 and 63 s');
     // a per-call limit too
     const c2 = net.a.socket(AF_INET, SOCK_STREAM);
     const t = clock.now();
@@ -95,6 +112,7 @@ it('a connect to a silent host gives ETIMEDOUT at connectTimeout (15 s) in well 
     assert.ok(clock.now() - t >= 4000 && clock.now() - t < 4600, `per-call limit: ${clock.now() - t} ms`);
   } finally {
     net.dispose();
+    longer.dispose();
   }
 });
 

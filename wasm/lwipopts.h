@@ -102,7 +102,9 @@
 extern unsigned int lw_tcp_msl;
 #define TCP_MSL                         lw_tcp_msl
 #define TCP_MAXRTX                      12
-#define TCP_SYNMAXRTX                   6
+/* Enough SYN retries that the connect timeout (connectTimeout, 75 s by default), not
+ * the retry count, decides when a connect gives up, as tcp_syn_retries does on Linux. */
+#define TCP_SYNMAXRTX                   12
 #define TCP_TTL                         64
 #define TCP_CALCULATE_EFF_SEND_MSS      1
 #define LWIP_TCP_PCB_NUM_EXT_ARGS       0
