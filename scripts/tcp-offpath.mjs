@@ -4,7 +4,7 @@
 // alive. Each check prints "ok" or what went wrong; exit 1 if any went wrong.
 // lwIP 2.1.3 processes a segment's ACK and options before it checks the sequence number
 // (tcp_receive, tcp_parseopt), and its wrapping comparisons accept a segment exactly
-// 2^31 away; the fix belongs in a LWIP_HOOK_TCP_INPACKET_PCB in the glue (RFC 5961).
+// 2^31 away; wasm/tcp_guard.c (LWIP_HOOK_TCP_INPACKET_PCB, RFC 5961) now drops them.
 // Usage: node scripts/tcp-offpath.mjs
 import { Stack, createPair, VirtualClock, AF_INET, SOCK_STREAM } from '../dist/index.js';
 import { tapLink, parseTcp, tcpSegment, ipv4Packet, ether, ip4, parseMac, Rng } from '../test/frames.mjs';

@@ -140,6 +140,13 @@ extern unsigned int lw_tcp_msl;
 #define MIB2_STATS                      0
 
 /* --- Debugging (make DEBUG=1) ------------------------------------------------------ */
+/* --- Hooks ------------------------------------------------------------------------ */
+/* RFC 5961 checks on synchronized connections: a forged segment must carry an
+ * in-window sequence number and a plausible ACK before lwIP acts on it (tcp_guard.c). */
+#define LWIP_HOOK_FILENAME              "tcp_guard.h"
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+  tcp_guard_inpacket((pcb), (hdr), (p))
+
 #ifdef LWIP_WASM_DEBUG
 #define LWIP_DEBUG                      1
 #define LWIP_DBG_MIN_LEVEL              LWIP_DBG_LEVEL_ALL
