@@ -63,4 +63,18 @@ export default [
     plugins: [dts()],
     output: { file: 'dist/node.d.ts', format: 'es', paths: toMainEntry('./index.js') },
   },
+  // lwip-wasm/relay: the relay server and its CLI (Node only, ESM). It bundles what it
+  // uses of the package (frames, addresses, the TAP link); ws stays a dependency.
+  {
+    input: 'src/relay/index.ts',
+    external: [/^node:/, 'ws'],
+    plugins: [typescript({ tsconfig: './tsconfig.json', noEmitOnError: true, declaration: false, declarationDir: undefined, outDir: 'dist' })],
+    output: { file: 'dist/relay.js', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'src/relay/index.ts',
+    external: [/^node:/, 'ws'],
+    plugins: [dts()],
+    output: { file: 'dist/relay.d.ts', format: 'es' },
+  },
 ];

@@ -1,0 +1,132 @@
+// `lwip-wasm relay ...`: the relay from the command line. Options map one to one onto
+// createRelay's; lists (--allow, --deny, --origin) repeat or take commas.
+import { parseArgs } from 'node:util';
+import { createRelay } from './server.js';
+import type { RelayMode, RelayOptions } from './options.js';
+
+export const USAGE = `Usage: lwip-wasm relay [options]
+
+  --port N                 port to listen on (default 8080)
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --mode nat|hub|tap       nat: outbound through passt (default); hub: clients only; tap: a TAP device
+  --token SECRET           clients must send ?token=SECRET (or Authorization: Bearer SECRET)
+  --origin URL             a page origin allowed to connect (repeatable; '*' for any)
+  --allow RULE             allow a destination denied by default: CIDR[:port[-port]], tcp/ udp/ icmp/ prefix
+  --deny RULE              deny a destination allowed by default (same syntax)
+  --max-clients N          clients at once (64)
+  --max-connections N      TCP connections per client (64)
+  --frames-per-second N    per client (4000)
+  --bytes-per-second N     per client (4194304)
+  --max-frame-size N       bytes, ethernet header included (1518)
+  --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
+  --no-dns                 nat: give clients no DNS server
+  --passt PATH             the passt executable (default: passt from PATH)
+  --tap NAME               tap: the device (default: a new tapN)   --tap-attach  only attach to an existing one
+  --demo                   also serve a browser demo at / (nat mode)
+  --no-metrics             do not serve GET /metrics
+  --quiet                  no log lines
+`;
+
+function list(v: string[] | undefined): string[] | undefined {
+  return v?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new RangeError(`--${name} takes a whole number (got '${v}')`);
+  return Number(v);
+}
+
+/** Parses relay arguments into options (throws TypeError/RangeError on bad input). */
+export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?: boolean } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, mode: { type: 'string' }, token: { type: 'string' },
+      origin: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true }, deny: { type: 'string', multiple: true },
+      'max-clients': { type: 'string' }, 'max-connections': { type: 'string' },
+      'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
+      'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
+      'no-dns': { type: 'boolean' }, passt: { type: 'string' },
+      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' },
+      demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const o: RelayOptions & { help?: boolean } = {};
+  const set = <K extends keyof RelayOptions>(k: K, v: RelayOptions[K] | undefined): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  if (values.help) o.help = true;
+  set('port', int('port', values.port));
+  set('host', values.host);
+  if (values.mode !== undefined) {
+    if (!['nat', 'hub', 'tap'].includes(values.mode)) throw new TypeError(`--mode must be nat, hub or tap (got '${values.mode}')`);
+    o.mode = values.mode as RelayMode;
+  }
+  set('token', values.token);
+  set('origins', list(values.origin));
+  set('allow', list(values.allow));
+  set('deny', list(values.deny));
+  set('maxClients', int('max-clients', values['max-clients']));
+  set('maxConnections', int('max-connections', values['max-connections']));
+  set('framesPerSecond', int('frames-per-second', values['frames-per-second']));
+  set('bytesPerSecond', int('bytes-per-second', values['bytes-per-second']));
+  set('maxFrameSize', int('max-frame-size', values['max-frame-size']));
+  const nat: NonNullable<RelayOptions['nat']> = {};
+  if (values['nat-address'] !== undefined) nat.address = values['nat-address'];
+  const prefix = int('nat-prefix', values['nat-prefix']);
+  if (prefix !== undefined) nat.prefix = prefix;
+  if (values['nat-gateway'] !== undefined) nat.gateway = values['nat-gateway'];
+  if (values['no-dns']) nat.dns = false;
+  if (values.passt !== undefined) nat.passt = values.passt;
+  if (Object.keys(nat).length) o.nat = nat;
+  if (values.tap !== undefined || values['tap-attach']) {
+    o.tap = { attach: values['tap-attach'] ?? false };
+    if (values.tap !== undefined) o.tap.name = values.tap;
+  }
+  if (values.demo) o.demo = true;
+  if (values['no-metrics']) o.metrics = false;
+  if (!values.quiet) o.onLog = (line) => console.error(`${new Date().toISOString()} ${line}`);
+  return o;
+}
+
+/** The CLI: `lwip-wasm relay ...`. Resolves with the exit code once the relay stops. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'relay') {
+    console.error(command === undefined || command === '--help' || command === '-h' ? USAGE : `unknown command '${command}'\n\n${USAGE}`);
+    return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  }
+  let options: RelayOptions & { help?: boolean };
+  try {
+    options = parseRelayArgs(rest);
+  } catch (err) {
+    console.error(`lwip-wasm relay: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { help: _help, ...relayOptions } = options;
+  let relay;
+  try {
+    relay = await createRelay(relayOptions);
+  } catch (err) {
+    console.error(`lwip-wasm relay: ${(err as Error).message}`);
+    return 1;
+  }
+  // Print where it listens on stdout (scripts read it), everything else on stderr.
+  console.log(relay.demoUrl ? `relay ${relay.url} demo ${relay.demoUrl}` : `relay ${relay.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void relay.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}

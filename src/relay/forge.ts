@@ -1,0 +1,72 @@
+// Frames the relay writes itself: the RST that answers a denied TCP segment, so the
+// client's connect fails at once with ECONNREFUSED instead of timing out.
+import { ETH_IPV4, ETH_IPV6, PROTO_TCP, TCP_ACK, TCP_RST, TCP_SYN, TCP_FIN, type IpInfo } from './frame.js';
+
+function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
+  for (let i = start; i + 1 < end; i += 2) acc += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+  if ((end - start) & 1) acc += (b[end - 1] ?? 0) << 8;
+  return acc;
+}
+
+function fold(acc: number): number {
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
+  return ~acc & 0xffff;
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  put16(b, o, (v >>> 16) & 0xffff);
+  put16(b, o + 2, v & 0xffff);
+}
+
+/**
+ * The reset a closed port would send for this segment (RFC 9293 3.10.7.1), from the
+ * destination back to the sender, addressed to the sender's MAC from the MAC it used as
+ * next hop. Returns null for a segment that must not be answered (a reset itself).
+ */
+export function resetFor(ip: IpInfo, clientMac: Uint8Array, routerMac: Uint8Array): Uint8Array | null {
+  if (ip.proto !== PROTO_TCP || ip.l4 < 0 || ip.flags & TCP_RST) return null;
+  const ipHeader = ip.family === 4 ? 20 : 40;
+  const frame = new Uint8Array(14 + ipHeader + 20);
+  frame.set(clientMac, 0);
+  frame.set(routerMac, 6);
+  put16(frame, 12, ip.family === 4 ? ETH_IPV4 : ETH_IPV6);
+  const o = 14;
+  if (ip.family === 4) {
+    frame[o] = 0x45;
+    put16(frame, o + 2, 40);
+    frame[o + 8] = 64;
+    frame[o + 9] = PROTO_TCP;
+    frame.set(ip.dst, o + 12);
+    frame.set(ip.src, o + 16);
+    put16(frame, o + 10, fold(sum16(frame, o, o + 20, 0)));
+  } else {
+    frame[o] = 0x60;
+    put16(frame, o + 4, 20);
+    frame[o + 6] = PROTO_TCP;
+    frame[o + 7] = 64;
+    frame.set(ip.dst, o + 8);
+    frame.set(ip.src, o + 24);
+  }
+  const t = o + ipHeader;
+  put16(frame, t, ip.dport);
+  put16(frame, t + 2, ip.sport);
+  if (ip.flags & TCP_ACK) {
+    put32(frame, t + 4, ip.ack);
+    frame[t + 13] = TCP_RST;
+  } else {
+    const len = ip.payloadLength + (ip.flags & TCP_SYN ? 1 : 0) + (ip.flags & TCP_FIN ? 1 : 0);
+    put32(frame, t + 8, (ip.seq + len) >>> 0);
+    frame[t + 13] = TCP_RST | TCP_ACK;
+  }
+  frame[t + 12] = 5 << 4;
+  const seg = frame.subarray(t);
+  let acc = sum16(ip.dst, 0, ip.dst.length, 0) + sum16(ip.src, 0, ip.src.length, 0) + PROTO_TCP + 20;
+  acc = sum16(seg, 0, 20, acc);
+  put16(frame, t + 16, fold(acc));
+  return frame;
+}

@@ -1,0 +1,38 @@
+// What a relay mode provides: a check on each frame a client sends, and a port per
+// client session that carries the frames that pass.
+import type { Parsed } from '../frame.js';
+import type { Identity } from '../identity.js';
+import type { DropReason } from '../stats.js';
+
+/** A refusal: counted under reason; detail is logged once per client. reset: answer a TCP segment with RST. */
+export interface Drop {
+  reason: DropReason;
+  detail: string;
+  reset?: boolean;
+}
+
+/** The part of a session a mode sees. */
+export interface ModeClient {
+  readonly id: number;
+  readonly identity: Identity;
+  /** A frame for the client. */
+  deliver(frame: Uint8Array): void;
+  /** The backend is gone: end the session with this reason. */
+  fail(reason: string): void;
+  /** Stop and restart reading the client (the backend pushes back). */
+  pause(): void;
+  resume(): void;
+}
+
+export interface SessionPort {
+  /** Forwards a frame that passed every check. */
+  send(frame: Uint8Array): void;
+  close(): void;
+}
+
+export interface Mode {
+  readonly name: 'nat' | 'hub' | 'tap';
+  filter(client: ModeClient, p: Parsed): Drop | null;
+  open(client: ModeClient): Promise<SessionPort>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+// tap: clients share one TAP device the relay opens, so the kernel routes (and, if the
+// operator set it up, NATs) their traffic. Each client sends only from its own MAC and
+// addresses, and every IP packet passes the destination filter, except the link-local
+// control traffic a host needs on its segment (DHCP, neighbour discovery, MLD). Frames
+// from the device go to the client owning the destination MAC; group frames to all.
+import { openTap, type TapLink, type TapOptions } from '../../transports/tap.js';
+import { isGroupMac, macText, PROTO_ICMPV6, PROTO_UDP, type IpInfo, type Parsed } from '../frame.js';
+import type { Policy } from '../policy.js';
+import type { TapModeOptions } from '../options.js';
+import type { Drop, Mode, ModeClient, SessionPort } from './mode.js';
+
+// ICMPv6 that stays on the link: MLD (130-132, 143) and neighbour discovery (133-137).
+const ICMPV6_LINK = new Set([130, 131, 132, 133, 134, 135, 136, 137, 143]);
+
+function linkControl(ip: IpInfo): boolean {
+  if (ip.proto === PROTO_UDP) {
+    if (ip.family === 4) return ip.sport === 68 && ip.dport === 67;
+    return ip.sport === 546 && ip.dport === 547;
+  }
+  return ip.family === 6 && ip.proto === PROTO_ICMPV6 && ICMPV6_LINK.has(ip.icmpType);
+}
+
+export class TapMode implements Mode {
+  readonly name = 'tap' as const;
+  readonly #policy: Policy;
+  readonly #clients = new Set<ModeClient>();
+  readonly #tap: TapLink;
+
+  constructor(options: TapModeOptions, policy: Policy, open: (o: TapOptions) => TapLink = openTap) {
+    this.#policy = policy;
+    const o: TapOptions = { attach: options.attach ?? false, up: options.up ?? false };
+    if (options.name !== undefined) o.name = options.name;
+    this.#tap = open(o);
+    this.#tap.attach({
+      onFrames: (frames) => {
+        for (const f of frames) this.#fromDevice(f);
+      },
+      onDrain: () => {
+        for (const c of this.#clients) c.resume();
+      },
+      onClose: (err) => {
+        for (const c of [...this.#clients]) c.fail(`TAP device closed${err ? `: ${err.message}` : ''}`);
+      },
+    });
+  }
+
+  /** The device's name, for logs and tests. */
+  get device(): string {
+    return this.#tap.name;
+  }
+
+  filter(client: ModeClient, p: Parsed): Drop | null {
+    const why = client.identity.check(p);
+    if (why !== null) return { reason: p.kind === 'malformed' ? 'malformed' : p.kind === 'other' ? 'unsupported' : 'spoofed', detail: why };
+    if (p.kind !== 'ip' || linkControl(p.ip)) return null;
+    const verdict = this.#policy.check(p.ip);
+    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, reset: true };
+  }
+
+  async open(client: ModeClient): Promise<SessionPort> {
+    this.#clients.add(client);
+    return {
+      send: (frame) => {
+        if (!this.#tap.send(frame)) client.pause();
+      },
+      close: () => this.#clients.delete(client),
+    };
+  }
+
+  #fromDevice(frame: Uint8Array): void {
+    if (frame.length < 14) return;
+    const dst = frame.subarray(0, 6);
+    if (isGroupMac(dst)) {
+      for (const c of this.#clients) c.deliver(frame);
+      return;
+    }
+    const mac = macText(dst);
+    for (const c of this.#clients) {
+      if (c.identity.mac === mac) {
+        c.deliver(frame);
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#clients.clear();
+    this.#tap.close();
+  }
+}

@@ -1,0 +1,142 @@
+// The relay's options, their defaults, and their validation (bad input throws before
+// anything listens).
+
+export type RelayMode = 'nat' | 'hub' | 'tap';
+
+export interface NatOptions {
+  /** The passt executable (default 'passt' from PATH). */
+  passt?: string;
+  /** The client's address, prefix and gateway, as passt's DHCP hands them out (10.0.2.15/24 via 10.0.2.2). */
+  address?: string;
+  prefix?: number;
+  /** The gateway; connections to it reach the relay host's loopback (passt's mapping), which the filter treats as 127.0.0.1. */
+  gateway?: string;
+  /** Give clients the host's DNS resolvers by DHCP and let DNS (port 53) reach them (default true). */
+  dns?: boolean;
+  /** MTU handed out by DHCP (default 1500). */
+  mtu?: number;
+  /** How long to wait for passt to start (default 5000 ms). */
+  startTimeout?: number;
+}
+
+export interface TapModeOptions {
+  /** The TAP device (default: a new tapN, which needs CAP_NET_ADMIN). */
+  name?: string;
+  /** Attach to an existing device only (a persistent device the relay's user owns). */
+  attach?: boolean;
+  /** Set the device up (needs CAP_NET_ADMIN). */
+  up?: boolean;
+}
+
+export interface DemoOptions {
+  /** The folder with the built package (index.js and lwip.wasm); default: the relay's own dist/. */
+  dist?: string;
+}
+
+export interface RelayOptions {
+  /** TCP port to listen on (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Address to listen on (default '127.0.0.1'; '0.0.0.0' or '::' for every interface). */
+  host?: string;
+  mode?: RelayMode;
+  /** A shared secret clients must present (?token= in the URL, or Authorization: Bearer). */
+  token?: string;
+  /**
+   * Origins (scheme://host[:port]) whose pages may connect; '*' allows any. Default: only
+   * the relay's own origin, and clients that send no Origin (not browsers).
+   */
+  origins?: readonly string[];
+  /** Destinations to allow or deny beyond the defaults: CIDR[:port[-port]], optionally tcp/ udp/ icmp/ in front. */
+  allow?: readonly string[];
+  deny?: readonly string[];
+  /** Clients at once (default 64). */
+  maxClients?: number;
+  /** TCP connections each client may have open (default 64). */
+  maxConnections?: number;
+  /** Frames and bytes each client may send per second, with a one-second burst (defaults 4000 and 4 MiB). */
+  framesPerSecond?: number;
+  bytesPerSecond?: number;
+  /** Largest frame accepted from a client, ethernet header included (default 1518: MTU 1500 plus a VLAN tag). */
+  maxFrameSize?: number;
+  /** Bytes queued towards one client beyond which frames to it are dropped (default 1 MiB). */
+  clientHighWaterMark?: number;
+  /** Idle time after which a tracked TCP connection no longer counts (default 300000 ms). */
+  connectionIdleTimeout?: number;
+  nat?: NatOptions;
+  tap?: TapModeOptions;
+  /** Serve the browser demo at / (nat mode). */
+  demo?: boolean | DemoOptions;
+  /** Serve GET /metrics as JSON (default true; it needs the token when one is set). */
+  metrics?: boolean;
+  /** Each refusal, limit and denial, once per client and kind; connects and disconnects. */
+  onLog?: (line: string) => void;
+}
+
+export interface Resolved {
+  port: number;
+  host: string;
+  mode: RelayMode;
+  token: string | null;
+  origins: readonly string[] | null;
+  allow: readonly string[];
+  deny: readonly string[];
+  maxClients: number;
+  maxConnections: number;
+  framesPerSecond: number;
+  bytesPerSecond: number;
+  maxFrameSize: number;
+  clientHighWaterMark: number;
+  connectionIdleTimeout: number;
+  nat: Required<NatOptions>;
+  tap: TapModeOptions;
+  demo: DemoOptions | null;
+  metrics: boolean;
+  log: (line: string) => void;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value > max || (!Number.isInteger(value) && Number.isFinite(value))) {
+    throw new RangeError(`lwip-wasm relay: ${name} must be a positive integer up to ${max} (got ${String(value)})`);
+  }
+  return value;
+}
+
+export function resolveOptions(o: RelayOptions): Resolved {
+  const mode = o.mode ?? 'nat';
+  if (mode !== 'nat' && mode !== 'hub' && mode !== 'tap') throw new TypeError(`lwip-wasm relay: mode must be nat, hub or tap (got ${String(mode)})`);
+  const port = o.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`lwip-wasm relay: port must be 0-65535 (got ${port})`);
+  if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) throw new TypeError('lwip-wasm relay: token must be a non-empty string');
+  if (o.demo && mode !== 'nat') throw new TypeError('lwip-wasm relay: the demo needs nat mode (it fetches from the relay host)');
+  const nat = o.nat ?? {};
+  return {
+    port,
+    host: o.host ?? '127.0.0.1',
+    mode,
+    token: o.token ?? null,
+    origins: o.origins ? [...o.origins].map((s) => s.replace(/\/+$/, '')) : null,
+    allow: [...(o.allow ?? [])],
+    deny: [...(o.deny ?? [])],
+    maxClients: positive('maxClients', o.maxClients, 64),
+    maxConnections: positive('maxConnections', o.maxConnections, 64),
+    framesPerSecond: positive('framesPerSecond', o.framesPerSecond, 4000, Infinity),
+    bytesPerSecond: positive('bytesPerSecond', o.bytesPerSecond, 4 * 1024 * 1024, Infinity),
+    maxFrameSize: positive('maxFrameSize', o.maxFrameSize, 1518, 65535 + 14),
+    clientHighWaterMark: positive('clientHighWaterMark', o.clientHighWaterMark, 1024 * 1024),
+    connectionIdleTimeout: positive('connectionIdleTimeout', o.connectionIdleTimeout, 300_000),
+    nat: {
+      passt: nat.passt ?? 'passt',
+      address: nat.address ?? '10.0.2.15',
+      prefix: positive('nat.prefix', nat.prefix, 24, 30),
+      gateway: nat.gateway ?? '10.0.2.2',
+      dns: nat.dns ?? true,
+      mtu: positive('nat.mtu', nat.mtu, 1500, 65520),
+      startTimeout: positive('nat.startTimeout', nat.startTimeout, 5000),
+    },
+    tap: o.tap ?? {},
+    demo: o.demo ? (o.demo === true ? {} : o.demo) : null,
+    metrics: o.metrics ?? true,
+    log: o.onLog ?? (() => {}),
+  };
+}

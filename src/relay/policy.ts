@@ -1,0 +1,94 @@
+// The destination filter applied to every frame a client sends towards a real network
+// (nat and tap modes). The most specific explicit rule wins (longest prefix, then a port
+// range over none, deny over allow on a tie); without one, the defaults deny loopback,
+// private, link-local, multicast, reserved ranges and the relay host's own addresses, and
+// allow the rest.
+import { networkInterfaces } from 'node:os';
+import { parseIPv4, parseIPv6 } from '../address.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type IpInfo } from './frame.js';
+import { DEFAULT_DENY, ipText, matches, parseRule, type Protocol, type Rule } from './rules.js';
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+export interface PolicyOptions {
+  /** Rules that allow a destination the defaults deny (CIDR[:port[-port]]). */
+  allow?: readonly string[];
+  /** Rules that deny a destination the defaults allow. */
+  deny?: readonly string[];
+  /** Extra addresses denied as "the relay's own" (its public addresses are found by itself). */
+  ownAddresses?: readonly string[];
+}
+
+interface Explicit {
+  rule: Rule;
+  allow: boolean;
+}
+
+export class Policy {
+  readonly #explicit: Explicit[];
+  readonly #defaults: Array<{ rule: Rule; reason: string }>;
+
+  constructor(options: PolicyOptions = {}) {
+    this.#explicit = [
+      ...(options.allow ?? []).map((t) => ({ rule: parseRule(t), allow: true })),
+      ...(options.deny ?? []).map((t) => ({ rule: parseRule(t), allow: false })),
+    ];
+    const own = [...hostAddresses(), ...(options.ownAddresses ?? [])];
+    this.#defaults = [
+      ...DEFAULT_DENY.map(([cidr, reason]) => ({ rule: parseRule(cidr), reason })),
+      ...own.map((a) => ({ rule: parseRule(a), reason: "the relay host's own address" })),
+    ];
+  }
+
+  /** The rules in force, for logs and stats. */
+  describe(): { allow: string[]; deny: string[] } {
+    return {
+      allow: this.#explicit.filter((e) => e.allow).map((e) => e.rule.text),
+      deny: this.#explicit.filter((e) => !e.allow).map((e) => e.rule.text),
+    };
+  }
+
+  /**
+   * Decides one outbound packet. dst is the address it really reaches (in nat mode the
+   * gateway stands for the relay host's loopback).
+   */
+  check(ip: IpInfo, dst: Uint8Array = ip.dst): Verdict {
+    const proto = protocolOf(ip.proto);
+    const port = ip.l4 < 0 ? -1 : ip.dport;
+    let best: Explicit | undefined;
+    let bestScore = -1;
+    for (const e of this.#explicit) {
+      if (!matches(e.rule, dst, proto, port)) continue;
+      const ported = e.rule.portLo !== 0 || e.rule.portHi !== 65535 ? 1 : 0;
+      const score = e.rule.prefix * 4 + ported * 2 + (e.allow ? 0 : 1);
+      if (score > bestScore) {
+        best = e;
+        bestScore = score;
+      }
+    }
+    if (best) return best.allow ? { ok: true } : { ok: false, reason: `denied by --deny ${best.rule.text}` };
+    for (const d of this.#defaults) {
+      if (matches(d.rule, dst, proto, port)) return { ok: false, reason: `${ipText(dst)} is ${d.reason} (denied by default)` };
+    }
+    return { ok: true };
+  }
+}
+
+export function protocolOf(proto: number): Protocol | null {
+  if (proto === PROTO_TCP) return 'tcp';
+  if (proto === PROTO_UDP) return 'udp';
+  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) return 'icmp';
+  return null;
+}
+
+/** Every address on the relay host's interfaces that the loopback/private defaults miss. */
+function hostAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      const bytes = a.family === 'IPv4' ? parseIPv4(a.address) : parseIPv6(a.address.split('%')[0] ?? '');
+      if (bytes) out.push(a.family === 'IPv4' ? a.address : `[${ipText(bytes)}]`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+// The relay: an HTTP server whose WebSocket upgrades become sessions (after the token,
+// Origin and client-count checks), plus GET /metrics and, with demo, the demo page.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { hasToken, originAllowed } from './auth.js';
+import { Demo } from './demo.js';
+import { Registry } from './identity.js';
+import { HubMode } from './modes/hub.js';
+import type { Mode } from './modes/mode.js';
+import { NatMode } from './modes/nat.js';
+import { TapMode } from './modes/tap.js';
+import { resolveOptions, type RelayOptions, type Resolved } from './options.js';
+import { Policy } from './policy.js';
+import { Session } from './session.js';
+import { REFUSAL_REASONS, zeroDrops, zeroTraffic, type RefusalReason, type RelayStats } from './stats.js';
+
+export interface Relay {
+  /** ws://host:port/ for clients. */
+  readonly url: string;
+  /** The port it listens on (useful with port 0). */
+  readonly port: number;
+  /** With demo: the page's URL. */
+  readonly demoUrl: string | null;
+  stats(): RelayStats;
+  /** Ends every session, stops listening, and releases passt processes and the TAP device. */
+  close(): Promise<void>;
+}
+
+// A message larger than this closes the connection (ws's own check, before buffering it
+// whole); frames between maxFrameSize and this are dropped and counted instead.
+const MAX_MESSAGE = 256 * 1024;
+
+export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
+  const o = resolveOptions(options);
+  const demo = o.demo ? await Demo.start(o.demo) : null;
+  const allow = demo ? [...o.allow, demo.allowRule] : o.allow;
+  let mode: Mode;
+  try {
+    const policy = new Policy({ allow, deny: o.deny });
+    mode = o.mode === 'nat' ? new NatMode(o, policy) : o.mode === 'hub' ? new HubMode() : new TapMode(o.tap, policy);
+  } catch (err) {
+    await demo?.close();
+    throw err;
+  }
+  const server = new RelayServer(o, mode, demo);
+  try {
+    await server.listen();
+  } catch (err) {
+    await mode.close();
+    await demo?.close();
+    throw err;
+  }
+  return server;
+}
+
+class RelayServer implements Relay {
+  readonly #o: Resolved;
+  readonly #mode: Mode;
+  readonly #demo: Demo | null;
+  readonly #http = createServer((req, res) => this.#request(req, res));
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+  readonly #sessions = new Set<Session>();
+  readonly #registry = new Registry();
+  readonly #totals = zeroTraffic();
+  readonly #drops = zeroDrops();
+  readonly #refused = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  #accepted = 0;
+  #nextId = 1;
+  #port = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(o: Resolved, mode: Mode, demo: Demo | null) {
+    this.#o = o;
+    this.#mode = mode;
+    this.#demo = demo;
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once('error', reject);
+      this.#http.listen(this.#o.port, this.#o.host, () => {
+        this.#http.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.#http.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : this.#o.port;
+    this.#o.log(`relay: ${this.#o.mode} mode on ${this.url}${this.#demo ? `, demo at ${this.demoUrl}` : ''}`);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    const h = this.#o.host;
+    const host = h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+    return `ws://${host}:${this.#port}/`;
+  }
+
+  get demoUrl(): string | null {
+    return this.#demo ? this.url.replace(/^ws/, 'http') : null;
+  }
+
+  #refuse(socket: Socket, reason: RefusalReason, status: number, text: string, req: IncomingMessage): void {
+    this.#refused[reason]++;
+    this.#o.log(`relay: refused ${req.socket.remoteAddress ?? '?'}: ${text}`);
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (this.#closing) return void socket.destroy();
+    if (!hasToken(req, this.#o.token)) return this.#refuse(socket, 'token', 401, 'Unauthorized', req);
+    if (!originAllowed(req, this.#o.origins)) return this.#refuse(socket, 'origin', 403, 'Forbidden', req);
+    if (this.#sessions.size >= this.#o.maxClients) return this.#refuse(socket, 'clients', 503, 'Service Unavailable', req);
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#open(ws, req));
+  }
+
+  #open(ws: WebSocket, req: IncomingMessage): void {
+    const id = this.#nextId++;
+    this.#accepted++;
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    const session = new Session(id, ws, {
+      options: this.#o,
+      mode: this.#mode,
+      registry: this.#registry,
+      totals: this.#totals,
+      drops: this.#drops,
+      onEnd: (s) => this.#sessions.delete(s),
+    }, remote, req.headers.origin ?? null);
+    this.#sessions.add(session);
+    this.#o.log(`client ${id}: connected from ${remote}`);
+  }
+
+  #request(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://relay');
+    if (url.pathname === '/metrics' && this.#o.metrics) {
+      if (!hasToken(req, this.#o.token)) return void res.writeHead(401).end();
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(this.stats()));
+      return;
+    }
+    if (this.#demo && this.#demo.serve(url.pathname, res, { ws: url.pathname, mode: this.#o })) return;
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('lwip-wasm relay: connect with a WebSocket\n');
+  }
+
+  stats(): RelayStats {
+    return {
+      mode: this.#o.mode,
+      clients: this.#sessions.size,
+      accepted: this.#accepted,
+      refused: { ...this.#refused },
+      ...this.#totals,
+      dropped: { ...this.#drops },
+      sessions: [...this.#sessions].map((s) => s.stats()),
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const s of [...this.#sessions]) s.end('relay closing');
+      this.#wss.close();
+      this.#http.closeAllConnections?.();
+      await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+      await this.#mode.close();
+      await this.#demo?.close();
+    })();
+    return this.#closing;
+  }
+}

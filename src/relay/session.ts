@@ -1,0 +1,181 @@
+// One client: a WebSocket carrying one ethernet frame per binary message. Every frame
+// from the client passes, in order, the size limit, the rate limits, parsing, the mode's
+// check (destination filter, anti-spoofing) and the connection limit; a frame that fails
+// is dropped and counted, and a refused TCP segment is answered with an RST.
+import type { WebSocket } from 'ws';
+import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
+import { resetFor } from './forge.js';
+import { Identity, type Registry } from './identity.js';
+import { ConnectionTable, TokenBucket } from './limits.js';
+import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
+import type { Resolved } from './options.js';
+import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type TrafficCounters } from './stats.js';
+
+export interface SessionContext {
+  options: Resolved;
+  mode: Mode;
+  registry: Registry;
+  /** Totals across sessions. */
+  totals: TrafficCounters;
+  drops: Record<DropReason, number>;
+  onEnd(session: Session): void;
+}
+
+export class Session implements ModeClient {
+  readonly id: number;
+  readonly identity: Identity;
+  readonly #ws: WebSocket;
+  readonly #ctx: SessionContext;
+  readonly #remote: string;
+  readonly #origin: string | null;
+  readonly #since = Date.now();
+  readonly #frames: TokenBucket;
+  readonly #bytes: TokenBucket;
+  readonly #connections: ConnectionTable;
+  readonly #counters = zeroTraffic();
+  readonly #dropped = zeroDrops();
+  readonly #logged = new Set<string>();
+  #port: SessionPort | undefined;
+  #ended = false;
+
+  constructor(id: number, ws: WebSocket, ctx: SessionContext, remote: string, origin: string | null) {
+    const o = ctx.options;
+    this.id = id;
+    this.#ws = ws;
+    this.#ctx = ctx;
+    this.#remote = remote;
+    this.#origin = origin;
+    this.identity = new Identity(id, ctx.registry);
+    this.#frames = new TokenBucket(o.framesPerSecond);
+    this.#bytes = new TokenBucket(o.bytesPerSecond);
+    this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
+    ws.binaryType = 'nodebuffer';
+    // Frames that arrive while the backend starts wait for it, in order (bounded by the rate limits).
+    const early: Uint8Array[] = [];
+    ws.on('message', (data, isBinary) => {
+      const frame = toBytes(data);
+      if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, frame.length);
+      else if (this.#port) this.#fromClient(frame);
+      else if (early.length < 256) early.push(frame);
+    });
+    ws.on('close', () => this.end('client closed'));
+    ws.on('error', () => this.end('client error'));
+    ctx.mode.open(this).then(
+      (port) => {
+        if (this.#ended) return port.close();
+        this.#port = port;
+        for (const f of early.splice(0)) this.#fromClient(f);
+      },
+      (err: Error) => this.fail(`backend failed: ${err.message}`),
+    );
+  }
+
+  #fromClient(frame: Uint8Array): void {
+    const o = this.#ctx.options;
+    this.#counters.framesIn++;
+    this.#counters.bytesIn += frame.length;
+    this.#ctx.totals.framesIn++;
+    this.#ctx.totals.bytesIn += frame.length;
+    if (frame.length > o.maxFrameSize) {
+      this.#drop({ reason: 'oversize', detail: `a ${frame.length}-byte frame (limit ${o.maxFrameSize})` }, frame.length);
+      return;
+    }
+    const now = Date.now();
+    if (!this.#frames.take(1, now) || !this.#bytes.take(frame.length, now)) {
+      this.#drop({ reason: 'rate', detail: `over ${o.framesPerSecond} frames/s or ${o.bytesPerSecond} bytes/s` }, frame.length);
+      return;
+    }
+    const p = parseFrame(frame);
+    const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why } : this.#ctx.mode.filter(this, p);
+    if (refused) {
+      this.#drop(refused, frame.length, p);
+      return;
+    }
+    if (p.kind === 'ip' && p.ip.proto === PROTO_TCP && !this.#connections.outbound(p.ip, now)) {
+      this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame.length, p);
+      return;
+    }
+    this.#port?.send(frame);
+  }
+
+  /** A frame from the backend for this client. */
+  deliver(frame: Uint8Array): void {
+    if (this.#ended || this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#ctx.options.clientHighWaterMark) {
+      // The client is not keeping up: drop, as a congested link would, rather than queue without bound.
+      this.#counters.backpressureDrops++;
+      this.#ctx.totals.backpressureDrops++;
+      return;
+    }
+    const type = ((frame[12] ?? 0) << 8) | (frame[13] ?? 0);
+    if (type === 0x0800 || type === 0x86dd) {
+      const p = parseFrame(frame);
+      if (p.kind === 'ip') this.#connections.inbound(p.ip);
+    }
+    this.#counters.framesOut++;
+    this.#counters.bytesOut += frame.length;
+    this.#ctx.totals.framesOut++;
+    this.#ctx.totals.bytesOut += frame.length;
+    this.#ws.send(frame, { binary: true });
+  }
+
+  #drop(d: Drop, _length: number, p?: Parsed): void {
+    this.#dropped[d.reason]++;
+    this.#ctx.drops[d.reason]++;
+    if (!this.#logged.has(d.reason)) {
+      // Once per client and kind: a flood of refusals must not become a flood of log lines.
+      this.#logged.add(d.reason);
+      this.#ctx.options.log(`client ${this.id}: ${d.reason}: ${d.detail} (dropped; further ${d.reason} drops are counted, not logged)`);
+    }
+    if (d.reset && p?.kind === 'ip') {
+      const rst = resetFor(p.ip, p.srcMac, p.dstMac);
+      if (rst) this.deliver(rst);
+    }
+  }
+
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+
+  fail(reason: string): void {
+    if (this.#ended) return;
+    this.#ctx.options.log(`client ${this.id}: closed: ${reason}`);
+    // 1011: the server hit a condition it cannot go on from; the reason must fit 123 bytes.
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1011, reason.slice(0, 120));
+    this.end(reason, false);
+  }
+
+  /** Ends the session (idempotent); the WebSocket is terminated unless a close is under way. */
+  end(reason: string, terminate = true): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#port?.close();
+    this.#ctx.registry.release(this.id);
+    if (terminate && this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
+    this.#ctx.options.log(`client ${this.id}: disconnected (${reason})`);
+    this.#ctx.onEnd(this);
+  }
+
+  stats(): SessionStats {
+    return {
+      id: this.id,
+      remote: this.#remote,
+      origin: this.#origin,
+      since: this.#since,
+      mac: this.identity.mac ?? null,
+      ipv4: this.identity.ipv4 ?? null,
+      connections: this.#connections.size,
+      ...this.#counters,
+      dropped: { ...this.#dropped },
+    };
+  }
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
