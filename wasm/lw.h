@@ -120,6 +120,7 @@ struct lw_sock {
 #define OF_KEEPALIVE  0x10u
 #define OF_REUSEADDR  0x20u
 #define OF_BROADCAST  0x40u
+#define OF_NOMCLOOP   0x80u  /* TCP only: IP_MULTICAST_LOOP 0, stored as Linux does */
 
 struct lw_group {
   struct lw_group *next;

@@ -123,6 +123,7 @@
 #define LW_EEXIST         17
 #define LW_ENODEV         19
 #define LW_ENONET         64
+#define LW_EPROTO         71
 #define LW_EINVAL         22
 #define LW_ENFILE         23
 #define LW_EMFILE         24

@@ -62,7 +62,7 @@ row_tcp_pcb(struct ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
     r->retrans = pcb->nrtx;
     r->snd_wnd = pcb->snd_wnd;
     r->rcv_wnd = pcb->rcv_wnd;
-    r->wmem = TCP_SND_BUF - tcp_sndbuf(pcb);
+    r->wmem = TCP_SND_BUF - pcb->snd_buf;   /* tcp_sndbuf() stops at 64 KiB */
   } else {
     r->remote.family = r->local.family;
   }
@@ -166,7 +166,7 @@ stack_sockstat(u32_t *out)
     used++;
     if (s->type == LW_SOCK_STREAM) {
       tcp_inuse++;
-      tcp_mem += s->rx_bytes + (s->pcb.tcp && s->state != LS_LISTEN ? TCP_SND_BUF - tcp_sndbuf(s->pcb.tcp) : 0);
+      tcp_mem += s->rx_bytes + (s->pcb.tcp && s->state != LS_LISTEN ? TCP_SND_BUF - s->pcb.tcp->snd_buf : 0);
     } else {
       udp_inuse++;
       udp_mem += s->dg_bytes;

@@ -7,6 +7,7 @@
 #include "lwip/udp.h"
 #include "lwip/igmp.h"
 #include "lwip/mld6.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/netif.h"
 #include "lw.h"
 
@@ -89,6 +90,20 @@ sock_tcp_recved(struct lw_sock *s, u32_t consumed)
     s->wnd_held += pay;
   }
   tcp_give_window(s->pcb.tcp, consumed - pay);
+  if (target > 0) {
+    /* lwIP announces a reopened window at once only when it grew by a quarter of
+     * TCP_WND; a small SO_RCVBUF window never grows that much, and the peer would wait
+     * for its persist timer. Announce it once it grew by a quarter of the cap, as
+     * Linux does when its window grows substantially. */
+    struct tcp_pcb *pcb = s->pcb.tcp;
+    u32_t cap = TCP_WND - target;
+    u32_t edge = pcb->rcv_nxt + pcb->rcv_wnd;
+    u32_t want = LWIP_MAX(cap / 4, pcb->mss);
+    if (TCP_SEQ_GEQ(edge, pcb->rcv_ann_right_edge + want) && pcb->state == ESTABLISHED) {
+      tcp_ack_now(pcb);
+      tcp_output(pcb);
+    }
+  }
   return consumed - pay;
 }
 
@@ -97,16 +112,27 @@ tcp_window_adjust(struct lw_sock *s)
 {
   struct tcp_pcb *pcb = s->pcb.tcp;
   u32_t target = tcp_window_target_held(s);
-  if (pcb == NULL || pcb->state == LISTEN) {
+  if (pcb == NULL || pcb->state == CLOSED || pcb->state == LISTEN ||
+      pcb->state == SYN_SENT || pcb->state == SYN_RCVD) {
+    /* Before the handshake completes, lwIP resets the window itself (tcp_connect, and
+     * again when window scaling is agreed), so nothing can be held yet. */
+    s->wnd_held = 0;
     return;
   }
   if (target > s->wnd_held) {
     u32_t take = target - s->wnd_held;
-    if (take > pcb->rcv_wnd) {
-      take = pcb->rcv_wnd;   /* the rest is held back as data is read */
+    /* Data the peer was already allowed to send must still fit: lwIP would trim it
+     * and the peer would only recover by retransmission timeouts. */
+    u32_t promised = TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt) ? pcb->rcv_ann_right_edge - pcb->rcv_nxt : 0;
+    u32_t spare = pcb->rcv_wnd > promised ? pcb->rcv_wnd - promised : 0;
+    if (take > spare) {
+      take = spare;   /* the rest is held back as data is read */
     }
     pcb->rcv_wnd -= take;
     s->wnd_held += take;
+    if (pcb->rcv_ann_wnd > pcb->rcv_wnd) {
+      pcb->rcv_ann_wnd = pcb->rcv_wnd;   /* announce no more than is left */
+    }
   } else if (target < s->wnd_held) {
     u32_t give = s->wnd_held - target;
     s->wnd_held -= give;
@@ -147,7 +173,7 @@ sock_tcp_send_room(const struct lw_sock *s)
 {
   const struct tcp_pcb *pcb = s->pcb.tcp;
   u32_t limit = s->sndbuf / 2;
-  u32_t free_ = tcp_sndbuf(pcb);
+  u32_t free_ = pcb->snd_buf;   /* not tcp_sndbuf(), which stops at 64 KiB */
   u32_t queued = TCP_SND_BUF - free_;
   u32_t room = limit > queued ? limit - queued : 0;
   return room < free_ ? room : free_;
@@ -210,10 +236,12 @@ put_int(u8_t *out, u32_t cap, s32_t v)
   return 4;
 }
 
+/* Linux: min_t(u32, val, rmem_max) (so a negative value means the maximum), doubled,
+ * then at least the minimum. */
 static u32_t
 clamp_buf(s32_t v, u32_t min)
 {
-  u32_t d = v <= 0 ? 0 : (u32_t)v > BUF_MAX / 2 ? BUF_MAX : 2u * (u32_t)v;
+  u32_t d = (u32_t)v > BUF_MAX / 2 ? BUF_MAX : 2u * (u32_t)v;
   return d < min ? min : d;
 }
 
@@ -285,7 +313,7 @@ opt_membership(struct lw_sock *s, int name, const u8_t *val, u32_t len)
   ip4_addr_t ifaddr;
   u32_t ifindex = 0;
   if (s->type != LW_SOCK_DGRAM) {
-    return -LW_ENOPROTOOPT;
+    return -LW_EPROTO;   /* Linux refuses memberships on TCP sockets with EPROTO */
   }
   memset(&group, 0, sizeof(group));
   ip4_addr_set_any(&ifaddr);
@@ -385,14 +413,17 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
           break;
         case LW_SO_RCVLOWAT:
           if (v < 0) {
-            return -LW_EINVAL;
+            v = 0x7fffffff;   /* Linux: INT_MAX */
+          }
+          if (tcp && (u32_t)v > s->rcvbuf / 2) {
+            v = (s32_t)(s->rcvbuf / 2);   /* tcp_set_rcvlowat: never more than the window */
           }
           s->rcvlowat = v == 0 ? 1 : (u32_t)v;   /* Linux treats 0 as 1 */
           break;
         case LW_SO_RCVTIMEO:
         case LW_SO_SNDTIMEO:
           if (v < 0) {
-            return -LW_EDOM;
+            v = 0;   /* Linux: a negative time means no timeout */
           }
           if (name == LW_SO_RCVTIMEO) {
             s->rcvtimeo = (u32_t)v;
@@ -460,13 +491,17 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
           break;
         case LW_IP_TOS | (LW_IPPROTO_IP << 8):
         case LW_IPV6_TCLASS | (LW_IPPROTO_IPV6 << 8):
-          if (v == -1) {
-            v = 0;
+          /* Linux: IP_TOS takes any int and keeps its low byte; IPV6_TCLASS takes -1
+           * (default) to 255. TCP keeps the ECN bits to itself. */
+          if (level == LW_IPPROTO_IPV6) {
+            if (v < -1 || v > 255) {
+              return -LW_EINVAL;
+            }
+            if (v == -1) {
+              v = 0;
+            }
           }
-          if (v < 0 || v > 255) {
-            return -LW_EINVAL;
-          }
-          s->tos = (u8_t)v;
+          s->tos = (u8_t)((u32_t)v & (tcp ? 0xfcu : 0xffu));
           break;
         case LW_IPV6_V6ONLY | (LW_IPPROTO_IPV6 << 8):
           if (s->flags & SF_BOUND) {
@@ -477,7 +512,7 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
         case LW_IP_MULTICAST_TTL | (LW_IPPROTO_IP << 8):
         case LW_IPV6_MULTICAST_HOPS | (LW_IPPROTO_IPV6 << 8):
           if (tcp) {
-            return -LW_ENOPROTOOPT;
+            return level == LW_IPPROTO_IP ? -LW_EINVAL : -LW_ENOPROTOOPT;   /* as Linux */
           }
           if (v == -1) {
             v = 1;
@@ -490,7 +525,9 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
         case LW_IP_MULTICAST_LOOP | (LW_IPPROTO_IP << 8):
         case LW_IPV6_MULTICAST_LOOP | (LW_IPPROTO_IPV6 << 8):
           if (tcp) {
-            return -LW_ENOPROTOOPT;
+            /* Linux accepts it on TCP and reads it back; it has no effect there. */
+            s->opt_flags = (u8_t)(v ? s->opt_flags & ~OF_NOMCLOOP : s->opt_flags | OF_NOMCLOOP);
+            return 0;
           }
           udp_setflags(s->pcb.udp, (u8_t)(v ? s->pcb.udp->flags | UDP_FLAGS_MULTICAST_LOOP
                                            : s->pcb.udp->flags & ~UDP_FLAGS_MULTICAST_LOOP));
@@ -507,7 +544,7 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
         case LW_IP_MULTICAST_IF | (LW_IPPROTO_IP << 8): {
           ip4_addr_t a;
           if (tcp) {
-            return -LW_ENOPROTOOPT;
+            return -LW_EINVAL;   /* as Linux */
           }
           ip4_addr_set_u32(&a, (u32_t)v);
           udp_set_multicast_netif_addr(s->pcb.udp, &a);
@@ -627,12 +664,17 @@ sock_getsockopt(int fd, int level, int name, u8_t *out, u32_t cap)
         case LW_IPV6_V6ONLY | (LW_IPPROTO_IPV6 << 8):
           return put_int(out, cap, (s->opt_flags & OF_V6ONLY) != 0);
         case LW_IP_MULTICAST_TTL | (LW_IPPROTO_IP << 8):
+          return put_int(out, cap, tcp ? 1 : udp_get_multicast_ttl(s->pcb.udp));   /* TCP: Linux's default */
         case LW_IPV6_MULTICAST_HOPS | (LW_IPPROTO_IPV6 << 8):
           return tcp ? -LW_ENOPROTOOPT : put_int(out, cap, udp_get_multicast_ttl(s->pcb.udp));
         case LW_IP_MULTICAST_LOOP | (LW_IPPROTO_IP << 8):
         case LW_IPV6_MULTICAST_LOOP | (LW_IPPROTO_IPV6 << 8):
-          return tcp ? -LW_ENOPROTOOPT
-                     : put_int(out, cap, (s->pcb.udp->flags & UDP_FLAGS_MULTICAST_LOOP) != 0);
+          return put_int(out, cap, tcp ? (s->opt_flags & OF_NOMCLOOP) == 0
+                                       : (s->pcb.udp->flags & UDP_FLAGS_MULTICAST_LOOP) != 0);
+        case LW_IP_MULTICAST_IF | (LW_IPPROTO_IP << 8):
+          return put_int(out, cap, tcp ? 0 : (s32_t)ip4_addr_get_u32(udp_get_multicast_netif_addr(s->pcb.udp)));
+        case LW_IPV6_MULTICAST_IF | (LW_IPPROTO_IPV6 << 8):
+          return tcp ? -LW_ENOPROTOOPT : put_int(out, cap, udp_get_multicast_netif_index(s->pcb.udp));
         default:
           return -LW_ENOPROTOOPT;
       }
