@@ -7,9 +7,9 @@ import { SocketError } from './errors.js';
 import { checkWaitOptions, deadlineOf, type WaitOptions } from './wait.js';
 import { encodeOption, decodeOption, type OptionValue, type Linger } from './options.js';
 import {
-  AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLNVAL,
+  AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLERR, POLLNVAL,
   SHUT_RD, SHUT_WR, SHUT_RDWR, EAGAIN, EINPROGRESS, EBADF, EALREADY, EAFNOSUPPORT,
-  SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK,
+  SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, SO_PEEK_OFF, MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC,
 } from './gen/constants.js';
 
 /** Bytes a socket accepts: binary views, or a string sent as UTF-8. */
@@ -18,6 +18,13 @@ export type Data = Uint8Array | ArrayBufferView | ArrayBuffer | string;
 /** A received datagram and who sent it. */
 export interface Datagram extends SocketAddress {
   data: Uint8Array;
+  /**
+   * What recvfrom(2) returns: the bytes copied, or with MSG_TRUNC the datagram's full
+   * length. For TCP, data's length.
+   */
+  size: number;
+  /** recvmsg(2)'s msg_flags: MSG_TRUNC when the datagram was longer than maxBytes. */
+  flags: number;
 }
 
 /** Options of the async receive forms. */
@@ -299,7 +306,10 @@ export class Socket {
     const ex = this.#core.ex;
     const ptr = this.#core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
-    const n = this.#call('recv', () => ex.sock_recv(this.fd, ptr, maxBytes, flags));
+    // UDP's MSG_TRUNC changes only the length returned, which a Uint8Array cannot carry
+    // (recvfrom's size does); leave it out so the copy's length stays right.
+    const sys = this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags;
+    const n = this.#call('recv', () => ex.sock_recv(this.fd, ptr, maxBytes, sys));
     return this.#core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
   }
 
@@ -317,6 +327,18 @@ export class Socket {
     const parts: Uint8Array[] = [];
     let got = 0;
     for (;;) {
+      if (this.type === SOCK_STREAM && got === 0 && this.pending > 0 && !(this.events & POLLIN)) {
+        // Below SO_RCVLOWAT: Linux's blocking recv waits for more, and returns what is
+        // there when its timeout runs out.
+        try {
+          await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+        } catch (err) {
+          if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
+        }
+      }
+      if (got > 0 && this.pending === 0 && (this.events & POLLERR)) {
+        return joinChunks(parts, got); // Linux returns the data; the error waits for the next call
+      }
       try {
         const chunk = this.recvSync(maxBytes - got, sysFlags);
         if (!waitAll) return chunk;
@@ -376,12 +398,22 @@ export class Socket {
     const core = this.#core;
     const ptr = core.guard(() => core.ex.stack_scratch(Math.max(maxBytes, 1)));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
-    const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
-    const data = core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
     if (this.type === SOCK_STREAM) {
-      return { data, ...this.#peerOrEmpty() };
+      const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
+      const data = core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+      return { data, size: data.length, flags: 0, ...this.#peerOrEmpty() };
     }
-    return { data, ...fromRaw(core.heap.readAddress(core.addrOut)) };
+    // The next datagram's full length, and where a peek starts in it, give MSG_TRUNC's
+    // length and msg_flags as Linux's udp_recvmsg computes them.
+    const full = this.#call('recvfrom', (ex) => ex.sock_pending(this.fd));
+    const off = flags & MSG_PEEK ? Math.max(0, this.getsockopt(SOL_SOCKET, SO_PEEK_OFF) as number) : 0;
+    const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags & ~MSG_TRUNC, core.addrOut));
+    const data = core.heap.u8().slice(ptr, ptr + n);
+    const truncated = full - off > maxBytes;
+    return {
+      data, size: flags & MSG_TRUNC ? full : n, flags: truncated ? MSG_TRUNC : 0,
+      ...fromRaw(core.heap.readAddress(core.addrOut)),
+    };
   }
 
   async recvfrom(maxBytes = DEFAULT_RECV, opts?: RecvOptions): Promise<Datagram> {
@@ -435,6 +467,11 @@ export class Socket {
     this.#core.readiness.invalidate(this.fd);
     this.#core.kick();
     this.#core.check(ret, 'close');
+  }
+
+  /** @internal whether this socket lives in core's stack (epoll refuses others'). */
+  _ownedBy(core: Core): boolean {
+    return this.#core === core;
   }
 
   /** @internal called by Stack.dispose: the instance is going away with everything in it. */
