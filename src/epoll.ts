@@ -1,7 +1,7 @@
 // epoll(7) over the stack's sockets. Registrations and the ready list live in C and are
 // updated as readiness changes, so wait() costs O(ready) however many sockets are added.
 import type { Core } from './core.js';
-import type { Socket } from './socket.js';
+import { Socket } from './socket.js';
 import { SocketError } from './errors.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL, EBADF } from './gen/constants.js';
@@ -27,6 +27,7 @@ export class Epoll<T = unknown> {
   readonly #regs = new Map<number, Registration<T>>();
   #buf = 0;
   #bufCap = 0;
+  #sweptAt = 0;
   #closed = false;
 
   /** @internal created by stack.epoll() */
@@ -41,9 +42,10 @@ export class Epoll<T = unknown> {
 
   #ctl(op: number, socket: Socket, events: number, syscall: string): void {
     if (this.#closed) throw new SocketError(EBADF, syscall);
-    if (!socket || typeof socket.fd !== 'number') throw new TypeError('lwip-wasm: epoll needs a Socket');
+    if (!(socket instanceof Socket)) throw new TypeError('lwip-wasm: epoll needs a Socket');
     if (!Number.isInteger(events)) throw new TypeError(`lwip-wasm: events must be EPOLL* bits, got ${String(events)}`);
-    if (socket.closed) throw new SocketError(EBADF, syscall);
+    // Another stack's socket would name an unrelated descriptor here: not ours, so EBADF.
+    if (socket.closed || !socket._ownedBy(this.#core)) throw new SocketError(EBADF, syscall);
     const core = this.#core;
     core.check(core.guard(() => core.ex.epoll_ctl(this.#id, op, socket.fd, events | 0)), syscall);
     core.kick();
@@ -53,6 +55,18 @@ export class Epoll<T = unknown> {
   add(socket: Socket, events: number, data?: T): void {
     this.#ctl(EPOLL_CTL_ADD, socket, events, 'epoll_ctl');
     this.#regs.set(socket.fd, { socket, data: data as T });
+    this.#sweep();
+  }
+
+  /**
+   * Closing a socket drops its registration in C, but not the entry here (nothing tells
+   * the instance). Forget closed sockets once the map has doubled since the last sweep,
+   * so churn costs amortized O(1) and keeps no closed Socket alive.
+   */
+  #sweep(): void {
+    if (this.#regs.size < 2 * this.#sweptAt + 64) return;
+    for (const [fd, reg] of this.#regs) if (reg.socket.closed) this.#regs.delete(fd);
+    this.#sweptAt = this.#regs.size;
   }
 
   /** EPOLL_CTL_MOD: change events and data; also re-arms an EPOLLONESHOT registration. ENOENT if not added. */
@@ -76,9 +90,12 @@ export class Epoll<T = unknown> {
     }
     const core = this.#core;
     if (this.#bufCap < maxEvents) {
-      if (this.#buf) core.ex.free(this.#buf);
-      this.#buf = core.heap.alloc(maxEvents * 8);
+      // Allocate before freeing: if alloc throws, #buf must still be ours to free once.
+      const buf = core.heap.alloc(maxEvents * 8);
+      const old = this.#buf;
+      this.#buf = buf;
       this.#bufCap = maxEvents;
+      if (old) core.guard(() => core.ex.free(old));
     }
     const n = core.check(core.guard(() => core.ex.epoll_wait(this.#id, this.#buf, maxEvents)), 'epoll_wait');
     const dv = core.heap.dv();
@@ -88,6 +105,7 @@ export class Epoll<T = unknown> {
       const events = dv.getUint32(this.#buf + i * 8 + 4, true);
       const reg = this.#regs.get(fd);
       if (reg && !reg.socket.closed) out.push({ socket: reg.socket, events, data: reg.data });
+      else if (reg) this.#regs.delete(fd);
     }
     return out;
   }
@@ -122,8 +140,10 @@ export class Epoll<T = unknown> {
     const core = this.#core;
     if (core.alive) {
       core.guard(() => core.ex.epoll_close(this.#id));
-      if (this.#buf) core.ex.free(this.#buf);
+      if (this.#buf) core.guard(() => core.ex.free(this.#buf));
     }
+    this.#buf = 0;
+    this.#bufCap = 0;
     core.wakeEpoll(this.#id);
     this.#regs.clear();
   }

@@ -147,7 +147,7 @@ u32_t sock_tcp_send_room(const struct lw_sock *s);
 u32_t sock_tcp_recved(struct lw_sock *s, u32_t consumed);
 
 /* sock_epoll.c */
-void epoll_sock_changed(struct lw_sock *s);
+void epoll_sock_changed(struct lw_sock *s, u32_t old);
 void epoll_sock_gone(struct lw_sock *s);
 void epoll_sock_arrival(struct lw_sock *s);
 

@@ -107,8 +107,9 @@ sock_refresh(struct lw_sock *s)
 {
   u32_t ev = s->type == LW_SOCK_STREAM ? tcp_sock_events(s) : udp_sock_events(s);
   if (ev != s->events) {
+    u32_t old = s->events;
     s->events = ev;
-    epoll_sock_changed(s);
+    epoll_sock_changed(s, old);
     if (s->fd >= 0 && !(s->flags & SF_QUEUED)) {
       s->flags |= SF_QUEUED;
       s->changed_next = NULL;

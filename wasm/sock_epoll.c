@@ -84,13 +84,16 @@ ep_item_free(struct lw_epitem *it)
   free(it);
 }
 
-/* Readiness changed: level-triggered and edge-triggered items with a matching bit queue. */
+/* Readiness changed from old: a level-triggered item queues while a bit it wants is
+ * set; an edge-triggered one only when such a bit has just come on (Linux wakes epoll
+ * with the bits of the event, so a POLLOUT change is no EPOLLIN edge). */
 void
-epoll_sock_changed(struct lw_sock *s)
+epoll_sock_changed(struct lw_sock *s, u32_t old)
 {
   struct lw_epitem *it;
   for (it = s->watchers; it != NULL; it = it->next_watch) {
-    if (s->events & (it->events | ALWAYS)) {
+    u32_t bits = (it->events & LW_EPOLLET) ? s->events & ~old : s->events;
+    if (bits & (it->events | ALWAYS)) {
       ep_enqueue(it);
     }
   }
@@ -256,7 +259,7 @@ epoll_close(int id)
     return -LW_EBADF;
   }
   /* Free this instance's items from every socket that has one. */
-  for (fd = 0; ep->items > 0; fd++) {
+  for (fd = 0; ep->items > 0 && fd < sock_fd_cap(); fd++) {
     struct lw_sock *s = sock_get((int)fd);
     struct lw_epitem *it, *next;
     if (s == NULL) {
