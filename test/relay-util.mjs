@@ -1,0 +1,169 @@
+// Helpers for the relay suites: a relay on 127.0.0.1 with a free port, raw WebSocket
+// clients that send frames built here and collect what comes back, Node stacks attached
+// to the relay, and loopback servers the tests' relay policies allow explicitly.
+import { createServer as createTcpServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { createRelay } from '../dist/relay.js';
+import * as lwip from '../dist/index.js';
+import { createStack, sleep } from './helpers.mjs';
+
+export { sleep };
+
+export function havePasst() {
+  try {
+    execFileSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A relay on 127.0.0.1, any free port; its log lines are collected in relay.lines. */
+export async function startRelay(options = {}) {
+  const lines = [];
+  const relay = await createRelay({ port: 0, ...options, onLog: (l) => lines.push(l) });
+  relay.lines = lines;
+  return relay;
+}
+
+/** Resolves when predicate() is true, polling; rejects after ms. */
+export async function until(predicate, ms = 5000, what = 'condition') {
+  const end = Date.now() + ms;
+  for (let i = 0; Date.now() < end && i < 100_000; i++) {
+    if (await predicate()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/**
+ * A raw WebSocket client: open() resolves once connected (or rejects with the HTTP status
+ * of a refused upgrade); frames received are kept in client.frames.
+ */
+export function rawClient(url, { token, origin, headers } = {}) {
+  const u = new URL(url);
+  if (token !== undefined) u.searchParams.set('token', token);
+  const ws = new WebSocket(u, { origin, headers });
+  const opened = new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused: HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('error', reject);
+  });
+  opened.catch(() => {});
+  const client = {
+    ws,
+    frames: [],
+    closed: null,
+    open: () => opened,
+    send: (frame) => ws.send(frame),
+    /** Waits for a received frame that satisfies predicate. */
+    async next(predicate = () => true, ms = 3000) {
+      let found;
+      await until(() => (found = client.frames.find(predicate)) !== undefined, ms, 'a frame from the relay');
+      client.frames.splice(client.frames.indexOf(found), 1);
+      return found;
+    },
+    close: () => ws.close(),
+  };
+  ws.on('message', (data) => client.frames.push(new Uint8Array(data)));
+  ws.on('close', (code, reason) => {
+    client.closed = { code, reason: reason.toString() };
+  });
+  ws.on('error', () => {});
+  return client;
+}
+
+/**
+ * A minimal Link over a ws client (one frame per binary message), for Node stacks until
+ * the package's own WebSocket link is used.
+ */
+export function wsLink(url, { token, origin } = {}) {
+  const u = new URL(url);
+  if (token !== undefined) u.searchParams.set('token', token);
+  const ws = new WebSocket(u, { origin });
+  ws.binaryType = 'nodebuffer';
+  let receiver;
+  const early = [];
+  const link = {
+    mtu: 1500,
+    ws,
+    opened: new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }),
+    attach(r) {
+      receiver = r;
+      if (early.length) r.onFrames(early.splice(0));
+    },
+    send(frame) {
+      if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+      return true;
+    },
+    close() {
+      ws.close();
+    },
+  };
+  ws.on('message', (data) => {
+    const f = new Uint8Array(data);
+    if (receiver) receiver.onFrames([f]);
+    else early.push(f);
+  });
+  ws.on('close', () => receiver?.onClose());
+  ws.on('error', () => {});
+  return link;
+}
+
+/**
+ * A stack attached to the relay. ip: 'a.b.c.d/len'; gateway optional. Prefers the package's
+ * WebSocket link when the build has one.
+ */
+export async function relayStack(relay, { ip, gateway, token, origin, mac } = {}) {
+  const stack = await createStack();
+  const link = wsLink(relay.url, { token, origin });
+  await link.opened;
+  const opts = { ip };
+  if (gateway) opts.gateway = gateway;
+  if (mac) opts.mac = mac;
+  const nif = stack.addInterface(link, opts);
+  return { stack, link, nif };
+}
+
+/** A TCP server on 127.0.0.1 that answers each connection with `reply` and closes. */
+export async function loopbackServer(reply = 'hello from loopback\n') {
+  const server = createTcpServer((s) => {
+    s.on('error', () => {});
+    s.end(reply);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** An HTTP server on 127.0.0.1 with a fixed body. */
+export async function loopbackHttp(body) {
+  const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: server.address().port, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
+}
+
+/** Connects from a stack and reads until the peer closes; resolves with the text. */
+export async function fetchText(stack, address, port, request = '', { timeout = 10000 } = {}) {
+  const s = stack.socket(lwip.AF_INET, lwip.SOCK_STREAM);
+  try {
+    await s.connect(address, port, { timeout });
+    if (request) await s.send(request);
+    let out = '';
+    const end = Date.now() + timeout;
+    for (let i = 0; i < 100_000 && Date.now() < end; i++) {
+      const d = await s.recv(65536, { timeout: Math.max(1, end - Date.now()) });
+      if (d.length === 0) break;
+      out += Buffer.from(d).toString();
+    }
+    return out;
+  } finally {
+    s.close();
+  }
+}
+
+export { lwip };
