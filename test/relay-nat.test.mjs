@@ -1,0 +1,175 @@
+// nat mode through a real relay and real passt (one per client): Node stacks reach
+// servers on the relay host's loopback that the test's policy allows (passt maps the
+// gateway, 10.0.2.2, to the host's 127.0.0.1), and are refused, at once, everything the
+// default policy or a --deny rule forbids, while other clients keep working.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { it } from './helpers.mjs';
+import {
+  startRelay, relayStack, loopbackServer, loopbackHttp, fetchText, havePasst, until, lwip, rawClient,
+} from './relay-util.mjs';
+
+const { AF_INET, SOCK_DGRAM, SOCK_STREAM } = lwip;
+const CLIENT = { ip: '10.0.2.15/24', gateway: '10.0.2.2' };
+// DNS is not exercised through passt: it would reach the host's real resolver.
+const NAT = { dns: false };
+
+const natTest = (name, fn, ms) => {
+  if (!havePasst()) {
+    console.log(`skipping "${name}": passt is not installed (apt-get install passt; make test-deps installs it)`);
+    test.skip(name);
+  } else it(name, fn, ms);
+};
+
+const sha = (s) => createHash('sha256').update(s).digest('hex');
+
+natTest('nat: a Node stack fetches 256 KiB over HTTP from an allowed server on the relay host\'s loopback', async () => {
+  const body = 'lwip-wasm via passt\n'.repeat(13_108);
+  const http = await loopbackHttp(body);
+  const relay = await startRelay({ nat: NAT, allow: [`tcp/127.0.0.1:${http.port}`] });
+  const { stack } = await relayStack(relay, CLIENT);
+  try {
+    const reply = await fetchText(stack, '10.0.2.2', http.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1.1 200 OK\r\n/);
+    const got = reply.slice(reply.indexOf('\r\n\r\n') + 4);
+    assert.is(got.length, body.length);
+    assert.is(sha(got), sha(body));
+    const st = relay.stats();
+    assert.is(st.mode, 'nat');
+    assert.is(st.dropped.denied, 0);
+    assert.ok(st.sessions[0].bytesOut > body.length, 'the reply crossed the relay');
+  } finally {
+    stack.dispose();
+    await relay.close();
+    await http.close();
+  }
+}, 30_000);
+
+natTest('nat: UDP to an allowed loopback port goes out and its answer comes back', async () => {
+  const udp = createSocket('udp4');
+  udp.on('message', (msg, rinfo) => udp.send(Buffer.concat([Buffer.from('echo: '), msg]), rinfo.port, rinfo.address));
+  await new Promise((r) => udp.bind(0, '127.0.0.1', r));
+  const port = udp.address().port;
+  const relay = await startRelay({ nat: NAT, allow: [`udp/127.0.0.1:${port}`] });
+  const { stack } = await relayStack(relay, CLIENT);
+  try {
+    const s = stack.socket(AF_INET, SOCK_DGRAM);
+    s.bind('0.0.0.0', 0);
+    let got;
+    // The first datagram may wait for ARP; retry a few times, bounded.
+    for (let i = 0; i < 5 && !got; i++) {
+      await s.sendto('ping', '10.0.2.2', port);
+      got = await s.recvfrom(2048, { timeout: 1000 }).catch(() => undefined);
+    }
+    assert.ok(got, 'an answer');
+    assert.is(Buffer.from(got.data).toString(), 'echo: ping');
+    assert.is(got.address, '10.0.2.2');
+    s.close();
+  } finally {
+    stack.dispose();
+    await relay.close();
+    udp.close();
+  }
+}, 30_000);
+
+natTest('nat: denied destinations are refused at once (ECONNREFUSED), counted and logged once; the other client keeps fetching', async () => {
+  const allowed = await loopbackServer('allowed\n');
+  const secret = await loopbackServer('secret\n');
+  const other = await loopbackServer('other\n');
+  const relay = await startRelay({
+    nat: NAT,
+    // All of the host's loopback on TCP, except the one port a --deny rule takes back.
+    allow: ['tcp/127.0.0.0/8'],
+    deny: [`127.0.0.1:${secret.port}`],
+  });
+  const alice = await relayStack(relay, CLIENT);
+  const bob = await relayStack(relay, CLIENT);
+  try {
+    assert.is(await fetchText(alice.stack, '10.0.2.2', allowed.port), 'allowed\n');
+    const refused = async (address, port) => {
+      const t0 = Date.now();
+      const err = await fetchText(alice.stack, address, port, '', { timeout: 5000 }).catch((e) => e);
+      assert.instance(err, Error, `${address}:${port} was reached`);
+      assert.is(err.code, 'ECONNREFUSED', `${address}:${port}: ${err.code}`);
+      assert.ok(Date.now() - t0 < 1000, `${address}:${port} refused after ${Date.now() - t0} ms`);
+    };
+    await refused('10.0.2.2', secret.port);      // --deny
+    await refused('192.168.1.1', 80);             // private
+    await refused('169.254.169.254', 80);         // link-local (cloud metadata)
+    await refused('100.64.0.1', 443);             // carrier-grade NAT
+    await refused('172.20.0.1', 5432);            // private (172.16/12)
+    const a = relay.stats().sessions[0];
+    assert.is(a.dropped.denied, 5);
+    assert.is(relay.lines.filter((l) => /client \d+: denied/.test(l)).length, 1);
+    assert.ok(relay.lines.some((l) => l.includes(`denied by --deny 127.0.0.1:${secret.port}`)), relay.lines.join('\n'));
+    // UDP to a loopback port nobody allowed: dropped (no answer), counted.
+    const u = alice.stack.socket(AF_INET, SOCK_DGRAM);
+    await u.sendto('x', '10.0.2.2', 53);
+    await until(() => relay.stats().sessions[0].dropped.denied === 6, 3000, 'the UDP datagram denied');
+    u.close();
+    // Bob, on his own passt, is untouched and still fetches; Alice too.
+    assert.is(await fetchText(bob.stack, '10.0.2.2', other.port), 'other\n');
+    assert.is(await fetchText(alice.stack, '10.0.2.2', allowed.port), 'allowed\n');
+    assert.is(relay.stats().sessions[1].dropped.denied, 0);
+  } finally {
+    alice.stack.dispose();
+    bob.stack.dispose();
+    await relay.close();
+    await Promise.all([allowed.close(), secret.close(), other.close()]);
+  }
+}, 40_000);
+
+natTest('nat: without an --allow the host\'s loopback is denied by default', async () => {
+  const srv = await loopbackServer('should not see this\n');
+  const relay = await startRelay({ nat: NAT });
+  const { stack } = await relayStack(relay, CLIENT);
+  try {
+    const err = await fetchText(stack, '10.0.2.2', srv.port).catch((e) => e);
+    assert.is(err.code, 'ECONNREFUSED');
+    assert.ok(relay.lines.some((l) => /denied: 127\.0\.0\.1 is loopback \(denied by default\)/.test(l)), relay.lines.join('\n'));
+  } finally {
+    stack.dispose();
+    await relay.close();
+    await srv.close();
+  }
+}, 20_000);
+
+natTest('nat: each client has its own passt, which goes when the client does', async () => {
+  const srv = await loopbackServer('hi\n');
+  const relay = await startRelay({ nat: NAT, allow: [`tcp/127.0.0.1:${srv.port}`] });
+  const nodes = [];
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await relayStack(relay, CLIENT));
+    // The same address for all three: each is alone behind its own NAT.
+    const replies = await Promise.all(nodes.map((n) => fetchText(n.stack, '10.0.2.2', srv.port)));
+    assert.equal(replies, ['hi\n', 'hi\n', 'hi\n']);
+    nodes[0].stack.dispose();
+    nodes[0].link.close();
+    await until(() => relay.stats().clients === 2, 3000, 'one client gone');
+    assert.is(await fetchText(nodes[1].stack, '10.0.2.2', srv.port), 'hi\n');
+  } finally {
+    for (const n of nodes) n.stack.dispose();
+    await relay.close();
+    await srv.close();
+  }
+}, 30_000);
+
+natTest('nat: when passt cannot start, the client is told (close 1011) and the relay goes on', async () => {
+  const relay = await startRelay({ nat: { ...NAT, passt: 'lwip-wasm-no-such-passt' }, mode: 'nat' });
+  try {
+    const c = rawClient(relay.url);
+    await c.open();
+    await until(() => c.closed !== null, 5000, 'the client closed');
+    assert.is(c.closed.code, 1011);
+    assert.match(c.closed.reason, /cannot run lwip-wasm-no-such-passt/);
+    assert.is(relay.stats().clients, 0);
+    const res = await fetch(relay.url.replace(/^ws/, 'http') + 'metrics');
+    assert.is(res.status, 200);
+  } finally {
+    await relay.close();
+  }
+}, 20_000);
+
+test.run();
