@@ -1,0 +1,130 @@
+// Garbage into the relay: random bytes, runts, truncated and lying headers, oversized
+// frames and text messages are dropped and counted, never forwarded, and neither the
+// relay nor the other clients notice. Both a switching mode (hub) and nat.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Rng, ether, ipv4Packet, tcpSegment, udpDatagram, ip4, parseMac } from './frames.mjs';
+import { it } from './helpers.mjs';
+import { startRelay, relayStack, rawClient, until, lwip, havePasst, loopbackServer, fetchText } from './relay-util.mjs';
+
+const { AF_INET, SOCK_STREAM } = lwip;
+const MAC = parseMac('02:00:00:00:00:66');
+
+/** Every kind of bad message, from a seeded generator; returns [messages, expected drops by reason]. */
+function garbage(seed) {
+  const r = new Rng(seed);
+  const out = [];
+  const expect = { malformed: 0, oversize: 0 };
+  const src = ip4('10.9.0.66');
+  const dst = ip4('10.9.0.1');
+  // Random bytes from 0 to 13 bytes: runts.
+  for (let i = 0; i < 50; i++) {
+    out.push(r.bytes(r.below(14)));
+    expect.malformed++;
+  }
+  // IPv4 with the version, the header length or the total length lying, and cut short.
+  for (let i = 0; i < 100; i++) {
+    const seg = tcpSegment(r, { src, dst, sport: 1000 + i, dport: 80, seq: r.u32(), ack: 0, flags: 0x02 });
+    const f = ether(parseMac('02:00:00:00:00:01'), MAC, 0x0800, ipv4Packet({ src, dst, proto: 6, payload: seg }));
+    const kind = i % 4;
+    if (kind === 0) f[14] = 0x35; // version 3
+    if (kind === 1) f[14] = 0x44; // IHL 16 bytes
+    if (kind === 2) { f[16] = 0xff; f[17] = 0xff; } // total length past the frame
+    out.push(kind === 3 ? f.subarray(0, 14 + 20 + r.below(20)) : f); // kind 3: TCP header cut
+    expect.malformed++;
+  }
+  // UDP whose header is cut, ARP cut short.
+  for (let i = 0; i < 20; i++) {
+    const u = udpDatagram({ src, dst, sport: 1, dport: 2, payload: new Uint8Array(4) });
+    const pkt = ipv4Packet({ src, dst, proto: 17, payload: u.subarray(0, 4) });
+    out.push(ether(parseMac('02:00:00:00:00:01'), MAC, 0x0800, pkt));
+    out.push(ether(parseMac('ff:ff:ff:ff:ff:ff'), MAC, 0x0806, new Uint8Array(10)));
+    expect.malformed += 2;
+  }
+  // Oversized, random content.
+  for (let i = 0; i < 20; i++) {
+    out.push(r.bytes(1519 + r.below(60_000)));
+    expect.oversize++;
+  }
+  return { messages: out, expect };
+}
+
+async function echoOnce(a, b, bAddr, msg) {
+  const l = b.socket(AF_INET, SOCK_STREAM);
+  l.bind('0.0.0.0', 0);
+  l.listen(4);
+  const served = l.accept().then(async (c) => {
+    await c.send(await c.recv());
+    c.close();
+  });
+  const s = a.socket(AF_INET, SOCK_STREAM);
+  await s.connect(bAddr, l.getsockname().port, { timeout: 5000 });
+  await s.send(msg);
+  const got = Buffer.from(await s.recv(65536, { timeout: 5000 })).toString();
+  await served;
+  s.close();
+  l.close();
+  return got;
+}
+
+it('hub: garbage is dropped and counted, nothing of it reaches the other clients, who keep working', async () => {
+  const relay = await startRelay({ mode: 'hub' });
+  const a = await relayStack(relay, { ip: '10.9.0.1/24' });
+  const b = await relayStack(relay, { ip: '10.9.0.2/24' });
+  const watcher = rawClient(relay.url);
+  const junk = rawClient(relay.url);
+  try {
+    await watcher.open();
+    await junk.open();
+    assert.is(await echoOnce(a.stack, b.stack, '10.9.0.2', 'before'), 'before');
+    const aDrops = a.stack.memory().inputDrops;
+    watcher.frames.length = 0;
+    const { messages, expect } = garbage(42);
+    for (const m of messages) junk.send(m);
+    junk.ws.send('not a frame'); // a text message
+    expect.malformed++;
+    await until(() => relay.stats().sessions.find((s) => s.framesIn > 0 && s.dropped.malformed > 0)?.framesIn === messages.length, 5000, 'all garbage in');
+    const s = relay.stats().sessions.find((x) => x.dropped.malformed > 0);
+    assert.is(s.dropped.malformed, expect.malformed);
+    assert.is(s.dropped.oversize, expect.oversize);
+    assert.is(s.dropped.spoofed + s.dropped.unsupported + s.dropped.rate, 0);
+    assert.is(junk.closed, null, 'the sender is still connected');
+    assert.is(await echoOnce(b.stack, a.stack, '10.9.0.1', 'after'), 'after');
+    // None of it was forwarded: the watcher saw only the stacks' own traffic (from their MACs).
+    const macs = new Set([a.nif.mac, b.nif.mac].map((m) => m.toLowerCase()));
+    const foreign = watcher.frames.filter((f) => !macs.has(Array.from(f.subarray(6, 12), (x) => x.toString(16).padStart(2, '0')).join(':')));
+    assert.is(foreign.length, 0);
+    assert.is(a.stack.memory().inputDrops, aDrops);
+  } finally {
+    watcher.close();
+    junk.close();
+    a.stack.dispose();
+    b.stack.dispose();
+    await relay.close();
+  }
+}, 30_000);
+
+const natTest = havePasst() ? it : (name) => { console.log(`skipping "${name}": passt is not installed`); test.skip(name); };
+
+natTest('nat: garbage never reaches passt; the client that sent it and the others keep working', async () => {
+  const srv = await loopbackServer('still fine\n');
+  const relay = await startRelay({ nat: { dns: false }, allow: [`tcp/127.0.0.1:${srv.port}`] });
+  const good = await relayStack(relay, { ip: '10.0.2.15/24', gateway: '10.0.2.2' });
+  const junk = rawClient(relay.url);
+  try {
+    await junk.open();
+    const { messages, expect } = garbage(7);
+    for (const m of messages) junk.send(m);
+    await until(() => relay.stats().dropped.malformed === expect.malformed, 5000, 'all garbage counted');
+    assert.is(relay.stats().dropped.oversize, expect.oversize);
+    assert.is(relay.stats().clients, 2);
+    assert.is(await fetchText(good.stack, '10.0.2.2', srv.port), 'still fine\n');
+  } finally {
+    junk.close();
+    good.stack.dispose();
+    await relay.close();
+    await srv.close();
+  }
+}, 30_000);
+
+test.run();
