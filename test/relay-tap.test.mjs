@@ -1,0 +1,71 @@
+// tap mode: the relay opens a TAP device and bridges its clients onto it. The device's
+// kernel side is moved into a network namespace this test creates, with a server there;
+// Node stacks reach it through the relay when the policy allows, are refused (RST) when
+// it does not, and cannot use another client's addresses. Needs root (CI runs as root).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { ether, ipv4Packet, udpDatagram, ip4, parseMac } from './frames.mjs';
+import { tapTest, uniqueNames, ip, sweepStale } from './util-tap.mjs';
+import { startRelay, relayStack, fetchText, rawClient, until } from './relay-util.mjs';
+
+sweepStale();
+
+/** A TCP server in the namespace on addr:port that answers `reply` and closes. */
+function nsServer(ns, addr, port, reply) {
+  const code = `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, ${JSON.stringify(addr)}, () => console.log('ready'))`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return { child, ready };
+}
+
+tapTest('tap: stacks reach an allowed server behind the TAP device, are refused the rest, and cannot spoof', async () => {
+  const { ns, dev } = uniqueNames();
+  ip('netns', 'add', ns);
+  let relay;
+  const servers = [];
+  const stacks = [];
+  try {
+    relay = await startRelay({ mode: 'tap', tap: { name: dev }, allow: ['tcp/10.77.0.1:8077'] });
+    ip('link', 'set', dev, 'netns', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'addr', 'add', '10.77.0.1/24', 'dev', dev);
+    ip('-n', ns, 'link', 'set', dev, 'up');
+    servers.push(nsServer(ns, '10.77.0.1', 8077, 'from the namespace\n'), nsServer(ns, '10.77.0.1', 8078, 'private\n'));
+    await Promise.all(servers.map((s) => s.ready));
+    const a = await relayStack(relay, { ip: '10.77.0.2/24', gateway: '10.77.0.1' });
+    const b = await relayStack(relay, { ip: '10.77.0.3/24', gateway: '10.77.0.1' });
+    stacks.push(a.stack, b.stack);
+    assert.is(await fetchText(a.stack, '10.77.0.1', 8077), 'from the namespace\n');
+    assert.is(await fetchText(b.stack, '10.77.0.1', 8077), 'from the namespace\n');
+    const t0 = Date.now();
+    const err = await fetchText(a.stack, '10.77.0.1', 8078).catch((e) => e);
+    assert.is(err.code, 'ECONNREFUSED');
+    assert.ok(Date.now() - t0 < 1000);
+    assert.ok(relay.lines.some((l) => /denied: 10\.77\.0\.1 is private/.test(l)), relay.lines.join('\n'));
+    // A raw client that claims b's address is dropped; b keeps working.
+    const m = rawClient(relay.url);
+    await m.open();
+    const src = ip4('10.77.0.3');
+    const dst = ip4('10.77.0.1');
+    m.send(ether(parseMac('ff:ff:ff:ff:ff:ff'), parseMac('02:00:00:00:00:66'), 0x0800,
+      ipv4Packet({ src, dst, proto: 17, payload: udpDatagram({ src, dst, sport: 1, dport: 9, payload: new Uint8Array(4) }) })));
+    await until(() => relay.stats().dropped.spoofed === 1, 3000, 'the spoofed frame dropped');
+    m.close();
+    assert.is(await fetchText(b.stack, '10.77.0.1', 8077), 'from the namespace\n');
+  } finally {
+    for (const s of stacks) s.dispose();
+    for (const s of servers) s.child.kill('SIGKILL');
+    await relay?.close();
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // already gone
+    }
+  }
+}, { ms: 40_000 });
+
+test.run();
