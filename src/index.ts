@@ -8,6 +8,10 @@ export type { WaitOptions } from './wait.js';
 export { realClock, type Clock, type ClockTimer } from './clock.js';
 export type { Link, LinkReceiver } from './transports/link.js';
 export { createPair, PairLink, type PairOptions } from './transports/pair.js';
+export {
+  WebSocketLink, WebSocketLinkError, connectWebSocket, type WebSocketLike, type WebSocketEventLike, type WebSocketConstructor, type WebSocketTarget,
+  type WebSocketLinkOptions, type WebSocketLinkState, type WebSocketLinkCounters, type ReconnectOptions,
+} from './transports/websocket.js';
 export { loadModule, type WasmSource } from './bindings/load.js';
 export { Epoll, type EpollEvent } from './epoll.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';

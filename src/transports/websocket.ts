@@ -1,0 +1,401 @@
+// A link over a WebSocket: one ethernet frame per binary message, no extra header (the
+// framing v86's wsproxy uses). Works with the browser's WebSocket and with `ws` in Node;
+// this module never imports `ws`, so browser bundles stay free of it.
+import type { Link, LinkReceiver } from './link.js';
+
+/** The fields of open, message, error and close events this link reads. */
+export interface WebSocketEventLike {
+  readonly type?: string;
+  readonly data?: unknown;
+  readonly code?: number;
+  readonly reason?: unknown;
+  readonly error?: unknown;
+  readonly message?: unknown;
+}
+
+/** The part of a WebSocket this link uses; the browser's WebSocket and `ws` both fit. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: WebSocketEventLike) => void): void;
+  removeEventListener(type: string, listener: (event: WebSocketEventLike) => void): void;
+}
+
+/** A WebSocket constructor: globalThis.WebSocket in browsers, `ws`'s default export in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** Where the link connects: a URL, an open or opening socket, or a factory for each (re)connect. */
+export type WebSocketTarget = string | URL | WebSocketLike | (() => WebSocketLike);
+
+export interface ReconnectOptions {
+  /** Attempts after a drop before giving up (default 10; Infinity to never give up). */
+  retries?: number;
+  /** First delay in ms (default 250); each further attempt doubles it... */
+  minDelay?: number;
+  /** ...up to this many ms (default 5000). */
+  maxDelay?: number;
+}
+
+export interface WebSocketLinkOptions {
+  /** Constructor used for a URL target (default globalThis.WebSocket; in Node pass `ws`'s WebSocket). */
+  WebSocket?: WebSocketConstructor;
+  /** Subprotocols offered when the link opens the socket itself. */
+  protocols?: string | string[];
+  /** Largest IP packet carried (default 1500; 576 to 65517). */
+  mtu?: number;
+  /**
+   * Bytes buffered (the socket's bufferedAmount plus frames held while connecting) above
+   * which send() returns false (default 1 MiB). Drain is reported below half of it.
+   */
+  highWaterMark?: number;
+  /** Bytes buffered beyond which frames are dropped and counted, as a full NIC ring drops them (default 4x highWaterMark). */
+  maxBuffered?: number;
+  /** Reconnect after an unexpected drop (URL or factory targets only). true uses the defaults. */
+  reconnect?: boolean | ReconnectOptions;
+  /** How often bufferedAmount is checked while the link pushes back, in ms (default 5). */
+  drainInterval?: number;
+  onOpen?: () => void;
+  /** The socket dropped and a new attempt is due in delay ms. */
+  onReconnecting?: (info: { attempt: number; delay: number; error: WebSocketLinkError }) => void;
+  /** The link is closed for good; error is set unless close() was called. */
+  onClose?: (error?: WebSocketLinkError) => void;
+  /** Every transport error, including those a reconnect recovers from. */
+  onError?: (error: WebSocketLinkError) => void;
+}
+
+export type WebSocketLinkState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Why the link failed: code is stable, message says what happened. */
+export class WebSocketLinkError extends Error {
+  /** 'ECONNCLOSED' (the other end closed), 'ECONNFAILED' (a transport error), 'ERETRIES' (reconnect gave up). */
+  readonly code: 'ECONNCLOSED' | 'ECONNFAILED' | 'ERETRIES';
+  /** The WebSocket close code and reason, when the socket closed. */
+  readonly closeCode?: number;
+  readonly reason?: string;
+  constructor(code: WebSocketLinkError['code'], message: string, close?: { code: number; reason: string }, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WebSocketLinkError';
+    this.code = code;
+    if (close) {
+      this.closeCode = close.code;
+      this.reason = close.reason;
+    }
+  }
+}
+
+export interface WebSocketLinkCounters {
+  framesSent: number;
+  bytesSent: number;
+  framesReceived: number;
+  bytesReceived: number;
+  /** Frames dropped: beyond maxBuffered, while closed, or held frames lost with a socket. */
+  dropped: number;
+  /** Frames held while the socket was connecting, then sent once it opened. */
+  deferred: number;
+  /** Messages dropped on receipt: text, shorter than an ethernet header, or longer than mtu + 18. */
+  badMessages: number;
+  /** Successful reconnects. */
+  reconnects: number;
+}
+
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+/** Ethernet header plus an 802.1Q tag. */
+const MAX_L2_OVERHEAD = 18;
+
+interface ResolvedReconnect {
+  retries: number;
+  minDelay: number;
+  maxDelay: number;
+}
+
+function reconnectOptions(r: boolean | ReconnectOptions | undefined): ResolvedReconnect | null {
+  if (!r) return null;
+  const o = r === true ? {} : r;
+  const out = { retries: o.retries ?? 10, minDelay: o.minDelay ?? 250, maxDelay: o.maxDelay ?? 5000 };
+  if (!(out.retries >= 0) || !(out.minDelay >= 0) || !(out.maxDelay >= out.minDelay)) {
+    throw new RangeError('lwip-wasm: reconnect needs retries >= 0 and 0 <= minDelay <= maxDelay');
+  }
+  return out;
+}
+
+function isSocket(t: WebSocketTarget): t is WebSocketLike {
+  return typeof t === 'object' && !(t instanceof URL) && typeof (t as WebSocketLike).send === 'function';
+}
+
+/** An ethernet link over one WebSocket (or a succession of them, with reconnect). */
+export class WebSocketLink implements Link {
+  readonly mtu: number;
+  readonly counters: WebSocketLinkCounters = {
+    framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, dropped: 0, deferred: 0, badMessages: 0, reconnects: 0,
+  };
+  /** Resolves when the socket first opens; rejects if the link closes before that. */
+  readonly ready: Promise<void>;
+  readonly #open: () => WebSocketLike;
+  readonly #opts: WebSocketLinkOptions;
+  readonly #hwm: number;
+  readonly #maxBuffered: number;
+  readonly #drainInterval: number;
+  readonly #reconnect: ResolvedReconnect | null;
+  #ws: WebSocketLike | null = null;
+  #state: WebSocketLinkState = 'connecting';
+  #receiver: LinkReceiver | undefined;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #inbox: Uint8Array[] = [];
+  #blocked = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #everOpened = false;
+  #settleReady: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  #detach: (() => void) | null = null;
+
+  constructor(target: WebSocketTarget, options: WebSocketLinkOptions = {}) {
+    const mtu = options.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65517) {
+      throw new RangeError(`lwip-wasm: WebSocket link mtu must be an integer from 576 to 65517, got ${String(options.mtu)}`);
+    }
+    this.mtu = mtu;
+    this.#hwm = options.highWaterMark ?? 1024 * 1024;
+    if (!(this.#hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be positive');
+    this.#maxBuffered = options.maxBuffered ?? 4 * this.#hwm;
+    if (!(this.#maxBuffered >= this.#hwm)) throw new RangeError('lwip-wasm: maxBuffered must be at least highWaterMark');
+    this.#drainInterval = options.drainInterval ?? 5;
+    this.#reconnect = reconnectOptions(options.reconnect);
+    this.#opts = options;
+
+    if (typeof target === 'string' || target instanceof URL) {
+      const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      if (typeof Ctor !== 'function') {
+        throw new TypeError("lwip-wasm: no WebSocket in this runtime; pass { WebSocket } (in Node: import WebSocket from 'ws')");
+      }
+      const url = String(target);
+      this.#open = () => new Ctor(url, options.protocols);
+    } else if (typeof target === 'function') {
+      this.#open = target;
+    } else if (isSocket(target)) {
+      if (this.#reconnect) throw new TypeError('lwip-wasm: reconnect needs a URL or a factory, not a single WebSocket');
+      let first: WebSocketLike | null = target;
+      this.#open = () => {
+        if (!first) throw new Error('lwip-wasm: a single WebSocket cannot be reopened');
+        const ws = first;
+        first = null;
+        return ws;
+      };
+    } else {
+      throw new TypeError('lwip-wasm: WebSocket link target must be a URL, a WebSocket, or a function returning one');
+    }
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#settleReady = { resolve, reject };
+    });
+    this.ready.catch(() => {}); // reported through onClose too; do not make it unhandled
+    this.#connect();
+  }
+
+  get state(): WebSocketLinkState {
+    return this.#state;
+  }
+
+  /** Bytes waiting: the socket's bufferedAmount plus frames held while connecting. */
+  get buffered(): number {
+    return (this.#state === 'open' && this.#ws ? this.#ws.bufferedAmount : 0) + this.#heldBytes;
+  }
+
+  attach(receiver: LinkReceiver): void {
+    if (this.#receiver) throw new Error('lwip-wasm: this WebSocket link is already attached to a stack');
+    this.#receiver = receiver;
+    if (this.#inbox.length > 0) this.#deliver();
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
+    if (this.#state === 'closed') {
+      this.counters.dropped++;
+      return false;
+    }
+    const buffered = this.buffered;
+    if (buffered + frame.byteLength > this.#maxBuffered) {
+      this.counters.dropped++;
+      return this.#pushBack();
+    }
+    if (this.#state === 'open' && this.#ws) {
+      this.#ws.send(frame);
+    } else {
+      this.#held.push(frame); // like a NIC waiting for carrier: hold, bounded, send on open
+      this.#heldBytes += frame.byteLength;
+      this.counters.deferred++;
+    }
+    this.counters.framesSent++;
+    this.counters.bytesSent += frame.byteLength;
+    if (buffered + frame.byteLength > this.#hwm) return this.#pushBack();
+    return true;
+  }
+
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#finish(undefined, true);
+  }
+
+  #pushBack(): false {
+    this.#blocked = true;
+    this.#watchDrain();
+    return false;
+  }
+
+  #watchDrain(): void {
+    if (this.#drainTimer !== undefined || this.#state !== 'open') return;
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      if (!this.#blocked || this.#state !== 'open') return;
+      if (this.buffered <= this.#hwm / 2) {
+        this.#blocked = false;
+        this.#receiver?.onDrain();
+      } else {
+        this.#watchDrain();
+      }
+    }, this.#drainInterval);
+  }
+
+  #connect(): void {
+    let ws: WebSocketLike;
+    try {
+      ws = this.#open();
+      ws.binaryType = 'arraybuffer';
+    } catch (e) {
+      const err = new WebSocketLinkError('ECONNFAILED', `lwip-wasm: could not open the WebSocket: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
+      queueMicrotask(() => { // report asynchronously, never inside the caller
+        this.#opts.onError?.(err);
+        this.#dropped(err);
+      });
+      return;
+    }
+    this.#ws = ws;
+    let lastError: unknown;
+    const onOpen = () => this.#opened();
+    const onMessage = (ev: WebSocketEventLike) => this.#message(ev.data);
+    const onError = (ev: WebSocketEventLike) => {
+      lastError = ev.error ?? ev.message;
+      const detail = lastError instanceof Error ? lastError.message : typeof lastError === 'string' ? lastError : 'transport error';
+      this.#opts.onError?.(new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket error: ${detail}`, undefined, { cause: lastError }));
+    };
+    const onClose = (ev: WebSocketEventLike) => {
+      const code = ev.code ?? 1006;
+      const reason = typeof ev.reason === 'string' ? ev.reason : '';
+      const err = !this.#everOpened && this.#attempt === 0 && lastError !== undefined
+        ? new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket could not connect (${lastError instanceof Error ? lastError.message : 'connection failed'})`, { code, reason }, { cause: lastError })
+        : new WebSocketLinkError('ECONNCLOSED', `lwip-wasm: WebSocket closed by the other end or the network (code ${code}${reason ? ` "${reason}"` : ''})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined);
+      this.#dropped(err);
+    };
+    ws.addEventListener('open', onOpen);
+    ws.addEventListener('message', onMessage);
+    ws.addEventListener('error', onError);
+    ws.addEventListener('close', onClose);
+    this.#detach = () => {
+      ws.removeEventListener('open', onOpen);
+      ws.removeEventListener('message', onMessage);
+      ws.removeEventListener('error', onError);
+      ws.removeEventListener('close', onClose);
+    };
+    if (ws.readyState === OPEN) queueMicrotask(() => { if (this.#ws === ws && this.#state !== 'open') this.#opened(); });
+    else if (ws.readyState >= CLOSING) queueMicrotask(() => onClose({ code: 1006, reason: 'socket was already closed' }));
+  }
+
+  #opened(): void {
+    if (this.#state === 'closed' || !this.#ws) return;
+    const wasReconnect = this.#everOpened;
+    this.#state = 'open';
+    this.#everOpened = true;
+    this.#attempt = 0;
+    if (wasReconnect) this.counters.reconnects++;
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const f of held) this.#ws.send(f);
+    this.#settleReady?.resolve();
+    this.#settleReady = null;
+    this.#opts.onOpen?.();
+    if (this.#blocked) this.#watchDrain();
+  }
+
+  #message(data: unknown): void {
+    let frame: Uint8Array;
+    if (data instanceof ArrayBuffer) frame = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    else {
+      this.counters.badMessages++; // text or Blob: not a frame
+      return;
+    }
+    if (frame.byteLength < 14 || frame.byteLength > this.mtu + MAX_L2_OVERHEAD) {
+      this.counters.badMessages++;
+      return;
+    }
+    this.counters.framesReceived++;
+    this.counters.bytesReceived += frame.byteLength;
+    this.#inbox.push(frame);
+    // Messages parsed from one read arrive in one task: hand them to the stack as one batch.
+    if (this.#inbox.length === 1) queueMicrotask(() => this.#deliver());
+  }
+
+  #deliver(): void {
+    if (!this.#receiver || this.#inbox.length === 0 || this.#state === 'closed') return;
+    const batch = this.#inbox;
+    this.#inbox = [];
+    this.#receiver.onFrames(batch);
+  }
+
+  /** The current socket is gone: retry, or close the link with err. */
+  #dropped(err: WebSocketLinkError): void {
+    if (this.#state === 'closed') return;
+    this.#detach?.();
+    this.#detach = null;
+    this.#ws = null;
+    const r = this.#reconnect;
+    if (!r) {
+      this.#finish(err, false);
+      return;
+    }
+    if (this.#attempt >= r.retries) {
+      this.#finish(new WebSocketLinkError('ERETRIES', `lwip-wasm: WebSocket link gave up after ${this.#attempt} reconnect attempts: ${err.message}`, err.closeCode !== undefined ? { code: err.closeCode, reason: err.reason ?? '' } : undefined, { cause: err }), false);
+      return;
+    }
+    const delay = Math.min(r.maxDelay, r.minDelay * 2 ** this.#attempt);
+    this.#attempt++;
+    this.#state = 'reconnecting';
+    this.#opts.onReconnecting?.({ attempt: this.#attempt, delay, error: err });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === 'reconnecting') this.#connect();
+    }, delay);
+  }
+
+  #finish(err: WebSocketLinkError | undefined, byUser: boolean): void {
+    this.#state = 'closed';
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+    this.#retryTimer = this.#drainTimer = undefined;
+    const ws = this.#ws;
+    this.#detach?.();
+    this.#detach = null;
+    this.#ws = null;
+    if (ws && byUser && ws.readyState < CLOSING) ws.close(1000, 'link closed');
+    else if (ws && byUser && ws.readyState !== CLOSED) ws.close();
+    this.counters.dropped += this.#held.length;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#inbox = [];
+    this.#settleReady?.reject(err ?? new WebSocketLinkError('ECONNCLOSED', 'lwip-wasm: WebSocket link closed before it opened'));
+    this.#settleReady = null;
+    this.#receiver?.onClose(err);
+    this.#opts.onClose?.(err);
+  }
+}
+
+/** Opens a WebSocket link; the same as new WebSocketLink(target, options). */
+export function connectWebSocket(target: WebSocketTarget, options?: WebSocketLinkOptions): WebSocketLink {
+  return new WebSocketLink(target, options);
+}
