@@ -427,6 +427,10 @@ it('SO_REUSEPORT: UDP sockets share a port; without it the second bind fails', a
     tx.setsockopt(SOL_SOCKET, SO_BROADCAST, 1);
     tx.sendtoSync('all', '10.0.0.255', 6101);
     for (const r of [r1, r2]) assert.is(text((await r.recvfrom(100, { timeout: 2000 })).data), 'all');
+    tx.sendtoSync('one', '10.0.0.2', 6101);
+    assert.is(text((await r2.recvfrom(100, { timeout: 2000 })).data), 'one', 'unicast: to one of them (the last bound)');
+    await sleep(20);
+    assert.is(r1.pending, 0, 'not to both');
   } finally {
     net.dispose();
   }
