@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, parseMac, ip4, ipv4Packet, udpDatagram } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, rawClient, until, lwip, wsLink } from './relay-util.mjs';
+import { startRelay, relayStack, rawClient, until, lwip } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM } = lwip;
 

@@ -1,6 +1,6 @@
 // Helpers for the relay suites: a relay on 127.0.0.1 with a free port, raw WebSocket
 // clients that send frames built here and collect what comes back, Node stacks attached
-// to the relay, and loopback servers the tests' relay policies allow explicitly.
+// to the relay with the package's WebSocket link, and loopback servers the tests' relay policies allow explicitly.
 import { createServer as createTcpServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -76,53 +76,20 @@ export function rawClient(url, { token, origin, headers } = {}) {
 }
 
 /**
- * A minimal Link over a ws client (one frame per binary message), for Node stacks until
- * the package's own WebSocket link is used.
+ * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len';
+ * gateway optional; reconnect goes to the link; url overrides the relay's.
  */
-export function wsLink(url, { token, origin } = {}) {
+export async function relayStack(relay, { ip, gateway, token, origin, mac, reconnect, url = relay.url } = {}) {
+  const stack = await createStack();
   const u = new URL(url);
   if (token !== undefined) u.searchParams.set('token', token);
-  const ws = new WebSocket(u, { origin });
-  ws.binaryType = 'nodebuffer';
-  let receiver;
-  const early = [];
-  const link = {
-    mtu: 1500,
-    ws,
-    opened: new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    }),
-    attach(r) {
-      receiver = r;
-      if (early.length) r.onFrames(early.splice(0));
-    },
-    send(frame) {
-      if (ws.readyState === WebSocket.OPEN) ws.send(frame);
-      return true;
-    },
-    close() {
-      ws.close();
-    },
-  };
-  ws.on('message', (data) => {
-    const f = new Uint8Array(data);
-    if (receiver) receiver.onFrames([f]);
-    else early.push(f);
-  });
-  ws.on('close', () => receiver?.onClose());
-  ws.on('error', () => {});
-  return link;
-}
-
-/**
- * A stack attached to the relay. ip: 'a.b.c.d/len'; gateway optional. Prefers the package's
- * WebSocket link when the build has one.
- */
-export async function relayStack(relay, { ip, gateway, token, origin, mac } = {}) {
-  const stack = await createStack();
-  const link = wsLink(relay.url, { token, origin });
-  await link.opened;
+  const link = lwip.connectWebSocket(() => new WebSocket(u, { origin }), reconnect ? { reconnect } : {});
+  try {
+    await link.ready;
+  } catch (err) {
+    stack.dispose();
+    throw err;
+  }
   const opts = { ip };
   if (gateway) opts.gateway = gateway;
   if (mac) opts.mac = mac;
