@@ -67,6 +67,9 @@ export interface LwipExports {
   stack_ss(out: Ptr, max: number): number;
   stack_sockstat(out: Ptr): number;
   stack_stats(out: Ptr, max: number): number;
+
+  // bench.c
+  bench_memcpy(dst: Ptr, src: Ptr, len: number, reps: number): number;
 }
 
 /** Keys of stack_set_config (wasm/stack.c). */
@@ -89,4 +92,5 @@ export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
   'sock_setsockopt', 'sock_getsockopt',
   'epoll_create', 'epoll_ctl', 'epoll_wait', 'epoll_pending', 'epoll_close',
   'stack_ss', 'stack_sockstat', 'stack_stats',
+  'bench_memcpy',
 ];
