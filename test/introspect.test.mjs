@@ -2,10 +2,10 @@
 // something a test does (Recv-Q grows while data sits unread, Send-Q while the peer is
 // cut off, TIME-WAIT appears and goes, counters count exactly what was sent).
 import {
-  createPair, impair, formatSs, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF,
+  createPair, impair, formatSs, VirtualClock, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF,
 } from '../dist/index.js';
 import {
-  it, test, assert, createStack, twoStacks, connectPair, waitUntil, sleep, readExactly, readToEof, text,
+  it, test, assert, createStack, twoStacks, connectPair, waitUntil, sleep, readExactly, readToEof, text, throwsCode,
 } from './helpers.mjs';
 import { tapLink } from './frames.mjs';
 
@@ -254,5 +254,51 @@ it('stats(): lwIP\'s counters count exactly what passed, and bad checksums', asy
     net.dispose();
   }
 });
+
+it('a full backlog drops further SYNs (clients stay SYN-SENT); accept() drains it and they connect; nothing leaks', async () => {
+  const clock = new VirtualClock();
+  const net = await twoStacks({ clock, timeWait: 1000 });
+  try {
+    const base = { a: net.a.memory(), b: net.b.memory() };
+    const l = net.b.socket(AF_INET, SOCK_STREAM);
+    l.bind('0.0.0.0', 8100);
+    l.listen(2);
+    const clients = [];
+    const connects = [];
+    for (let i = 0; i < 4; i++) {
+      const c = net.a.socket(AF_INET, SOCK_STREAM);
+      clients.push(c);
+      connects.push(c.connect('10.0.0.2', 8100).then(() => i));
+    }
+    await clock.advanceAsync(500);
+    const lr = () => net.b.ss({ listening: true }).find((r) => r.fd === l.fd);
+    assert.equal([lr().recvQ, lr().sendQ], [2, 2], 'the accept queue is full at the backlog');
+    const states = net.a.ss({ tcp: true }).map((r) => r.state).sort();
+    assert.equal(states, ['ESTAB', 'ESTAB', 'SYN-SENT', 'SYN-SENT'], 'the other two wait, their SYNs unanswered');
+    const first = await clock.runUntil(Promise.race(connects));
+    assert.ok(first === 0 || first === 1, 'the first two connected');
+
+    const accepted = [l.acceptSync(), l.acceptSync()];
+    throwsCode(() => l.acceptSync(), 'EAGAIN', 'nothing more queued yet');
+    const done = await clock.runUntil(Promise.all(connects), { timeLimit: 30_000 });
+    assert.equal(done, [0, 1, 2, 3], 'a retransmitted SYN gets in once accept() made room');
+    accepted.push(await clock.runUntil(l.accept()), await clock.runUntil(l.accept()));
+    for (const [i, c] of clients.entries()) {
+      await c.send(`c${i}`);
+    }
+    const got = [];
+    for (const s of accepted) got.push(text(await clock.runUntil(s.recv())));
+    assert.equal(got.sort(), ['c0', 'c1', 'c2', 'c3'], 'all four carry data');
+    for (const x of [...clients, ...accepted, l]) x.close();
+    await clock.advanceAsync(120_000);
+    for (const k of ['a', 'b']) {
+      const m = net[k].memory();
+      assert.is(m.sockets, 0, `${k}: sockets`);
+      assert.is(m.poolsInUse, base[k].poolsInUse, `${k}: pools back to where they started`);
+    }
+  } finally {
+    net.dispose();
+  }
+}, 20_000);
 
 test.run();
