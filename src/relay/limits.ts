@@ -1,6 +1,7 @@
 // Per-client limits: token buckets for frames and bytes per second, and a table of the
-// client's open TCP connections (opened by its SYN, closed by a reset, by FINs both
-// ways, or by idleness) so a client cannot hold more than its share.
+// client's TCP connections (opened by its SYN, closed by a reset, by FINs both ways, or
+// no longer counted when idle) so a client cannot hold more than its share, and so a
+// segment of a connection from before a reconnect can be told apart.
 import { PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type IpInfo } from './frame.js';
 import { ipText } from './rules.js';
 
@@ -33,58 +34,90 @@ interface Flow {
   lastSeen: number;
   clientFin: boolean;
   peerFin: boolean;
+  /** Counted against the limit: not closed, not idle past the timeout. */
+  counted: boolean;
 }
+
+/** What outbound() makes of a segment. */
+export type FlowVerdict = 'ok' | 'limit' | 'unknown';
+
+// Closed connections stay known this long (their last ACKs and retransmitted FINs are
+// still theirs), and at most this many known connections are kept per client.
+const CLOSED_GRACE_MS = 120_000;
+const MAX_KNOWN = 8192;
 
 export class ConnectionTable {
   readonly #limit: number;
   readonly #idleMs: number;
   readonly #flows = new Map<string, Flow>();
+  #counted = 0;
 
   constructor(limit: number, idleMs: number) {
     this.#limit = limit;
     this.#idleMs = idleMs;
   }
 
+  /** Connections counted against the limit now. */
   get size(): number {
-    return this.#flows.size;
+    return this.#counted;
   }
 
-  /** A segment from the client. Returns false when it opens one connection too many. */
-  outbound(ip: IpInfo, now: number = Date.now()): boolean {
-    if (ip.proto !== PROTO_TCP || ip.l4 < 0) return true;
+  /**
+   * A segment from the client: 'limit' when it opens one connection too many, 'unknown'
+   * when it belongs to no connection this client opened through this relay (one from
+   * before a reconnect), 'ok' otherwise.
+   */
+  outbound(ip: IpInfo, now: number = Date.now()): FlowVerdict {
+    if (ip.proto !== PROTO_TCP || ip.l4 < 0) return 'ok';
     const key = flowKey(ip.src, ip.sport, ip.dst, ip.dport);
     const flow = this.#flows.get(key);
-    if (!flow) {
-      if ((ip.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return true; // not an opening
-      if (this.#flows.size >= this.#limit && (this.#sweep(now), this.#flows.size >= this.#limit)) return false;
-      this.#flows.set(key, { lastSeen: now, clientFin: false, peerFin: false });
-      return true;
+    const opening = (ip.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    if (!flow || (opening && !flow.counted)) {
+      if (!opening) return ip.flags & TCP_RST ? 'ok' : 'unknown';
+      if (this.#counted >= this.#limit && (this.#sweep(now), this.#counted >= this.#limit)) return 'limit';
+      if (flow) this.#flows.delete(key); // a new connection on an old 4-tuple
+      this.#flows.set(key, { lastSeen: now, clientFin: false, peerFin: false, counted: true });
+      this.#counted++;
+      if (this.#flows.size > MAX_KNOWN) this.#sweep(now);
+      return 'ok';
     }
     flow.lastSeen = now;
-    if (ip.flags & TCP_RST) this.#flows.delete(key);
+    if (ip.flags & TCP_RST) this.#close(flow);
     else if (ip.flags & TCP_FIN) {
       flow.clientFin = true;
-      if (flow.peerFin) this.#flows.delete(key);
+      if (flow.peerFin) this.#close(flow);
     }
-    return true;
+    return 'ok';
   }
 
   /** A segment towards the client: its peer's resets and FINs close connections too. */
   inbound(ip: IpInfo, now: number = Date.now()): void {
     if (ip.proto !== PROTO_TCP || ip.l4 < 0) return;
-    const key = flowKey(ip.dst, ip.dport, ip.src, ip.sport);
-    const flow = this.#flows.get(key);
+    const flow = this.#flows.get(flowKey(ip.dst, ip.dport, ip.src, ip.sport));
     if (!flow) return;
     flow.lastSeen = now;
-    if (ip.flags & TCP_RST) this.#flows.delete(key);
+    if (ip.flags & TCP_RST) this.#close(flow);
     else if (ip.flags & TCP_FIN) {
       flow.peerFin = true;
-      if (flow.clientFin) this.#flows.delete(key);
+      if (flow.clientFin) this.#close(flow);
     }
   }
 
+  #close(flow: Flow): void {
+    if (flow.counted) this.#counted--;
+    flow.counted = false;
+  }
+
   #sweep(now: number): void {
-    for (const [key, flow] of this.#flows) if (now - flow.lastSeen > this.#idleMs) this.#flows.delete(key);
+    for (const [key, flow] of this.#flows) {
+      if (flow.counted && now - flow.lastSeen > this.#idleMs) this.#close(flow);
+      else if (!flow.counted && now - flow.lastSeen > CLOSED_GRACE_MS) this.#flows.delete(key);
+    }
+    // Still too many: forget the oldest uncounted ones (Map keeps insertion order).
+    for (const [key, flow] of this.#flows) {
+      if (this.#flows.size <= MAX_KNOWN) break;
+      if (!flow.counted) this.#flows.delete(key);
+    }
   }
 }
 

@@ -91,9 +91,16 @@ export class Session implements ModeClient {
       this.#drop(refused, frame.length, p);
       return;
     }
-    if (p.kind === 'ip' && p.ip.proto === PROTO_TCP && !this.#connections.outbound(p.ip, now)) {
-      this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame.length, p);
-      return;
+    if (p.kind === 'ip' && p.ip.proto === PROTO_TCP) {
+      const flow = this.#connections.outbound(p.ip, now);
+      if (flow === 'limit') {
+        this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame.length, p);
+        return;
+      }
+      if (flow === 'unknown' && this.#ctx.mode.statefulBackend) {
+        this.#drop({ reason: 'stale', detail: 'a TCP segment of a connection not opened in this session (from before a reconnect)', reset: true }, frame.length, p);
+        return;
+      }
     }
     this.#port?.send(frame);
   }

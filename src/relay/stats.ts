@@ -2,7 +2,7 @@
 
 /** Why a frame from a client was not forwarded. */
 export const DROP_REASONS = [
-  'oversize', 'malformed', 'rate', 'denied', 'connections', 'spoofed', 'unsupported',
+  'oversize', 'malformed', 'rate', 'denied', 'connections', 'spoofed', 'unsupported', 'stale',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -32,6 +32,12 @@ export interface SessionPort {
 
 export interface Mode {
   readonly name: 'nat' | 'hub' | 'tap';
+  /**
+   * The backend keeps per-connection state that a new session lacks (passt): a TCP segment
+   * of a connection the client did not open in this session is answered with RST, so it
+   * fails at once (ECONNRESET) instead of retransmitting into silence.
+   */
+  readonly statefulBackend: boolean;
   filter(client: ModeClient, p: Parsed): Drop | null;
   open(client: ModeClient): Promise<SessionPort>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ const LOOPBACK = Uint8Array.of(127, 0, 0, 1);
 
 export class NatMode implements Mode {
   readonly name = 'nat' as const;
+  readonly statefulBackend = true;
   readonly #policy: Policy;
   readonly #config: PasstConfig;
   readonly #gateway: Uint8Array;

@@ -22,6 +22,7 @@ function linkControl(ip: IpInfo): boolean {
 
 export class TapMode implements Mode {
   readonly name = 'tap' as const;
+  readonly statefulBackend = false;
   readonly #policy: Policy;
   readonly #clients = new Set<ModeClient>();
   readonly #tap: TapLink;
