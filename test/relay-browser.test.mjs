@@ -1,0 +1,77 @@
+// The demo in a real browser: Debian's headless Chromium loads the page `relay --demo`
+// serves, whose stack (the dist/ bundle and wasm) connects to the relay over a WebSocket
+// and fetches, through passt, a page from the relay host's loopback; the test checks the
+// bytes against a direct fetch of the same server, and the page's log and socket table.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { it } from './helpers.mjs';
+import { startRelay, havePasst } from './relay-util.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const reason = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !havePasst() ? 'passt is not installed' : null;
+const browserTest = reason ? (name) => { console.log(`skipping "${name}": ${reason}`); test.skip(name); } : it;
+
+browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loopback through the relay, byte for byte', async () => {
+  const { chromium } = await import('playwright-core');
+  const relay = await startRelay({ demo: true, nat: { dns: false } });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(relay.demoUrl);
+    const result = await page.evaluate('window.demo.done');
+    assert.equal(errors, []);
+    // The same server, fetched directly from Node.
+    const cfg = await (await fetch(`${relay.demoUrl}demo/config.json`)).json();
+    const direct = Buffer.from(await (await fetch(`http://127.0.0.1:${cfg.target.port}/`)).arrayBuffer());
+    assert.is(result.status, 200);
+    assert.is(result.bodyLength, direct.length);
+    assert.is(result.sha256, createHash('sha256').update(direct).digest('hex'));
+    assert.ok(direct.length > 50_000, 'a body that spans many segments');
+    // The page shows its log and an ss table with the connection to the gateway.
+    assert.match(result.ssDuring, new RegExp(`ESTAB.*10\\.0\\.2\\.2:${cfg.target.port}`));
+    assert.ok(result.log.some((l) => l.startsWith('link: connected')), result.log.join('\n'));
+    assert.match(await page.textContent('#status'), /^done: HTTP\/1.1 200 OK/);
+    assert.match(await page.textContent('#ss'), /State/);
+    // The relay saw a browser: the page's origin, and the bytes went through it.
+    const s = relay.stats();
+    assert.is(s.sessions.length, 1);
+    assert.is(s.sessions[0].origin, new URL(relay.demoUrl).origin);
+    assert.ok(s.bytesOut > direct.length);
+    assert.is(s.dropped.denied, 0);
+  } finally {
+    await browser.close();
+    await relay.close();
+  }
+}, 60_000);
+
+browserTest('relay --demo: a page from another origin cannot use the relay', async () => {
+  const { chromium } = await import('playwright-core');
+  const relay = await startRelay({ demo: true, nat: { dns: false } });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage();
+    // localhost and 127.0.0.1 are different origins: the page at localhost is "another site".
+    const port = relay.port;
+    await page.goto(`http://localhost:${port}/demo/config.json`);
+    const outcome = await page.evaluate((u) => new Promise((resolve) => {
+      const ws = new WebSocket(u);
+      ws.onopen = () => resolve('open');
+      ws.onerror = () => resolve('error');
+    }), `ws://127.0.0.1:${port}/`);
+    assert.is(outcome, 'error');
+    assert.is(relay.stats().refused.origin, 1);
+  } finally {
+    await browser.close();
+    await relay.close();
+  }
+}, 30_000);
+
+test.run();
