@@ -61,7 +61,7 @@ export class Epoll<T = unknown> {
   /**
    * Closing a socket drops its registration in C, but not the entry here (nothing tells
    * the instance). Forget closed sockets once the map has doubled since the last sweep,
-   * so churn costs amortized O(1) and keeps no closed Socket alive.
+   * so churn costs amortized O(1) and closed Sockets do not pile up.
    */
   #sweep(): void {
     if (this.#regs.size < 2 * this.#sweptAt + 64) return;
