@@ -1,6 +1,13 @@
 // Shared pieces of the benchmark workloads: arguments, statistics, two stacks on a
 // pair, and the JSON line each workload process prints for bench/run.mjs.
-import { Stack, createPair } from '../dist/index.js';
+import { pathToFileURL } from 'node:url';
+
+/** The build under test: dist/, or LWIP_WASM_DIST (bench/ab.mjs compares two builds). */
+export const DIST = process.env.LWIP_WASM_DIST
+  ? pathToFileURL(`${process.env.LWIP_WASM_DIST.replace(/\/$/, '')}/`)
+  : new URL('../dist/', import.meta.url);
+export const lw = await import(new URL('index.js', DIST).href);
+const { Stack, createPair } = lw;
 
 export const argv = process.argv.slice(2);
 export const QUICK = argv.includes('--quick');
@@ -41,6 +48,8 @@ export async function twoStacks(pairOptions = {}, stackOptions = {}) {
  * machine's load hits all of them alike. Returns { name: [sample, ...] }.
  */
 export async function interleave(reps, contenders) {
+  // bench/ab.mjs compares two builds of ours and leaves the baselines out.
+  if (process.env.BENCH_OURS_ONLY) contenders = { 'lwip-wasm': contenders['lwip-wasm'] };
   const out = {};
   for (const name of Object.keys(contenders)) out[name] = [];
   for (let i = 0; i < reps; i++) {

@@ -1,8 +1,9 @@
 // Bulk TCP: 1 GiB (64 MiB with --quick) over one stream and over 8 streams at once,
 // between two stacks on a pair, beside Node net and iperf3 over kernel loopback.
 import net from 'node:net';
-import { AF_INET, SOCK_STREAM } from '../../dist/index.js';
-import { QUICK, arg, interleave, row, emit, twoStacks, within } from '../lib.mjs';
+import { QUICK, arg, interleave, row, emit, twoStacks, within, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_STREAM } = lw;
 import { iperf3 } from './iperf3.mjs';
 
 const TOTAL = arg('mib', QUICK ? 64 : 1024) * 1024 * 1024;

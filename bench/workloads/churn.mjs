@@ -1,8 +1,9 @@
 // Connection churn: connect, one 100-byte request and reply, close; one connection at
 // a time. Connections per second, beside Node net over kernel loopback.
 import net from 'node:net';
-import { AF_INET, SOCK_STREAM, MSG_WAITALL } from '../../dist/index.js';
-import { QUICK, arg, interleave, row, emit, twoStacks, within } from '../lib.mjs';
+import { QUICK, arg, interleave, row, emit, twoStacks, within, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_STREAM, MSG_WAITALL } = lw;
 
 const CONNS = arg('conns', QUICK ? 500 : 3000);
 const REPS = arg('reps', QUICK ? 2 : 3);

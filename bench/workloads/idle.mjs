@@ -2,8 +2,9 @@
 // stacks on a pair with no connections, and with 1,000 idle connections. Baseline:
 // the same Node process with nothing open, and with 1,000 idle Node net connections.
 import net from 'node:net';
-import { AF_INET, SOCK_STREAM } from '../../dist/index.js';
-import { QUICK, arg, interleave, row, emit, twoStacks, sleep } from '../lib.mjs';
+import { QUICK, arg, interleave, row, emit, twoStacks, sleep, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_STREAM } = lw;
 
 const SECONDS = arg('seconds', QUICK ? 2 : 10);
 const CONNS = arg('conns', 1000);

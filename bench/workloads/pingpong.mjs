@@ -1,8 +1,9 @@
 // Request/response: 1-byte ping-pong over one TCP connection. Round trips per second
 // and per-round-trip latency (p50/p99), beside Node net over kernel loopback.
 import net from 'node:net';
-import { AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_NODELAY } from '../../dist/index.js';
-import { QUICK, arg, interleave, row, emit, twoStacks, within, percentile } from '../lib.mjs';
+import { QUICK, arg, interleave, row, emit, twoStacks, within, percentile, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_NODELAY } = lw;
 
 const ROUNDS = arg('rounds', QUICK ? 3000 : 20000);
 const REPS = arg('reps', QUICK ? 2 : 5);

@@ -1,8 +1,9 @@
 // Scale: 10,000 (1,000 with --quick) concurrent established connections between two
 // stacks. Wasm heap and RSS per connection (both ends' sockets counted as one
 // connection), and the time to open them all. Run in its own process, so RSS is ours.
-import { AF_INET, SOCK_STREAM } from '../../dist/index.js';
-import { QUICK, arg, row, emit, twoStacks, within } from '../lib.mjs';
+import { QUICK, arg, row, emit, twoStacks, within, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_STREAM } = lw;
 
 const CONNS = arg('conns', QUICK ? 1000 : 10000);
 const WAVE = 250; // connects in flight at once (the listen backlog bounds it)

@@ -3,11 +3,12 @@
 // memcpy inside the same module (wasm/bench.c), the unit for "copies per byte".
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { Stack } from '../../dist/index.js';
-import { QUICK, arg, row, emit } from '../lib.mjs';
+import { QUICK, arg, row, emit, lw, DIST } from '../lib.mjs';
+
+const { Stack } = lw;
 
 const REPS = arg('reps', QUICK ? 5 : 15);
-const bytes = readFileSync(new URL('../../dist/lwip.wasm', import.meta.url));
+const bytes = readFileSync(new URL('lwip.wasm', DIST));
 const samples = (n, f) => Promise.all([]).then(async () => {
   const out = [];
   for (let i = 0; i < n; i++) out.push(await f());

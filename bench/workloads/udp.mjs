@@ -2,8 +2,9 @@
 // BURST with a turn of the event loop between bursts. Datagrams delivered per second,
 // and the share lost, beside Node dgram over kernel loopback.
 import dgram from 'node:dgram';
-import { AF_INET, SOCK_DGRAM, EAGAIN } from '../../dist/index.js';
-import { QUICK, arg, interleave, row, emit, twoStacks, tick, sleep } from '../lib.mjs';
+import { QUICK, arg, interleave, row, emit, twoStacks, tick, sleep, lw } from '../lib.mjs';
+
+const { AF_INET, SOCK_DGRAM, EAGAIN } = lw;
 
 const COUNT = arg('count', QUICK ? 50_000 : 300_000);
 const REPS = arg('reps', QUICK ? 2 : 3);
