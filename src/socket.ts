@@ -161,16 +161,25 @@ export class Socket {
     return this.#adopt(newFd);
   }
 
+  /** sock_accept's result, without throwing: the async forms wait on EAGAIN, and an
+   * exception per wait costs more than the wait itself. The same holds for #send and
+   * #recv below. */
+  #accept(): number {
+    this.#live('accept');
+    const ret = this.#core.guard(() => this.#core.ex.sock_accept(this.fd, this.#core.addrOut));
+    this.#core.kick();
+    return ret;
+  }
+
   /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
   async accept(opts?: WaitOptions): Promise<Socket> {
     checkWaitOptions(opts);
-    const deadline = this.#deadline(opts, SO_RCVTIMEO);
+    let deadline: number | undefined; // SO_RCVTIMEO is read only if we have to wait
     for (;;) {
-      try {
-        return this.acceptSync();
-      } catch (err) {
-        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
-      }
+      const fd = this.#accept();
+      if (fd >= 0) return this.#adopt(fd);
+      if (fd !== -EAGAIN) throw new SocketError(-fd, 'accept');
+      deadline ??= this.#deadline(opts, SO_RCVTIMEO);
       await this.#wait(POLLIN, deadline, opts?.signal, 'accept');
     }
   }
@@ -202,12 +211,12 @@ export class Socket {
     checkWaitOptions(opts);
     if (opts?.signal?.aborted) throw opts.signal.reason;
     const timeout = opts?.timeout === undefined ? 0 : Math.max(1, Math.ceil(opts.timeout));
-    try {
-      this.connectSync(address, port, timeout);
-      return; // UDP, or an immediate success
-    } catch (err) {
-      if (!(err instanceof SocketError) || (err.errno !== EINPROGRESS && err.errno !== EALREADY)) throw err;
-    }
+    this.#live('connect');
+    this.#addr('connect', address, port);
+    const ret = this.#core.guard(() => this.#core.ex.sock_connect(this.fd, this.#core.addrIn, timeout >>> 0));
+    this.#core.kick();
+    if (ret >= 0) return; // UDP, or an immediate success
+    if (ret !== -EINPROGRESS && ret !== -EALREADY) throw new SocketError(-ret, 'connect', address, port);
     // C enforces the timeout (ETIMEDOUT arrives as the socket's error), so wait unbounded.
     const onAbort = (): void => {
       if (!this.#closed && this.#core.alive) {
@@ -237,25 +246,41 @@ export class Socket {
   sendSync(data: Data, flags = 0): number {
     const bytes = toBytes(data);
     checkFlags(flags);
+    return this.#core.check(this.#send(bytes, flags), 'send');
+  }
+
+  /** sock_send's result (bytes taken, or -errno). Copies into wasm only what TCP can
+   * take now, so a 64 MiB send does not copy 64 MiB to queue 256 KiB. */
+  #send(bytes: Uint8Array, flags: number): number {
     this.#live('send');
-    return this.#withScratch(bytes, (ptr, len) =>
-      this.#call('send', (ex) => ex.sock_send(this.fd, ptr, len, flags)));
+    const core = this.#core;
+    const ex = core.ex;
+    let len = bytes.byteLength;
+    // With no room, one byte still goes in, so sock_send reports EAGAIN, EPIPE or the error.
+    if (this.type === SOCK_STREAM && len > 1) len = Math.min(len, Math.max(1, ex.stack_send_room(this.fd)));
+    const ptr = core.guard(() => ex.stack_scratch(Math.max(len, 1)));
+    if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
+    core.heap.u8().set(len === bytes.byteLength ? bytes : bytes.subarray(0, len), ptr);
+    const ret = core.guard(() => ex.sock_send(this.fd, ptr, len, flags));
+    core.kick();
+    return ret;
   }
 
   /** Sends all of data, waiting for room as needed. Resolves with the byte count. */
   async send(data: Data, opts?: WaitOptions): Promise<number> {
     checkWaitOptions(opts);
     const bytes = toBytes(data);
-    const deadline = this.#deadline(opts, SO_SNDTIMEO);
+    let deadline: number | undefined; // SO_SNDTIMEO is read only if we have to wait
     let off = 0;
     do {
-      try {
-        off += this.sendSync(bytes.subarray(off));
+      const n = this.#send(off === 0 ? bytes : bytes.subarray(off), 0);
+      if (n >= 0) {
+        off += n;
         if (this.type === SOCK_DGRAM) return off;
         continue;
-      } catch (err) {
-        if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
       }
+      if (n !== -EAGAIN) throw new SocketError(-n, 'send');
+      deadline ??= this.#deadline(opts, SO_SNDTIMEO);
       await this.#wait(POLLOUT, deadline, opts?.signal, 'send');
     } while (off < bytes.byteLength);
     return off;
@@ -302,15 +327,24 @@ export class Socket {
   recvSync(maxBytes = DEFAULT_RECV, flags = 0): Uint8Array {
     checkSize(maxBytes, 'maxBytes');
     checkFlags(flags);
+    const got = this.#recv(maxBytes, flags);
+    if (typeof got === 'number') throw new SocketError(-got, 'recv');
+    return got;
+  }
+
+  /** A copy of what sock_recv returned, or -errno. */
+  #recv(maxBytes: number, flags: number): Uint8Array | number {
     this.#live('recv');
-    const ex = this.#core.ex;
-    const ptr = this.#core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
+    const core = this.#core;
+    const ex = core.ex;
+    const ptr = core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     // UDP's MSG_TRUNC changes only the length returned, which a Uint8Array cannot carry
     // (recvfrom's size does); leave it out so the copy's length stays right.
     const sys = this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags;
-    const n = this.#call('recv', () => ex.sock_recv(this.fd, ptr, maxBytes, sys));
-    return this.#core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+    const n = core.guard(() => ex.sock_recv(this.fd, ptr, maxBytes, sys));
+    core.kick();
+    return n < 0 ? n : core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
   }
 
   /**
@@ -322,7 +356,8 @@ export class Socket {
     const flags = checkFlags(opts?.flags ?? 0);
     const sysFlags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
     if (flags & MSG_DONTWAIT) return this.recvSync(maxBytes, sysFlags);
-    const deadline = this.#deadline(opts, SO_RCVTIMEO);
+    checkSize(maxBytes, 'maxBytes');
+    let deadline: number | undefined; // SO_RCVTIMEO is read only if we have to wait
     const waitAll = (flags & MSG_WAITALL) !== 0 && !(flags & MSG_PEEK) && this.type === SOCK_STREAM;
     const parts: Uint8Array[] = [];
     let got = 0;
@@ -331,7 +366,7 @@ export class Socket {
         // Below SO_RCVLOWAT: Linux's blocking recv waits for more, and returns what is
         // there when its timeout runs out.
         try {
-          await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+          await this.#wait(POLLIN, deadline ??= this.#deadline(opts, SO_RCVTIMEO), opts?.signal, 'recv');
         } catch (err) {
           if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
         }
@@ -339,21 +374,20 @@ export class Socket {
       if (got > 0 && this.pending === 0 && (this.events & POLLERR)) {
         return joinChunks(parts, got); // Linux returns the data; the error waits for the next call
       }
-      try {
-        const chunk = this.recvSync(maxBytes - got, sysFlags);
+      const chunk = this.#recv(maxBytes - got, sysFlags);
+      if (typeof chunk !== 'number') {
         if (!waitAll) return chunk;
         parts.push(chunk);
         got += chunk.length;
         if (chunk.length === 0 || got >= maxBytes) return joinChunks(parts, got);
         continue;
-      } catch (err) {
-        if (!(err instanceof SocketError) || err.errno !== EAGAIN) {
-          if (got > 0) return joinChunks(parts, got); // Linux returns what it has; the error comes next call
-          throw err;
-        }
+      }
+      if (chunk !== -EAGAIN) {
+        if (got > 0) return joinChunks(parts, got); // Linux returns what it has; the error comes next call
+        throw new SocketError(-chunk, 'recv');
       }
       try {
-        await this.#wait(POLLIN, deadline, opts?.signal, 'recv');
+        await this.#wait(POLLIN, deadline ??= this.#deadline(opts, SO_RCVTIMEO), opts?.signal, 'recv');
       } catch (err) {
         if (got > 0 && err instanceof SocketError && err.errno === EAGAIN) return joinChunks(parts, got);
         throw err;

@@ -210,6 +210,18 @@ stack_mem_stats(u32_t *out, u32_t max)
   return 5 + MEMP_MAX;
 }
 
+/* Bytes a send on fd could queue now, so JS copies no more than that into wasm
+ * memory; 0 unless fd is a connected TCP socket. */
+LW_EXPORT u32_t
+stack_send_room(int fd)
+{
+  struct lw_sock *s = sock_get(fd);
+  if (s == NULL || s->type != LW_SOCK_STREAM || s->state != LS_CONNECTED || s->pcb.tcp == NULL) {
+    return 0;
+  }
+  return sock_tcp_send_room(s);
+}
+
 static const char *const pool_names[] = {
 #define LWIP_MEMPOOL(name, num, size, desc) #name,
 #include "lwip/priv/memp_std.h"

@@ -23,6 +23,7 @@ export interface LwipExports {
   stack_mem_stats(out: Ptr, max: number): number;
   stack_pool_name(i: number): Ptr;
   stack_changed(out: Ptr, max: number): number;
+  stack_send_room(fd: number): number;
 
   // netif.c
   netif_add_eth(mac: Ptr, mtu: number): number;
@@ -83,7 +84,7 @@ export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
   '_initialize', 'malloc', 'free',
   'stack_init', 'stack_poll', 'stack_next_timeout', 'stack_outbox', 'stack_outbox_clear',
   'stack_inbox', 'stack_scratch', 'stack_input', 'stack_set_config', 'stack_mem_stats',
-  'stack_pool_name', 'stack_changed',
+  'stack_pool_name', 'stack_changed', 'stack_send_room',
   'netif_add_eth', 'netif_set_ip4', 'netif_add_ip6', 'netif_get_ip6', 'netif_set_default_index',
   'netif_set_link', 'netif_remove_index', 'netif_add_neighbor4',
   'sock_socket', 'sock_bind', 'sock_listen', 'sock_accept', 'sock_connect', 'sock_send',
