@@ -115,7 +115,8 @@ natTest('nat: garbage never reaches passt; the client that sent it and the other
     await junk.open();
     const { messages, expect } = garbage(7);
     for (const m of messages) junk.send(m);
-    await until(() => relay.stats().dropped.malformed === expect.malformed, 5000, 'all garbage counted');
+    await until(() => relay.stats().sessions.some((x) => x.framesIn === messages.length), 5000, 'all garbage in');
+    assert.is(relay.stats().dropped.malformed, expect.malformed);
     assert.is(relay.stats().dropped.oversize, expect.oversize);
     assert.is(relay.stats().clients, 2);
     assert.is(await fetchText(good.stack, '10.0.2.2', srv.port), 'still fine\n');
@@ -126,5 +127,29 @@ natTest('nat: garbage never reaches passt; the client that sent it and the other
     await srv.close();
   }
 }, 30_000);
+
+natTest('HTTP garbage: bad escapes, traversal out of dist/, bad upgrade URLs get 4xx or a closed socket, and the relay goes on', async () => {
+  const { connect } = await import('node:net');
+  const relay = await startRelay({ demo: true, nat: { dns: false }, token: 't' });
+  const raw = (text) => new Promise((resolve) => {
+    const s = connect(relay.port, '127.0.0.1', () => s.end(text));
+    let out = '';
+    s.on('data', (d) => { out += d; });
+    s.on('close', () => resolve(out.split('\r\n')[0]));
+    s.on('error', () => resolve('error'));
+  });
+  try {
+    assert.is(await raw('GET /dist/%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+    // URL parsing resolves this one to /package.json, which is not a file the relay serves.
+    assert.is(await raw('GET /dist/../package.json HTTP/1.1\r\nHost: x\r\n\r\n'), 'HTTP/1.1 426 Upgrade Required');
+    assert.is(await raw('GET /dist/..%2f..%2fpackage.json HTTP/1.1\r\nHost: x\r\n\r\n'), 'HTTP/1.1 404 Not Found');
+    assert.is(await raw('GET http://[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), '');
+    const ok = await fetch(`${relay.demoUrl}dist/index.js`);
+    assert.is(ok.status, 200);
+    assert.is((await fetch(`${relay.demoUrl}metrics?token=t`)).status, 200);
+  } finally {
+    await relay.close();
+  }
+}, 20_000);
 
 test.run();

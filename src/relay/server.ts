@@ -65,6 +65,7 @@ class RelayServer implements Relay {
   readonly #totals = zeroTraffic();
   readonly #drops = zeroDrops();
   readonly #refused = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  readonly #refusalsLogged = new Set<string>();
   #accepted = 0;
   #nextId = 1;
   #port = 0;
@@ -106,13 +107,26 @@ class RelayServer implements Relay {
 
   #refuse(socket: Socket, reason: RefusalReason, status: number, text: string, req: IncomingMessage): void {
     this.#refused[reason]++;
-    this.#o.log(`relay: refused ${req.socket.remoteAddress ?? '?'}: ${text}`);
+    // Once per address and reason, so a stream of bad attempts is counted, not logged.
+    const key = `${reason} ${req.socket.remoteAddress ?? '?'}`;
+    if (!this.#refusalsLogged.has(key) && this.#refusalsLogged.size < 1024) {
+      this.#refusalsLogged.add(key);
+      this.#o.log(`relay: refused ${req.socket.remoteAddress ?? '?'}: ${text} (${reason}; further refusals from there are counted, not logged)`);
+    }
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     if (this.#closing) return void socket.destroy();
+    try {
+      this.#admit(req, socket, head);
+    } catch {
+      socket.destroy(); // a request URL or header that cannot be parsed
+    }
+  }
+
+  #admit(req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (!hasToken(req, this.#o.token)) return this.#refuse(socket, 'token', 401, 'Unauthorized', req);
     if (!originAllowed(req, this.#o.origins)) return this.#refuse(socket, 'origin', 403, 'Forbidden', req);
     if (this.#sessions.size >= this.#o.maxClients) return this.#refuse(socket, 'clients', 503, 'Service Unavailable', req);
@@ -136,6 +150,14 @@ class RelayServer implements Relay {
   }
 
   #request(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.#route(req, res);
+    } catch {
+      if (!res.headersSent) res.writeHead(400).end();
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://relay');
     if (url.pathname === '/metrics' && this.#o.metrics) {
       if (!hasToken(req, this.#o.token)) return void res.writeHead(401).end();

@@ -11,6 +11,9 @@ import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
 import type { Resolved } from './options.js';
 import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type TrafficCounters } from './stats.js';
 
+/** Frames held while passt starts (it takes a few tens of ms); beyond, they are lost as on a link coming up. */
+const EARLY_FRAMES = 64;
+
 export interface SessionContext {
   options: Resolved;
   mode: Mode;
@@ -36,6 +39,8 @@ export class Session implements ModeClient {
   readonly #dropped = zeroDrops();
   readonly #logged = new Set<string>();
   #port: SessionPort | undefined;
+  /** Frames that passed every check while the backend was starting; sent once it is up. */
+  readonly #early: Uint8Array[] = [];
   #ended = false;
 
   constructor(id: number, ws: WebSocket, ctx: SessionContext, remote: string, origin: string | null) {
@@ -50,13 +55,10 @@ export class Session implements ModeClient {
     this.#bytes = new TokenBucket(o.bytesPerSecond);
     this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
     ws.binaryType = 'nodebuffer';
-    // Frames that arrive while the backend starts wait for it, in order (bounded by the rate limits).
-    const early: Uint8Array[] = [];
     ws.on('message', (data, isBinary) => {
       const frame = toBytes(data);
       if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, frame.length);
-      else if (this.#port) this.#fromClient(frame);
-      else if (early.length < 256) early.push(frame);
+      else this.#fromClient(frame);
     });
     ws.on('close', () => this.end('client closed'));
     ws.on('error', () => this.end('client error'));
@@ -64,7 +66,7 @@ export class Session implements ModeClient {
       (port) => {
         if (this.#ended) return port.close();
         this.#port = port;
-        for (const f of early.splice(0)) this.#fromClient(f);
+        for (const f of this.#early.splice(0)) port.send(f);
       },
       (err: Error) => this.fail(`backend failed: ${err.message}`),
     );
@@ -102,7 +104,8 @@ export class Session implements ModeClient {
         return;
       }
     }
-    this.#port?.send(frame);
+    if (this.#port) this.#port.send(frame);
+    else if (this.#early.length < EARLY_FRAMES) this.#early.push(frame);
   }
 
   /** A frame from the backend for this client. */
