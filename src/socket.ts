@@ -362,7 +362,7 @@ export class Socket {
     const parts: Uint8Array[] = [];
     let got = 0;
     for (;;) {
-      if (this.type === SOCK_STREAM && got === 0 && this.pending > 0 && !(this.events & POLLIN)) {
+      if (this.type === SOCK_STREAM && got === 0 && !(this.events & POLLIN) && this.pending > 0) {
         // Below SO_RCVLOWAT: Linux's blocking recv waits for more, and returns what is
         // there when its timeout runs out.
         try {
@@ -371,7 +371,7 @@ export class Socket {
           if (!(err instanceof SocketError) || err.errno !== EAGAIN) throw err;
         }
       }
-      if (got > 0 && this.pending === 0 && (this.events & POLLERR)) {
+      if (got > 0 && (this.events & POLLERR) && this.pending === 0) {
         return joinChunks(parts, got); // Linux returns the data; the error waits for the next call
       }
       const chunk = this.#recv(maxBytes - got, sysFlags);
