@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { it } from './helpers.mjs';
 import {
   startRelay, relayStack, loopbackServer, loopbackHttp, fetchText, havePasst, until, lwip, rawClient,
@@ -24,6 +25,21 @@ const natTest = (name, fn, ms) => {
 };
 
 const sha = (s) => createHash('sha256').update(s).digest('hex');
+
+/** passt processes that are children of this test process (the relay runs in it). */
+function passtChildren() {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m && m[1].startsWith('passt') && Number(m[2]) === process.pid) n++; // 'passt.avx2' on x86-64
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return n;
+}
 
 natTest('nat: a Node stack fetches 256 KiB over HTTP from an allowed server on the relay host\'s loopback', async () => {
   const body = 'lwip-wasm via passt\n'.repeat(13_108);
@@ -145,10 +161,14 @@ natTest('nat: each client has its own passt, which goes when the client does', a
     // The same address for all three: each is alone behind its own NAT.
     const replies = await Promise.all(nodes.map((n) => fetchText(n.stack, '10.0.2.2', srv.port)));
     assert.equal(replies, ['hi\n', 'hi\n', 'hi\n']);
+    assert.is(passtChildren(), 3);
     nodes[0].stack.dispose();
     nodes[0].link.close();
     await until(() => relay.stats().clients === 2, 3000, 'one client gone');
+    await until(() => passtChildren() === 2, 3000, 'its passt gone');
     assert.is(await fetchText(nodes[1].stack, '10.0.2.2', srv.port), 'hi\n');
+    await relay.close();
+    await until(() => passtChildren() === 0, 3000, 'every passt gone with the relay');
   } finally {
     for (const n of nodes) n.stack.dispose();
     await relay.close();
