@@ -40,9 +40,19 @@
 #define LWIP_MULTICAST_TX_OPTIONS       1   /* IP_MULTICAST_TTL/IF/LOOP */
 #define MEMP_NUM_IGMP_GROUP             64
 #define MEMP_NUM_MLD6_GROUP             64
-#define LWIP_DHCP                       0
+/* DHCP client for a stack behind a relay (wasm/dhcp.c). The ARP check on the offered
+ * address (about 1 s) stays on: a relay's LAN may hold a host that already uses it. */
+#define LWIP_DHCP                       1
+#define DHCP_DOES_ARP_CHECK             1
 #define LWIP_AUTOIP                     0
-#define LWIP_DNS                        0
+/* DNS resolver (wasm/dns.c): A and AAAA. Three servers, as resolv.conf's MAXNS; DHCP
+ * fills them unless servers are configured. lwIP's own retries (4 per server: about
+ * 7 s) end a query nobody answers. Source port and id are random (LWIP_DNS_SECURE). */
+#define LWIP_DNS                        1
+#define DNS_MAX_SERVERS                 3
+#define DNS_TABLE_SIZE                  16  /* names cached (by TTL) and queries in flight */
+#define DNS_MAX_RETRIES                 4
+#define DNS_DOES_NAME_CHECK             1
 
 /* Options the socket layer exposes per socket. */
 #define SO_REUSE                        1   /* SO_REUSEADDR is honoured when set */

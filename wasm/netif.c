@@ -7,6 +7,7 @@
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
 #include "lwip/nd6.h"
+#include "lwip/dhcp.h"
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "lw.h"
@@ -173,6 +174,10 @@ netif_remove_index(int ifindex)
   struct netif *netif = netif_lookup(ifindex);
   if (netif == NULL || netif->linkoutput != netif_eth_linkoutput) {
     return -LW_ENODEV;
+  }
+  if (netif_dhcp_data(netif) != NULL) { /* the DHCP client goes with its interface */
+    dhcp_release_and_stop(netif);
+    dhcp_cleanup(netif);
   }
   netif_set_down(netif);
   netif_remove(netif);

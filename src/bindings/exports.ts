@@ -35,6 +35,18 @@ export interface LwipExports {
   netif_remove_index(ifindex: number): number;
   netif_add_neighbor4(ip: number, mac: Ptr): number;
 
+  // dhcp.c
+  dhcp_start_index(ifindex: number): number;
+  dhcp_stop_index(ifindex: number): number;
+  dhcp_lease_get(ifindex: number, out: Ptr): number;
+
+  // dns.c
+  dns_servers_set(list: Ptr, n: number): number;
+  dns_server_get(i: number, fromDhcp: number, out: Ptr): number;
+  dns_query_start(name: Ptr, family: number): number;
+  dns_query_result(id: number, out: Ptr): number;
+  dns_query_cancel(id: number): number;
+
   // sock.c
   sock_socket(domain: number, type: number): number;
   sock_bind(fd: number, addr: Ptr): number;
@@ -87,6 +99,8 @@ export const EXPORTED_FUNCTIONS: readonly (keyof LwipExports)[] = [
   'stack_pool_name', 'stack_changed', 'stack_send_room',
   'netif_add_eth', 'netif_set_ip4', 'netif_add_ip6', 'netif_get_ip6', 'netif_set_default_index',
   'netif_set_link', 'netif_remove_index', 'netif_add_neighbor4',
+  'dhcp_start_index', 'dhcp_stop_index', 'dhcp_lease_get',
+  'dns_servers_set', 'dns_server_get', 'dns_query_start', 'dns_query_result', 'dns_query_cancel',
   'sock_socket', 'sock_bind', 'sock_listen', 'sock_accept', 'sock_connect', 'sock_send',
   'sock_sendto', 'sock_recv', 'sock_recvfrom', 'sock_shutdown', 'sock_close', 'sock_events',
   'sock_take_error', 'sock_getsockname', 'sock_getpeername', 'sock_pending',
