@@ -12,6 +12,8 @@ export {
   WebSocketLink, WebSocketLinkError, connectWebSocket, type WebSocketLike, type WebSocketEventLike, type WebSocketConstructor, type WebSocketTarget,
   type WebSocketLinkOptions, type WebSocketLinkState, type WebSocketLinkCounters, type ReconnectOptions,
 } from './transports/websocket.js';
+export { DnsError, type DnsErrorCode, type ResolveOptions, type ResolvedAddress } from './resolve.js';
+export type { DhcpLease, DhcpOptions, DhcpState } from './dhcp.js';
 export { loadModule, type WasmSource } from './bindings/load.js';
 export { Epoll, type EpollEvent } from './epoll.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';

@@ -3,10 +3,17 @@
 import type { Core, FrameSink } from './core.js';
 import type { Link } from './transports/link.js';
 import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
+import { startDhcp, readLease, dhcpDnsServers, checkDhcpOptions, type DhcpLease, type DhcpOptions } from './dhcp.js';
+import { poke } from './watch.js';
 
 export interface InterfaceOptions {
-  /** IPv4 address with prefix length, e.g. '10.0.0.1/24'. */
+  /**
+   * IPv4 address with prefix length, e.g. '10.0.0.1/24', or 'dhcp' to lease one (then
+   * Stack.addInterface returns a promise that resolves once leased).
+   */
   ip?: string;
+  /** With ip: 'dhcp': how long to wait for the lease, and an AbortSignal. */
+  dhcp?: DhcpOptions;
   /** IPv4 default gateway; traffic off the subnet goes there. */
   gateway?: string;
   /** Static IPv6 addresses, e.g. 'fd00::1/64'. A link-local address is always added. */
@@ -60,7 +67,9 @@ export class NetInterface implements FrameSink {
   readonly mac: string;
   readonly mtu: number;
   readonly link: Link;
-  readonly ipv4: IPv4Config | null;
+  readonly #ipv4: IPv4Config | null;
+  readonly #dhcp: boolean;
+  #dhcpDns: string[] = [];
   readonly counters: InterfaceCounters = { txFrames: 0, txBytes: 0, txDropped: 0, rxFrames: 0, rxBytes: 0 };
   readonly #core: Core;
   readonly #txLimit: number;
@@ -86,7 +95,11 @@ export class NetInterface implements FrameSink {
     this.mtu = mtu;
 
     // Parse everything before touching the wasm, so bad input changes nothing.
-    const v4 = opts.ip !== undefined ? parseCidr(opts.ip) : null;
+    this.#dhcp = opts.ip === 'dhcp';
+    if (this.#dhcp && opts.gateway !== undefined) throw new TypeError("lwip-wasm: with ip: 'dhcp' the gateway comes from the lease; drop gateway");
+    if (!this.#dhcp && opts.dhcp !== undefined) throw new TypeError("lwip-wasm: dhcp options need ip: 'dhcp'");
+    checkDhcpOptions(opts.dhcp);
+    const v4 = opts.ip !== undefined && !this.#dhcp ? parseCidr(opts.ip) : null;
     if (v4 && v4.family !== 'IPv4') throw new TypeError(`lwip-wasm: ip must be IPv4 CIDR; put IPv6 in ipv6`);
     const gw = opts.gateway !== undefined ? parseIPv4(opts.gateway) : null;
     if (opts.gateway !== undefined && !gw) throw new TypeError(`lwip-wasm: invalid gateway ${JSON.stringify(opts.gateway)}`);
@@ -114,9 +127,9 @@ export class NetInterface implements FrameSink {
       const mask = prefixToMask(v4.prefix);
       const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
       core.guard(() => ex.netif_set_ip4(this.index, u32(v4.bytes), u32(mask), gw ? u32(gw) : 0));
-      this.ipv4 = { address: formatIPv4(v4.bytes), netmask: formatIPv4(mask), prefix: v4.prefix, gateway: gw ? formatIPv4(gw) : null };
+      this.#ipv4 = { address: formatIPv4(v4.bytes), netmask: formatIPv4(mask), prefix: v4.prefix, gateway: gw ? formatIPv4(gw) : null };
     } else {
-      this.ipv4 = null;
+      this.#ipv4 = null;
     }
     for (const a of v6) {
       core.heap.u8().set(a.bytes, core.addrIn);
@@ -133,6 +146,7 @@ export class NetInterface implements FrameSink {
         this.counters.rxFrames += frames.length;
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames);
+        poke(core); // a DHCP ACK or DNS answer may have just arrived
       },
       onDrain: () => this.#drain(),
       onClose: () => {
@@ -142,6 +156,32 @@ export class NetInterface implements FrameSink {
         }
       },
     });
+    if (this.#dhcp) {
+      try {
+        startDhcp(core, this.index);
+      } catch (err) {
+        this.remove();
+        throw err;
+      }
+    }
+  }
+
+  /** IPv4 configuration: the static one, or the current DHCP lease (null until leased). */
+  get ipv4(): IPv4Config | null {
+    if (!this.#dhcp) return this.#ipv4;
+    const l = this.dhcp;
+    return l ? { address: l.address, netmask: l.netmask, prefix: l.prefix, gateway: l.gateway } : null;
+  }
+
+  /** The DHCP lease (ip: 'dhcp'): address, gateway, DNS servers, times, state; null until leased. */
+  get dhcp(): DhcpLease | null {
+    if (!this.#dhcp || this.#removed) return null;
+    return readLease(this.#core, this.index, this.#dhcpDns);
+  }
+
+  /** @internal the first lease arrived: keep the DNS servers it gave. */
+  _leased(): void {
+    this.#dhcpDns = dhcpDnsServers(this.#core);
   }
 
   /** IPv6 addresses, link-local first. */

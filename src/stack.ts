@@ -5,6 +5,8 @@ import { CONFIG_CONNECT_TIMEOUT, CONFIG_MAX_FDS, CONFIG_UDP_RCVBUF, CONFIG_TIME_
 import { Core } from './core.js';
 import { Socket } from './socket.js';
 import { NetInterface, type InterfaceOptions } from './interface.js';
+import { waitForLease } from './dhcp.js';
+import { resolveName, setServers, getServers, parseServers, type ResolveOptions, type ResolvedAddress } from './resolve.js';
 import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
 import { ALWAYS } from './readiness.js';
@@ -37,6 +39,8 @@ export interface StackOptions {
    * virtual clock makes them run as fast as the test advances it.
    */
   clock?: Clock;
+  /** DNS servers for stack.resolve (at most 3), used instead of any DHCP gives; see setDnsServers. */
+  dns?: string[];
   /** Receives lwIP's diagnostics (DEBUG builds). */
   onLog?: (line: string) => void;
   /** Called once if the stack fails (a wasm trap); every socket is unusable after it. */
@@ -108,6 +112,7 @@ export class Stack {
     const timeWait = checkPositiveInt(options.timeWait, 'timeWait');
     const random = options.seed !== undefined ? xorshift(options.seed) : cryptoRandom;
     const clock = checkClock(options.clock) ?? realClock;
+    if (options.dns !== undefined) parseServers(options.dns);
     const start = clock.now();
     const module = await loadModule(options.wasm);
     let stack: Stack | undefined;
@@ -128,6 +133,7 @@ export class Stack {
     if (udpRcv !== undefined) ex.stack_set_config(CONFIG_UDP_RCVBUF, udpRcv);
     if (timeWait !== undefined) ex.stack_set_config(CONFIG_TIME_WAIT, timeWait);
     stack.#onError = options.onError;
+    if (options.dns !== undefined) setServers(core, options.dns);
     core.flush();
     return stack;
   }
@@ -155,8 +161,14 @@ export class Stack {
     return !this.#core.alive && !this.#failure;
   }
 
-  /** Attaches a link as a new ethernet interface. */
-  addInterface(link: Link, options: InterfaceOptions = {}): NetInterface {
+  /**
+   * Attaches a link as a new ethernet interface. With ip: 'dhcp' it returns a promise
+   * that resolves once a lease is granted (rejects with ETIMEDOUT after dhcp.timeout,
+   * and then the interface is removed).
+   */
+  addInterface(link: Link, options: InterfaceOptions & { ip: 'dhcp' }): Promise<NetInterface>;
+  addInterface(link: Link, options?: InterfaceOptions): NetInterface;
+  addInterface(link: Link, options: InterfaceOptions = {}): NetInterface | Promise<NetInterface> {
     this.#core.assertAlive();
     if (!link || typeof link.send !== 'function' || typeof link.attach !== 'function') {
       throw new TypeError('lwip-wasm: addInterface needs a Link (see createPair)');
@@ -169,7 +181,32 @@ export class Stack {
     const iface = new NetInterface(this.#core, link, options, mac, (i) => this.#interfaces.delete(i.index));
     this.#interfaces.set(iface.index, iface);
     this.#core.kick();
+    if (options.ip === 'dhcp') {
+      return waitForLease(this.#core, iface.index, options.dhcp, () => iface._leased(), () => iface.remove()).then(() => iface);
+    }
     return iface;
+  }
+
+  /**
+   * Resolves a host name to an address (A, or AAAA with family 6; family 0 tries A, then
+   * AAAA). Rejects with DnsError: ENOTFOUND, ETIMEDOUT, ENOSERVER or EAGAIN. A malformed
+   * name throws TypeError. See docs/dns-dhcp.md.
+   */
+  resolve(name: string, options?: ResolveOptions): Promise<ResolvedAddress> {
+    this.#core.assertAlive();
+    return resolveName(this.#core, name, options);
+  }
+
+  /** Sets the DNS servers lookups use (at most 3); [] goes back to the ones DHCP gives. */
+  setDnsServers(servers: string[]): void {
+    this.#core.assertAlive();
+    setServers(this.#core, servers);
+  }
+
+  /** The DNS servers a lookup would use now: the configured ones, or DHCP's. */
+  get dnsServers(): string[] {
+    this.#core.assertAlive();
+    return getServers(this.#core);
   }
 
   get interfaces(): NetInterface[] {
