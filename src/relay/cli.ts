@@ -15,7 +15,7 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --deny RULE              deny a destination allowed by default (same syntax)
   --max-clients N          clients at once (64)
   --max-connections N      TCP connections per client (64)
-  --frames-per-second N    per client (4000)
+  --frames-per-second N    per client (10000)
   --bytes-per-second N     per client (4194304)
   --max-frame-size N       bytes, ethernet header included (1518)
   --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
