@@ -21,7 +21,8 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
   --no-dns                 nat: give clients no DNS server
   --passt PATH             the passt executable (default: passt from PATH)
-  --tap NAME               tap: the device (default: a new tapN)   --tap-attach  only attach to an existing one
+  --tap NAME               tap: the device (default: a new tapN)
+  --tap-attach             tap: only attach to an existing device   --tap-up  set it up (CAP_NET_ADMIN)
   --demo                   also serve a browser demo at / (nat mode)
   --no-metrics             do not serve GET /metrics
   --quiet                  no log lines
@@ -49,7 +50,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
       'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
       'no-dns': { type: 'boolean' }, passt: { type: 'string' },
-      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' },
+      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' },
       demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,8 +82,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   if (values['no-dns']) nat.dns = false;
   if (values.passt !== undefined) nat.passt = values.passt;
   if (Object.keys(nat).length) o.nat = nat;
-  if (values.tap !== undefined || values['tap-attach']) {
-    o.tap = { attach: values['tap-attach'] ?? false };
+  if (values.tap !== undefined || values['tap-attach'] || values['tap-up']) {
+    o.tap = { attach: values['tap-attach'] ?? false, up: values['tap-up'] ?? false };
     if (values.tap !== undefined) o.tap.name = values.tap;
   }
   if (values.demo) o.demo = true;
