@@ -169,7 +169,8 @@ export function resolveName(core: Core, name: string, opts: ResolveOptions | und
       cancel();
       reject(signal!.reason);
     };
-    const stop = watch(core, () => {
+    let stop = (): void => {};
+    const check = (): boolean => {
       if (finished) return true;
       if (!core.alive) {
         finish();
@@ -201,7 +202,9 @@ export function resolveName(core: Core, name: string, opts: ResolveOptions | und
         reject(new DnsError('ENOTFOUND', host, `lwip-wasm: resolving ${host} failed (${r})`));
       }
       return true;
-    });
+    };
+    if (check()) return; // cached names, literals and localhost answer at once
+    stop = watch(core, check);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -91,7 +91,7 @@ export interface WebSocketLinkCounters {
   bytesSent: number;
   framesReceived: number;
   bytesReceived: number;
-  /** Frames dropped: beyond maxBuffered, while closed, or held frames lost with a socket. */
+  /** Frames dropped: beyond maxBuffered, while closed, held frames lost at close, or received past 1024 before a stack attached. */
   dropped: number;
   /** Frames held while the socket was connecting, then sent once it opened. */
   deferred: number;
@@ -104,6 +104,8 @@ export interface WebSocketLinkCounters {
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
+/** Frames kept for a stack that has not attached yet. */
+const MAX_UNATTACHED = 1024;
 /** Ethernet header plus an 802.1Q tag. */
 const MAX_L2_OVERHEAD = 18;
 
@@ -332,6 +334,10 @@ export class WebSocketLink implements Link {
     }
     if (frame.byteLength < 14 || frame.byteLength > this.mtu + MAX_L2_OVERHEAD) {
       this.counters.badMessages++;
+      return;
+    }
+    if (!this.#receiver && this.#inbox.length >= MAX_UNATTACHED) {
+      this.counters.dropped++; // no stack yet: keep only the first frames, as a NIC ring would
       return;
     }
     this.counters.framesReceived++;
