@@ -29,7 +29,7 @@ tapTest('tap: stacks reach an allowed server behind the TAP device, are refused 
   const servers = [];
   const stacks = [];
   try {
-    relay = await startRelay({ mode: 'tap', tap: { name: dev }, allow: ['tcp/10.77.0.1:8077'] });
+    relay = await startRelay({ mode: 'tap', tap: { name: dev, subnet: '10.77.0.0/24' }, allow: ['tcp/10.77.0.1:8077'] });
     ip('link', 'set', dev, 'netns', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
     ip('-n', ns, 'addr', 'add', '10.77.0.1/24', 'dev', dev);
@@ -55,6 +55,16 @@ tapTest('tap: stacks reach an allowed server behind the TAP device, are refused 
       ipv4Packet({ src, dst, proto: 17, payload: udpDatagram({ src, dst, sport: 1, dport: 9, payload: new Uint8Array(4) }) })));
     await until(() => relay.stats().dropped.spoofed === 1, 3000, 'the spoofed frame dropped');
     m.close();
+    // Nor may a client take an address outside the device's subnet (a forged source the
+    // kernel would route).
+    const n = rawClient(relay.url);
+    await n.open();
+    const far = ip4('192.0.2.99');
+    n.send(ether(parseMac('ff:ff:ff:ff:ff:ff'), parseMac('02:00:00:00:00:67'), 0x0800,
+      ipv4Packet({ src: far, dst, proto: 17, payload: udpDatagram({ src: far, dst, sport: 1, dport: 9, payload: new Uint8Array(4) }) })));
+    await until(() => relay.stats().dropped.spoofed === 2, 3000, 'the outside address refused');
+    assert.ok(relay.lines.some((l) => /source IP 192\.0\.2\.99 is outside 10\.77\.0\.0\/24/.test(l)), relay.lines.join('\n'));
+    n.close();
     assert.is(await fetchText(b.stack, '10.77.0.1', 8077), 'from the namespace\n');
   } finally {
     for (const s of stacks) s.dispose();

@@ -23,6 +23,7 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --passt PATH             the passt executable (default: passt from PATH)
   --tap NAME               tap: the device (default: a new tapN)
   --tap-attach             tap: only attach to an existing device   --tap-up  set it up (CAP_NET_ADMIN)
+  --subnet CIDR            hub, tap: clients' IPv4 addresses must be in it
   --demo                   also serve a browser demo at / (nat mode)
   --no-metrics             do not serve GET /metrics
   --quiet                  no log lines
@@ -50,7 +51,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
       'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
       'no-dns': { type: 'boolean' }, passt: { type: 'string' },
-      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' },
+      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' }, subnet: { type: 'string' },
       demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +86,10 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   if (values.tap !== undefined || values['tap-attach'] || values['tap-up']) {
     o.tap = { attach: values['tap-attach'] ?? false, up: values['tap-up'] ?? false };
     if (values.tap !== undefined) o.tap.name = values.tap;
+  }
+  if (values.subnet !== undefined) {
+    if (o.mode === 'tap') o.tap = { ...o.tap, subnet: values.subnet };
+    else o.subnet = values.subnet;
   }
   if (values.demo) o.demo = true;
   if (values['no-metrics']) o.metrics = false;

@@ -3,6 +3,7 @@
 // those. An address another client already owns cannot be taken.
 import { formatIPv4, formatIPv6 } from '../address.js';
 import { isGroupMac, macText, PROTO_UDP, type Parsed } from './frame.js';
+import { inPrefix, type Rule } from './rules.js';
 
 const MAX_IPV6 = 4;
 
@@ -24,9 +25,13 @@ export class Identity {
   ipv4: string | undefined;
   readonly ipv6 = new Set<string>();
 
-  constructor(id: number, registry: Registry, assigned: { mac?: string; ipv4?: string } = {}) {
+  readonly #subnet: Rule | null;
+
+  /** subnet: the IPv4 range a client's address must come from (null: any). */
+  constructor(id: number, registry: Registry, subnet: Rule | null = null, assigned: { mac?: string; ipv4?: string } = {}) {
     this.#id = id;
     this.#registry = registry;
+    this.#subnet = subnet;
     if (assigned.mac) this.#claim('mac', assigned.mac);
     if (assigned.ipv4) this.#claim('ip', assigned.ipv4);
   }
@@ -62,6 +67,7 @@ export class Identity {
     if (text === '0.0.0.0') return zeroOk ? null : 'source 0.0.0.0 outside DHCP';
     if (this.ipv4 === text) return null;
     if (this.ipv4 !== undefined) return `source IP ${text} is not the client's (${this.ipv4})`;
+    if (this.#subnet && !inPrefix(src, this.#subnet.bytes, this.#subnet.prefix)) return `source IP ${text} is outside ${this.#subnet.text}`;
     const owner = this.#registry.ips.get(text);
     if (owner !== undefined && owner !== this.#id) return `IP ${text} belongs to client ${owner}`;
     this.#claim('ip', text);

@@ -1,5 +1,6 @@
 // The relay's options, their defaults, and their validation (bad input throws before
 // anything listens).
+import { parseRule, type Rule } from './rules.js';
 
 export type RelayMode = 'nat' | 'hub' | 'tap';
 
@@ -26,6 +27,12 @@ export interface TapModeOptions {
   attach?: boolean;
   /** Set the device up (needs CAP_NET_ADMIN). */
   up?: boolean;
+  /**
+   * The IPv4 subnet on the device (CIDR): a client's address must be in it. Without it a
+   * client may take any address no other client has, and the kernel's reverse-path filter
+   * is all that stops a forged source from being routed.
+   */
+  subnet?: string;
 }
 
 export interface DemoOptions {
@@ -64,6 +71,8 @@ export interface RelayOptions {
   connectionIdleTimeout?: number;
   nat?: NatOptions;
   tap?: TapModeOptions;
+  /** hub: the IPv4 subnet clients' addresses must be in (CIDR; default any). */
+  subnet?: string;
   /** Serve the browser demo at / (nat mode). */
   demo?: boolean | DemoOptions;
   /** Serve GET /metrics as JSON (default true; it needs the token when one is set). */
@@ -89,6 +98,8 @@ export interface Resolved {
   connectionIdleTimeout: number;
   nat: Required<NatOptions>;
   tap: TapModeOptions;
+  /** The subnet anti-spoofing holds clients to (hub: subnet; tap: tap.subnet). */
+  subnet: Rule | null;
   demo: DemoOptions | null;
   metrics: boolean;
   log: (line: string) => void;
@@ -100,6 +111,15 @@ function positive(name: string, value: number | undefined, fallback: number, max
     throw new RangeError(`lwip-wasm relay: ${name} must be a positive integer up to ${max} (got ${String(value)})`);
   }
   return value;
+}
+
+function subnetRule(cidr: string | undefined): Rule | null {
+  if (cidr === undefined) return null;
+  const rule = parseRule(cidr);
+  if (rule.bytes.length !== 4 || rule.portLo !== 0 || rule.portHi !== 65535 || rule.proto !== null) {
+    throw new TypeError(`lwip-wasm relay: subnet must be an IPv4 CIDR such as 10.77.0.0/24 (got '${cidr}')`);
+  }
+  return rule;
 }
 
 export function resolveOptions(o: RelayOptions): Resolved {
@@ -135,6 +155,7 @@ export function resolveOptions(o: RelayOptions): Resolved {
       startTimeout: positive('nat.startTimeout', nat.startTimeout, 5000),
     },
     tap: o.tap ?? {},
+    subnet: subnetRule(mode === 'tap' ? o.tap?.subnet : o.subnet),
     demo: o.demo ? (o.demo === true ? {} : o.demo) : null,
     metrics: o.metrics ?? true,
     log: o.onLog ?? (() => {}),

@@ -50,7 +50,7 @@ export class Session implements ModeClient {
     this.#ctx = ctx;
     this.#remote = remote;
     this.#origin = origin;
-    this.identity = new Identity(id, ctx.registry);
+    this.identity = new Identity(id, ctx.registry, o.subnet);
     this.#frames = new TokenBucket(o.framesPerSecond);
     this.#bytes = new TokenBucket(o.bytesPerSecond);
     this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
