@@ -10,6 +10,9 @@
 #define LWIP_SOCKET                     0   /* our own socket layer lives in wasm/sock.c */
 #define LWIP_NETCONN                    0
 #define LWIP_TIMERS                     1   /* JS sleeps until sys_timeouts_sleeptime() */
+/* Only makes lwip_cyclic_timer visible, so stack.c can stop IGMP's and MLD's 100 ms
+ * cyclic timers and run them only while a report is pending (idle CPU). */
+#define LWIP_TESTMODE                   1
 
 /* --- Memory ------------------------------------------------------------------------ */
 /* lwIP's heap and pools come from malloc, so memory grows with load instead of failing
