@@ -3,6 +3,7 @@
 // server that stops reading; close and error reporting; reconnect across a forced drop.
 import WebSocket, { WebSocketServer } from 'ws';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import {
   WebSocketLink, WebSocketLinkError, connectWebSocket, AF_INET, SOCK_STREAM,
 } from '../dist/index.js';
@@ -178,6 +179,16 @@ it('connecting to a port nobody serves rejects ready with ECONNFAILED; close() r
   assert.ok(errors.length >= 1);
   assert.is(link.state, 'closed');
 
+  // an HTTP server that refuses the upgrade
+  const refuse = createHttpServer((_req, res) => res.writeHead(403).end());
+  refuse.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'));
+  await new Promise((r) => refuse.listen(0, '127.0.0.1', r));
+  const denied = new WebSocketLink(`ws://127.0.0.1:${refuse.address().port}`, { WebSocket });
+  const e403 = await denied.ready.then(() => null, (e) => e);
+  assert.is(e403.code, 'ECONNFAILED');
+  assert.match(e403.message, /403/);
+  await new Promise((r) => refuse.close(r));
+
   const hub = await forwarder();
   let closed;
   const ok = new WebSocketLink(hub.url, { WebSocket, onClose: (e) => { closed = { e }; } });
@@ -255,6 +266,7 @@ it('reconnect gives up after its retries and closes the link with ERETRIES', asy
   assert.equal(reconnecting, [20, 40, 40]);
   assert.is(closeErr.code, 'ERETRIES');
   assert.match(closeErr.message, /gave up after 3 reconnect attempts/);
+  assert.is(closeErr.cause.code, 'ECONNFAILED', 'the last attempt was refused');
   assert.is(link.state, 'closed');
 });
 

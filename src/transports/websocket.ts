@@ -278,7 +278,11 @@ export class WebSocketLink implements Link {
     }
     this.#ws = ws;
     let lastError: unknown;
-    const onOpen = () => this.#opened();
+    let opened = false; // this socket, not the link: a reconnect that fails is a failure to connect
+    const onOpen = () => {
+      opened = true;
+      this.#opened();
+    };
     const onMessage = (ev: WebSocketEventLike) => this.#message(ev.data);
     const onError = (ev: WebSocketEventLike) => {
       lastError = ev.error ?? ev.message;
@@ -288,8 +292,10 @@ export class WebSocketLink implements Link {
     const onClose = (ev: WebSocketEventLike) => {
       const code = ev.code ?? 1006;
       const reason = typeof ev.reason === 'string' ? ev.reason : '';
-      const err = !this.#everOpened && this.#attempt === 0 && lastError !== undefined
-        ? new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket could not connect (${lastError instanceof Error ? lastError.message : 'connection failed'})`, { code, reason }, { cause: lastError })
+      // Browsers give no detail on a failed connect (an Event only); ws gives an Error.
+      const detail = lastError instanceof Error ? lastError.message : typeof lastError === 'string' ? lastError : `code ${code}`;
+      const err = !opened
+        ? new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket could not connect (${detail})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined)
         : new WebSocketLinkError('ECONNCLOSED', `lwip-wasm: WebSocket closed by the other end or the network (code ${code}${reason ? ` "${reason}"` : ''})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined);
       this.#dropped(err);
     };
@@ -303,7 +309,7 @@ export class WebSocketLink implements Link {
       ws.removeEventListener('error', onError);
       ws.removeEventListener('close', onClose);
     };
-    if (ws.readyState === OPEN) queueMicrotask(() => { if (this.#ws === ws && this.#state !== 'open') this.#opened(); });
+    if (ws.readyState === OPEN) queueMicrotask(() => { if (this.#ws === ws && this.#state !== 'open') onOpen(); });
     else if (ws.readyState >= CLOSING) queueMicrotask(() => onClose({ code: 1006, reason: 'socket was already closed' }));
   }
 
