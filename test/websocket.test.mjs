@@ -210,6 +210,10 @@ it('bad arguments throw at once with a message that says what to do', () => {
   }
   assert.throws(() => new WebSocketLink('ws://127.0.0.1:1', { WebSocket, mtu: 100 }), RangeError);
   assert.throws(() => new WebSocketLink(42, { WebSocket }), TypeError);
+  assert.throws(() => new WebSocketLink('ws://127.0.0.1:1', { WebSocket, highWaterMark: 0 }), RangeError);
+  assert.throws(() => new WebSocketLink('ws://127.0.0.1:1', { WebSocket, highWaterMark: 10, maxBuffered: 5 }), /maxBuffered/);
+  assert.throws(() => new WebSocketLink('ws://127.0.0.1:1', { WebSocket, drainInterval: 0 }), /drainInterval/);
+  assert.throws(() => new WebSocketLink('ws://127.0.0.1:1', { WebSocket, reconnect: { minDelay: 10, maxDelay: 5 } }), RangeError);
   const ws = new WebSocket('ws://127.0.0.1:1');
   ws.on('error', () => {});
   assert.throws(() => new WebSocketLink(ws, { reconnect: true }), /reconnect needs a URL or a factory/);

@@ -168,6 +168,7 @@ export class WebSocketLink implements Link {
     this.#maxBuffered = options.maxBuffered ?? 4 * this.#hwm;
     if (!(this.#maxBuffered >= this.#hwm)) throw new RangeError('lwip-wasm: maxBuffered must be at least highWaterMark');
     this.#drainInterval = options.drainInterval ?? 5;
+    if (!(this.#drainInterval > 0)) throw new RangeError('lwip-wasm: drainInterval must be a positive number of milliseconds');
     this.#reconnect = reconnectOptions(options.reconnect);
     this.#opts = options;
 
