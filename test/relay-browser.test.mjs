@@ -38,6 +38,9 @@ browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loop
     // The page shows its log and an ss table with the connection to the gateway.
     assert.match(result.ssDuring, new RegExp(`ESTAB.*10\\.0\\.2\\.2:${cfg.target.port}`));
     assert.ok(result.log.some((l) => l.startsWith('link: connected')), result.log.join('\n'));
+    // The address came from passt's DHCP, through the relay.
+    assert.is(result.lease?.address, '10.0.2.15', result.log.join('\n'));
+    assert.is(result.lease.gateway, '10.0.2.2');
     assert.match(await page.textContent('#status'), /^done: HTTP\/1.1 200 OK/);
     assert.match(await page.textContent('#ss'), /State/);
     // The relay saw a browser: the page's origin, and the bytes went through it.

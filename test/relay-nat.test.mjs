@@ -63,6 +63,27 @@ natTest('nat: a Node stack fetches 256 KiB over HTTP from an allowed server on t
   }
 }, 30_000);
 
+natTest('nat: a stack leases its address from passt by DHCP through the relay, as the nat options say', async () => {
+  const srv = await loopbackServer('leased\n');
+  const relay = await startRelay({
+    nat: { ...NAT, address: '10.0.5.20', prefix: 24, gateway: '10.0.5.1' },
+    allow: [`tcp/127.0.0.1:${srv.port}`],
+  });
+  const { stack, nif } = await relayStack(relay, { ip: 'dhcp' });
+  try {
+    assert.is(nif.dhcp.address, '10.0.5.20');
+    assert.is(nif.dhcp.prefix, 24);
+    assert.is(nif.dhcp.gateway, '10.0.5.1');
+    assert.equal(nif.dhcp.dns, []); // dns: false
+    // The gateway DHCP gave reaches the host's loopback, as allowed.
+    assert.is(await fetchText(stack, '10.0.5.1', srv.port), 'leased\n');
+  } finally {
+    stack.dispose();
+    await relay.close();
+    await srv.close();
+  }
+}, 30_000);
+
 natTest('nat: UDP to an allowed loopback port goes out and its answer comes back', async () => {
   const udp = createSocket('udp4');
   udp.on('message', (msg, rinfo) => udp.send(Buffer.concat([Buffer.from('echo: '), msg]), rinfo.port, rinfo.address));

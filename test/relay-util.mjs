@@ -76,7 +76,8 @@ export function rawClient(url, { token, origin, headers } = {}) {
 }
 
 /**
- * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len';
+ * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len'
+ * or 'dhcp' (resolves once leased);
  * gateway optional; reconnect goes to the link; url overrides the relay's.
  */
 export async function relayStack(relay, { ip, gateway, token, origin, mac, reconnect, url = relay.url } = {}) {
@@ -93,7 +94,8 @@ export async function relayStack(relay, { ip, gateway, token, origin, mac, recon
   const opts = { ip };
   if (gateway) opts.gateway = gateway;
   if (mac) opts.mac = mac;
-  const nif = stack.addInterface(link, opts);
+  if (ip === 'dhcp') opts.dhcp = { timeout: 10_000 };
+  const nif = await stack.addInterface(link, opts); // a promise with ip: 'dhcp'
   return { stack, link, nif };
 }
 

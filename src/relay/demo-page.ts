@@ -45,8 +45,17 @@ async function run() {
     onClose: (err) => log('link: closed' + (err ? ': ' + err.message : '')),
   });
   await link.ready;
-  const nif = stack.addInterface(link, { ip: cfg.ip, gateway: cfg.gateway });
-  log('en0 ' + nif.mac + ' ' + nif.ipv4.address + '/' + nif.ipv4.prefix + ' via ' + nif.ipv4.gateway + ' (static, as the relay\\'s passt hands out)');
+  let nif;
+  try {
+    log('DHCP: asking the relay\\'s passt for an address');
+    nif = await stack.addInterface(link, { ip: 'dhcp', dhcp: { timeout: 10000 } });
+    log('DHCP: leased ' + nif.dhcp.address + '/' + nif.dhcp.prefix + ' from ' + nif.dhcp.server + ', gateway ' + nif.dhcp.gateway);
+  } catch (err) {
+    // A build without DHCP, or no answer: the addresses passt would have handed out.
+    log('DHCP: ' + (err && err.message) + '; using ' + cfg.ip + ' via ' + cfg.gateway);
+    nif = stack.addInterface(link, { ip: cfg.ip, gateway: cfg.gateway });
+  }
+  log('en0 ' + nif.mac + ' ' + nif.ipv4.address + '/' + nif.ipv4.prefix + ' via ' + nif.ipv4.gateway);
 
   const sock = stack.socket(AF_INET, SOCK_STREAM);
   log('connecting to ' + cfg.target.address + ':' + cfg.target.port + ' (the relay host\\'s 127.0.0.1)');
@@ -77,7 +86,7 @@ async function run() {
   $('body').textContent = new TextDecoder().decode(body).slice(0, 2000);
   showSs(stack);
   $('status').textContent = 'done: ' + head.split('\\r\\n')[0] + ', ' + body.length + ' bytes through the relay';
-  return { status: Number(head.split(' ')[1]), bodyLength: body.length, sha256, ssDuring, log: lines.slice(), linkCounters: { ...link.counters } };
+  return { status: Number(head.split(' ')[1]), bodyLength: body.length, sha256, ssDuring, log: lines.slice(), lease: nif.dhcp, linkCounters: { ...link.counters } };
 }
 
 window.demo = { done: run().catch((err) => {
