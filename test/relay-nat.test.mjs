@@ -206,6 +206,7 @@ natTest('nat: when passt cannot start, the client is told (close 1011) and the r
     assert.is(c.closed.code, 1011);
     assert.match(c.closed.reason, /cannot run lwip-wasm-no-such-passt/);
     assert.is(relay.stats().clients, 0);
+    assert.is(relay.stats().refused.backend, 1);
     const res = await fetch(relay.url.replace(/^ws/, 'http') + 'metrics');
     assert.is(res.status, 200);
   } finally {

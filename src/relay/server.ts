@@ -143,6 +143,7 @@ class RelayServer implements Relay {
       registry: this.#registry,
       totals: this.#totals,
       drops: this.#drops,
+      onBackendFailure: () => this.#refused.backend++,
       onEnd: (s) => this.#sessions.delete(s),
     }, remote, req.headers.origin ?? null);
     this.#sessions.add(session);

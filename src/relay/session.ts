@@ -21,6 +21,8 @@ export interface SessionContext {
   /** Totals across sessions. */
   totals: TrafficCounters;
   drops: Record<DropReason, number>;
+  /** The mode could not give this session a backend (passt failed to start). */
+  onBackendFailure(): void;
   onEnd(session: Session): void;
 }
 
@@ -68,7 +70,10 @@ export class Session implements ModeClient {
         this.#port = port;
         for (const f of this.#early.splice(0)) port.send(f);
       },
-      (err: Error) => this.fail(`backend failed: ${err.message}`),
+      (err: Error) => {
+        ctx.onBackendFailure();
+        this.fail(`backend failed: ${err.message}`);
+      },
     );
   }
 

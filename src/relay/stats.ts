@@ -6,7 +6,7 @@ export const DROP_REASONS = [
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
-/** Why a WebSocket upgrade was refused. */
+/** Why a client was turned away: at the upgrade (token, origin, clients), or after it when its backend could not start. */
 export const REFUSAL_REASONS = ['token', 'origin', 'clients', 'backend'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
