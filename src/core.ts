@@ -132,20 +132,18 @@ export class Core {
   #drainOutbox(len: number): void {
     const ex = this.ex;
     const base = ex.stack_outbox();
-    const dv = this.heap.dv();
-    const u8 = this.heap.u8();
-    const end = base + len;
-    const batch: Array<[FrameSink, Uint8Array]> = [];
-    for (let off = base; off + 8 <= end; ) {
+    // One copy of the whole batch, and each frame a view into it: the outbox is reused by
+    // the next call and links send asynchronously, so the bytes must leave wasm memory,
+    // but one allocation per batch is enough.
+    const out = this.heap.u8().slice(base, base + len);
+    ex.stack_outbox_clear();
+    const dv = new DataView(out.buffer);
+    for (let off = 0; off + 8 <= len; ) {
       const ifindex = dv.getUint32(off, true);
       const flen = dv.getUint32(off + 4, true);
-      const sink = this.sinks.get(ifindex);
-      // Copy out: the outbox is reused by the next call, and links send asynchronously.
-      if (sink) batch.push([sink, u8.slice(off + 8, off + 8 + flen)]);
+      this.sinks.get(ifindex)?.transmit(out.subarray(off + 8, off + 8 + flen));
       off += 8 + ((flen + 3) & ~3);
     }
-    ex.stack_outbox_clear();
-    for (const [sink, frame] of batch) sink.transmit(frame);
   }
 
   #drainChanged(): void {
