@@ -5,12 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join, dirname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, haveChromium, launchChromium } from './util-browser.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>lwip-wasm</title>
 <script type="module">
@@ -47,12 +46,10 @@ window.ready = true;
 
 const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.log(`skipping: no Chromium at ${CHROMIUM} (apt-get install chromium; make test installs it)`);
 const browserTest = haveChromium ? test : test.skip;
 
 browserTest('dist/ runs in headless Chromium: two in-page stacks exchange HTTP', async () => {
-  const { chromium } = await import('playwright-core');
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (path === '/' || path === '/index.html') {
@@ -69,11 +66,7 @@ browserTest('dist/ runs in headless Chromium: two in-page stacks exchange HTTP',
     }
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];

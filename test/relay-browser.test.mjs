@@ -5,22 +5,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { it } from './helpers.mjs';
 import { startRelay, havePasst } from './relay-util.mjs';
+import { CHROMIUM, haveChromium, launchChromium } from './util-browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const reason = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !havePasst() ? 'passt is not installed' : null;
+const reason = !haveChromium ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !havePasst() ? 'passt is not installed' : null;
 const browserTest = reason ? (name) => { console.log(`skipping "${name}": ${reason}`); test.skip(name); } : it;
 
 browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loopback through the relay, byte for byte', async () => {
-  const { chromium } = await import('playwright-core');
   const relay = await startRelay({ demo: true, nat: { dns: false } });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -56,9 +50,8 @@ browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loop
 }, 60_000);
 
 browserTest('relay --demo: a page from another origin cannot use the relay', async () => {
-  const { chromium } = await import('playwright-core');
   const relay = await startRelay({ demo: true, nat: { dns: false } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     // localhost and 127.0.0.1 are different origins: the page at localhost is "another site".

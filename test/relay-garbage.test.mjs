@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, ether, ipv4Packet, tcpSegment, udpDatagram, ip4, parseMac } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, rawClient, until, lwip, havePasst, loopbackServer, fetchText } from './relay-util.mjs';
+import { startRelay, relayStack, rawClient, until, lwip, havePasst, loopbackServer, fetchText, echoOnce } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM } = lwip;
 const MAC = parseMac('02:00:00:00:00:66');
@@ -47,24 +47,6 @@ function garbage(seed) {
     expect.oversize++;
   }
   return { messages: out, expect };
-}
-
-async function echoOnce(a, b, bAddr, msg) {
-  const l = b.socket(AF_INET, SOCK_STREAM);
-  l.bind('0.0.0.0', 0);
-  l.listen(4);
-  const served = l.accept().then(async (c) => {
-    await c.send(await c.recv());
-    c.close();
-  });
-  const s = a.socket(AF_INET, SOCK_STREAM);
-  await s.connect(bAddr, l.getsockname().port, { timeout: 5000 });
-  await s.send(msg);
-  const got = Buffer.from(await s.recv(65536, { timeout: 5000 })).toString();
-  await served;
-  s.close();
-  l.close();
-  return got;
 }
 
 it('hub: garbage is dropped and counted, nothing of it reaches the other clients, who keep working', async () => {

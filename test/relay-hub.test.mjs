@@ -5,30 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, ipv4Packet, udpDatagram, arpPacket, ip4, parseMac } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, rawClient, until, lwip, sleep } from './relay-util.mjs';
+import { startRelay, relayStack, rawClient, until, lwip, sleep, echoOnce } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM, SOCK_DGRAM } = lwip;
-
-/** A listener on stack b and a round trip of `msg` from stack a; resolves with the echo. */
-async function echoOnce(a, b, bAddr, msg) {
-  const l = b.socket(AF_INET, SOCK_STREAM);
-  l.bind('0.0.0.0', 0);
-  l.listen(4);
-  const port = l.getsockname().port;
-  const served = l.accept().then(async (c) => {
-    const d = await c.recv();
-    await c.send(d);
-    c.close();
-  });
-  const s = a.socket(AF_INET, SOCK_STREAM);
-  await s.connect(bAddr, port, { timeout: 5000 });
-  await s.send(msg);
-  const got = Buffer.from(await s.recv(65536, { timeout: 5000 })).toString();
-  await served;
-  s.close();
-  l.close();
-  return got;
-}
 
 function udpFrame({ srcMac, dstMac = 'ff:ff:ff:ff:ff:ff', srcIp, dstIp, payload = 'x' }) {
   const src = ip4(srcIp);

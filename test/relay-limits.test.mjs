@@ -5,28 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, parseMac, ip4, ipv4Packet, udpDatagram } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, rawClient, until, lwip } from './relay-util.mjs';
+import { startRelay, relayStack, rawClient, until, lwip, echoOnce } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM } = lwip;
-
-async function echoOnce(a, b, bAddr, msg) {
-  const l = b.socket(AF_INET, SOCK_STREAM);
-  l.bind('0.0.0.0', 0);
-  l.listen(4);
-  const port = l.getsockname().port;
-  const served = l.accept().then(async (c) => {
-    await c.send(await c.recv());
-    c.close();
-  });
-  const s = a.socket(AF_INET, SOCK_STREAM);
-  await s.connect(bAddr, port, { timeout: 5000 });
-  await s.send(msg);
-  const got = Buffer.from(await s.recv(65536, { timeout: 5000 })).toString();
-  await served;
-  s.close();
-  l.close();
-  return got;
-}
 
 /** Two stacks (10.9.0.1, 10.9.0.2) on the relay, to show the others keep working. */
 async function bystanders(relay, opts = {}) {

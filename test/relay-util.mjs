@@ -135,4 +135,24 @@ export async function fetchText(stack, address, port, request = '', { timeout = 
   }
 }
 
+/** A listener on stack b and one round trip of `msg` from stack a; resolves with the echo. */
+export async function echoOnce(a, b, bAddr, msg) {
+  const { AF_INET, SOCK_STREAM } = lwip;
+  const l = b.socket(AF_INET, SOCK_STREAM);
+  l.bind('0.0.0.0', 0);
+  l.listen(4);
+  const served = l.accept().then(async (c) => {
+    await c.send(await c.recv());
+    c.close();
+  });
+  const s = a.socket(AF_INET, SOCK_STREAM);
+  await s.connect(bAddr, l.getsockname().port, { timeout: 5000 });
+  await s.send(msg);
+  const got = Buffer.from(await s.recv(65536, { timeout: 5000 })).toString();
+  await served;
+  s.close();
+  l.close();
+  return got;
+}
+
 export { lwip };
