@@ -412,6 +412,9 @@ export class Socket {
     const core = this.#core;
     core.heap.u8().set(bytes, core.addrIn);
     this.#call('setsockopt', (ex) => ex.sock_setsockopt(this.fd, level, name, core.addrIn, bytes.byteLength));
+    if (level === SOL_SOCKET && (name === SO_RCVTIMEO || name === SO_SNDTIMEO)) {
+      this.#rcvtimeo = this.#sndtimeo = undefined;
+    }
   }
 
   /** getsockopt(2): a number for most options, { onoff, linger } for SO_LINGER. */
@@ -469,9 +472,19 @@ export class Socket {
   /** The deadline for a wait: opts.timeout, else SO_RCVTIMEO / SO_SNDTIMEO when set. */
   #deadline(opts: WaitOptions | undefined, option: number): number {
     if (opts?.timeout !== undefined) return deadlineOf(opts, this.#core.clock);
-    const ms = this.getsockopt(SOL_SOCKET, option) as number;
+    // Cached: a wait per recv made this getsockopt a tenth of ping-pong's time. Only
+    // setsockopt changes it (an accepted socket inherits it, hence read, not assumed).
+    let ms = option === SO_RCVTIMEO ? this.#rcvtimeo : this.#sndtimeo;
+    if (ms === undefined) {
+      ms = this.getsockopt(SOL_SOCKET, option) as number;
+      if (option === SO_RCVTIMEO) this.#rcvtimeo = ms;
+      else this.#sndtimeo = ms;
+    }
     return ms > 0 ? this.#core.clock.now() + ms : Infinity;
   }
+
+  #rcvtimeo: number | undefined;
+  #sndtimeo: number | undefined;
 
   async #wait(mask: number, deadline: number, signal: AbortSignal | undefined, syscall: string): Promise<void> {
     this.#live(syscall);
