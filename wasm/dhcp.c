@@ -5,6 +5,7 @@
 #include "lwip/dhcp.h"
 #include "lwip/prot/dhcp.h"
 #include "lwip/dns.h"
+#include "lwip/timeouts.h"
 #include "lw.h"
 
 /* wasm/dns.c */
@@ -23,6 +24,46 @@ enum {
   LEASE_USED,        /* seconds since the last ACK, in lwIP's 60 s ticks */
   LEASE_FIELDS
 };
+
+/* lwIP's 500 ms fine timer only counts down request_timeout, which is set while a
+ * request is out (discover, request, ARP check, renew, rebind). stack_init stops the
+ * cyclic timer; this one ticks only while some interface has a request out, so a stack
+ * without DHCP, or with a lease in hand, does not wake twice a second for it. */
+static int dhcp_ticking;
+
+static int
+dhcp_request_out(void)
+{
+  struct netif *n;
+  NETIF_FOREACH(n) {
+    struct dhcp *dhcp = netif_dhcp_data(n);
+    if (dhcp != NULL && dhcp->request_timeout > 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void
+dhcp_tick(void *arg)
+{
+  LWIP_UNUSED_ARG(arg);
+  dhcp_fine_tmr();
+  dhcp_ticking = dhcp_request_out();
+  if (dhcp_ticking) {
+    sys_timeout(DHCP_FINE_TIMER_MSECS, dhcp_tick, NULL);
+  }
+}
+
+/* Called after every poll: a start, or the coarse timer's renewal, may have sent one. */
+void
+dhcp_tick_check(void)
+{
+  if (!dhcp_ticking && dhcp_request_out()) {
+    dhcp_ticking = 1;
+    sys_timeout(DHCP_FINE_TIMER_MSECS, dhcp_tick, NULL);
+  }
+}
 
 static struct netif *
 dhcp_netif(int ifindex)

@@ -178,6 +178,9 @@ void tcp_sock_close(struct lw_sock *s);
 u32_t tcp_sock_events(const struct lw_sock *s);
 void tcp_sock_fail_connect(struct lw_sock *s, int err);
 
+/* dhcp.c */
+void dhcp_tick_check(void);
+
 /* sock_icmp.c */
 int icmp_sock_init(void);
 

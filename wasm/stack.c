@@ -10,6 +10,7 @@
 #include "lwip/stats.h"
 #include "lwip/igmp.h"
 #include "lwip/mld6.h"
+#include "lwip/dhcp.h"
 #include "lw.h"
 
 unsigned int lw_tcp_msl = 30000;   /* TIME_WAIT = 2 * MSL = 60 s, as on Linux */
@@ -126,7 +127,7 @@ stack_init(void)
   lwip_init();
   for (i = 0; i < lwip_num_cyclic_timers; i++) {
     lwip_cyclic_timer_handler h = lwip_cyclic_timers[i].handler;
-    if (h == igmp_tmr || h == mld6_tmr) {
+    if (h == igmp_tmr || h == mld6_tmr || h == dhcp_fine_tmr) {   /* on demand instead */
       sys_untimeout(lwip_cyclic_timer, LWIP_CONST_CAST(void *, &lwip_cyclic_timers[i]));
     }
   }
@@ -155,6 +156,7 @@ stack_poll(void)
     }
   }
   group_tick_check();
+  dhcp_tick_check();
   return outbox.len;
 }
 
