@@ -166,6 +166,9 @@ extern unsigned int lw_tcp_msl;
 #define LWIP_HOOK_FILENAME              "tcp_guard.h"
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
   tcp_guard_inpacket((pcb), (hdr), (p))
+/* RFC 6528 initial sequence numbers instead of lwIP's predictable counter (tcp_guard.c). */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+  tcp_guard_isn((local_ip), (local_port), (remote_ip), (remote_port))
 
 #ifdef LWIP_WASM_DEBUG
 #define LWIP_DEBUG                      1

@@ -12,6 +12,7 @@
 #include "lwip/mld6.h"
 #include "lwip/dhcp.h"
 #include "lw.h"
+#include "tcp_guard.h"
 
 unsigned int lw_tcp_msl = 30000;   /* TIME_WAIT = 2 * MSL = 60 s, as on Linux */
 
@@ -194,6 +195,27 @@ stack_scratch(u32_t len)
 
 /* Feeds len bytes of inbox records to their interfaces. A malformed record or frame
  * is dropped and counted. Returns the number of frames handed to lwIP. */
+/* Copies one frame into a pbuf and hands it to its interface. Returns 1 if lwIP took it. */
+static int
+stack_feed(struct netif *netif, const u8_t *frame, u32_t flen)
+{
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)flen, PBUF_RAM);
+  if (p == NULL) {
+    input_drops++;
+    LINK_STATS_INC(link.memerr);
+    return 0;
+  }
+  memcpy(p->payload, frame, flen);
+  LINK_STATS_INC(link.recv);
+  tcp_guard_retry = 0;
+  if (netif->input(p, netif) != ERR_OK) {
+    pbuf_free(p);
+    LINK_STATS_INC(link.drop);
+    return 0;
+  }
+  return 1;
+}
+
 LW_EXPORT int
 stack_input(u32_t len)
 {
@@ -205,7 +227,6 @@ stack_input(u32_t len)
   while (off + 8 <= len) {
     u32_t ifindex, flen;
     struct netif *netif;
-    struct pbuf *p;
     memcpy(&ifindex, inbox.data + off, 4);
     memcpy(&flen, inbox.data + off + 4, 4);
     off += 8;
@@ -218,18 +239,13 @@ stack_input(u32_t len)
     if (netif == NULL || !netif_is_up(netif) || flen < 14 || flen > (u32_t)netif->mtu + 18u) {
       input_drops++;
       LINK_STATS_INC(link.drop);
-    } else if ((p = pbuf_alloc(PBUF_RAW, (u16_t)flen, PBUF_RAM)) == NULL) {
-      input_drops++;
-      LINK_STATS_INC(link.memerr);
     } else {
-      memcpy(p->payload, inbox.data + off, flen);
-      LINK_STATS_INC(link.recv);
-      if (netif->input(p, netif) != ERR_OK) {
-        pbuf_free(p);
-        LINK_STATS_INC(link.drop);
-      } else {
-        n++;
+      n += stack_feed(netif, inbox.data + off, flen);
+      /* tcp_guard ended a TIME_WAIT for this SYN: the listener gets it now (once). */
+      if (tcp_guard_retry && netif_is_up(netif)) {
+        stack_feed(netif, inbox.data + off, flen);
       }
+      tcp_guard_retry = 0;
     }
     off += (flen + 3u) & ~3u;
   }

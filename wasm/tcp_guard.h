@@ -3,11 +3,17 @@
 #define LW_TCP_GUARD_H
 
 #include "lwip/err.h"
+#include "lwip/ip_addr.h"
 
 struct tcp_pcb;
 struct tcp_hdr;
 struct pbuf;
 
 err_t tcp_guard_inpacket(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, const struct pbuf *p);
+u32_t tcp_guard_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *remote_ip, u16_t remote_port);
+
+/* Set when tcp_guard_inpacket dropped a SYN only to end a TIME_WAIT: the frame should
+ * be fed to lwIP once more. stack.c clears it. */
+extern int tcp_guard_retry;
 
 #endif /* LW_TCP_GUARD_H */
