@@ -245,4 +245,24 @@ test('family mismatches are EAFNOSUPPORT', async () => {
   }
 });
 
+test('packets for a neighbour that never answers queue at most 64 deep, as ARP\'s do (oldest dropped)', async () => {
+  const { a, dispose } = await twoStacks();
+  try {
+    const tx6 = a.socket(AF_INET6, SOCK_DGRAM);
+    const tx4 = a.socket(AF_INET, SOCK_DGRAM);
+    const drops0 = a.stats().nd6.drop;
+    for (let i = 0; i < 500; i++) {
+      tx6.sendtoSync(patternBytes(200, i), 'fd00::99', 9); // on-link, but nobody has it
+      tx4.sendtoSync(patternBytes(200, i), '10.0.0.99', 9);
+    }
+    await sleep(20); // the turn's flush runs the trim
+    const pools = a.memory().pools;
+    assert.ok(pools.ND6_QUEUE > 0 && pools.ND6_QUEUE <= 64, `ND6_QUEUE holds ${pools.ND6_QUEUE}`);
+    assert.ok(pools.ARP_QUEUE > 0 && pools.ARP_QUEUE <= 64, `ARP_QUEUE holds ${pools.ARP_QUEUE}`);
+    assert.ok(a.stats().nd6.drop - drops0 >= 500 - 64, 'the excess is counted as nd6 drops');
+  } finally {
+    dispose();
+  }
+});
+
 test.run();
