@@ -82,9 +82,14 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG)
 	@test -f $(WASM)
 	rm -f build/lwip.js
 
-ts: gen wasm node_modules/.package-lock.json
+# Rollup runs only when a source, its config or the dependencies changed (dist/index.js
+# stands for all its outputs); the wasm is copied only when it changed.
+TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/constants.ts
+ts: gen wasm node_modules/.package-lock.json dist/index.js
+	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
+dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json
 	npx rollup -c --silent
-	mkdir -p dist && cp $(WASM) dist/lwip.wasm
+	@touch $@
 
 # Test-only tools from Debian: Chromium for the browser suite (driven by playwright-core).
 test-deps:
