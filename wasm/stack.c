@@ -194,8 +194,6 @@ stack_scratch(u32_t len)
   return buf_reserve(&scratch, len) < 0 ? NULL : scratch.data;
 }
 
-/* Feeds len bytes of inbox records to their interfaces. A malformed record or frame
- * is dropped and counted. Returns the number of frames handed to lwIP. */
 /* Copies one frame into a pbuf and hands it to its interface. Returns 1 if lwIP took it. */
 static int
 stack_feed(struct netif *netif, const u8_t *frame, u32_t flen)
@@ -217,6 +215,8 @@ stack_feed(struct netif *netif, const u8_t *frame, u32_t flen)
   return 1;
 }
 
+/* Feeds len bytes of inbox records to their interfaces. A malformed record or frame
+ * is dropped and counted. Returns the number of frames handed to lwIP. */
 LW_EXPORT int
 stack_input(u32_t len)
 {
