@@ -2,7 +2,7 @@
 // timers, loopback, frames out, readiness), and turns negative errno into errors.
 import type { LwipExports, Ptr } from './bindings/exports.js';
 import { Heap, ADDR_SIZE } from './bindings/memory.js';
-import { Readiness, ALWAYS } from './readiness.js';
+import { Readiness, ALWAYS, type Waiter } from './readiness.js';
 import { SocketError, StackError } from './errors.js';
 import { EAGAIN, POLLNVAL } from './gen/constants.js';
 import type { Clock, ClockTimer } from './clock.js';
@@ -83,11 +83,13 @@ export class Core {
   kick(): void {
     if (this.#flushQueued || !this.alive) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      this.flush();
-    });
+    queueMicrotask(this.#flushTask);
   }
+
+  readonly #flushTask = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
   /** One turn of the main loop: timers and loopback, then frames out, then wake-ups. */
   flush(): void {
@@ -210,36 +212,16 @@ export class Core {
     if (now < 0) return Promise.resolve(POLLNVAL);
     if (now & (mask | ALWAYS)) return Promise.resolve(now & (mask | ALWAYS));
     return new Promise<number>((resolve, reject) => {
-      let timer: ClockTimer | undefined;
-      const done = (): void => {
-        remove();
-        this.#pending.delete(failAll);
-        if (timer !== undefined) timer.clear();
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const remove = this.readiness.add(fd, mask, (rev) => {
-        done();
-        resolve(rev);
-      });
-      const onAbort = (): void => {
-        done();
-        reject(signal!.reason);
-      };
-      const failAll = (err: Error): void => {
-        done();
-        reject(err);
-      };
-      this.#pending.add(failAll);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const w = new FdWait(this, fd, mask | ALWAYS, signal, resolve, reject);
+      this.readiness.add(w);
+      signal?.addEventListener('abort', w, { once: true });
       if (deadline !== Infinity) {
-        timer = this.clock.setTimer(() => {
-          done();
-          reject(onTimeout());
-        }, Math.max(0, deadline - this.clock.now()));
+        w.timer = this.clock.setTimer(() => w.fail(onTimeout()), Math.max(0, deadline - this.clock.now()));
       }
     });
   }
 
+  /** Epoll waits, to be failed with the stack (fd waits are in readiness). */
   readonly #pending = new Set<(err: Error) => void>();
   readonly #epollWaiters = new Map<number, Set<(ready: boolean) => void>>();
 
@@ -303,6 +285,7 @@ export class Core {
     this.#failure = err;
     this.#clearTimer();
     const wrapped = new StackError('ESTACKFAILED', `lwip-wasm: the stack failed: ${err.message}`, { cause: err });
+    this.readiness.failAll(wrapped);
     for (const f of [...this.#pending]) f(wrapped);
     this.#onFailure(err);
   }
@@ -312,6 +295,43 @@ export class Core {
     this.#disposed = true;
     this.#clearTimer();
     const err = new StackError('ESTACKDISPOSED', 'lwip-wasm: the stack was disposed');
+    this.readiness.failAll(err);
     for (const f of [...this.#pending]) f(err);
+  }
+}
+
+/** One wait on an fd's readiness: its own abort listener (handleEvent) and timer. */
+class FdWait implements Waiter {
+  timer: ClockTimer | undefined;
+
+  constructor(
+    readonly core: Core,
+    readonly fd: number,
+    readonly mask: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (revents: number) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
+
+  #done(): void {
+    this.core.readiness.remove(this);
+    this.timer?.clear();
+    this.signal?.removeEventListener('abort', this);
+  }
+
+  wake(revents: number): void {
+    this.#done();
+    this.resolve(revents);
+  }
+
+  fail(err: Error): void {
+    this.#done();
+    this.reject(err);
+  }
+
+  /** The signal's 'abort' event. */
+  handleEvent(): void {
+    this.#done();
+    this.reject(this.signal!.reason);
   }
 }
