@@ -13,6 +13,13 @@ export interface FrameSink {
 }
 
 const CHANGED_BATCH = 256;
+/** Outgoing batches up to POOL_MAX bytes are copied into a shared POOL_SIZE pool. */
+const POOL_SIZE = 64 * 1024;
+const POOL_MAX = 4096;
+
+/** A little-endian u32 from bytes (no DataView to allocate). */
+const u32At = (b: Uint8Array, i: number): number =>
+  (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const NO_TIMEOUT = 0xffffffff;
 
 export class Core {
@@ -134,18 +141,39 @@ export class Core {
   #drainOutbox(len: number): void {
     const ex = this.ex;
     const base = ex.stack_outbox();
-    // One copy of the whole batch, and each frame a view into it: the outbox is reused by
-    // the next call and links send asynchronously, so the bytes must leave wasm memory,
-    // but one allocation per batch is enough.
-    const out = this.heap.u8().slice(base, base + len);
+    // The bytes must leave wasm memory: the outbox is reused by the next call, and links
+    // send asynchronously. Each frame is a view into one copy of the batch, whose
+    // headers are read from the copy too, since a link's send may re-enter this stack.
+    const out = this.#copyOut(base, len);
     ex.stack_outbox_clear();
-    const dv = new DataView(out.buffer);
     for (let off = 0; off + 8 <= len; ) {
-      const ifindex = dv.getUint32(off, true);
-      const flen = dv.getUint32(off + 4, true);
+      const ifindex = u32At(out, off);
+      const flen = u32At(out, off + 4);
       this.sinks.get(ifindex)?.transmit(out.subarray(off + 8, off + 8 + flen));
       off += 8 + ((flen + 3) & ~3);
     }
+  }
+
+  #pool = new Uint8Array(0);
+  #poolOff = 0;
+
+  /**
+   * A copy of len bytes of wasm memory. A new ArrayBuffer costs microseconds whatever its
+   * size, and most batches are one small frame (an ACK, a SYN), so small batches are
+   * carved from a shared pool, as Node's Buffer pool does; a full pool is dropped, never
+   * reused, so frames a link still holds stay intact.
+   */
+  #copyOut(base: number, len: number): Uint8Array {
+    if (len > POOL_MAX) return this.heap.u8().slice(base, base + len);
+    if (len > this.#pool.length - this.#poolOff) {
+      this.#pool = new Uint8Array(POOL_SIZE);
+      this.#poolOff = 0;
+    }
+    const at = this.#poolOff;
+    this.#poolOff = (at + len + 7) & ~7;
+    const out = this.#pool.subarray(at, at + len);
+    out.set(this.heap.u8().subarray(base, base + len));
+    return out;
   }
 
   #drainChanged(): void {
