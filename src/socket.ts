@@ -73,6 +73,10 @@ function checkSize(n: unknown, what: string): number {
   return n;
 }
 
+function checkBuffer(buf: unknown): void {
+  if (!(buf instanceof Uint8Array)) throw new TypeError('lwip-wasm: buf must be a Uint8Array');
+}
+
 function checkFlags(flags: unknown): number {
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0) {
     throw new TypeError(`lwip-wasm: flags must be a non-negative integer (MSG_* bits), got ${String(flags)}`);
@@ -332,19 +336,43 @@ export class Socket {
     return got;
   }
 
-  /** A copy of what sock_recv returned, or -errno. */
-  #recv(maxBytes: number, flags: number): Uint8Array | number {
+  /**
+   * recv(2) into the caller's buffer, with no allocation: copies up to buf.length bytes
+   * into buf and returns how many. 0 means end of stream (or an empty buf). Throws EAGAIN
+   * if nothing is there yet. For UDP, a datagram longer than buf is cut, and with
+   * MSG_TRUNC the datagram's full length is returned, as Linux does.
+   */
+  recvIntoSync(buf: Uint8Array, flags = 0): number {
+    checkBuffer(buf);
+    checkFlags(flags);
+    const n = this.#recvRaw(buf.length, flags);
+    if (n < 0) throw new SocketError(-n, 'recv');
+    buf.set(this.#core.heap.u8().subarray(this.#rxAt, this.#rxAt + Math.min(n, buf.length)));
+    return n;
+  }
+
+  /** Where the last #recvRaw left its bytes (the stack's scratch buffer). */
+  #rxAt = 0;
+
+  /** sock_recv into the scratch buffer (at #rxAt): the length it returned, or -errno. */
+  #recvRaw(maxBytes: number, flags: number): number {
     this.#live('recv');
     const core = this.#core;
     const ex = core.ex;
     const ptr = core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
+    this.#rxAt = ptr;
+    const n = core.guard(() => ex.sock_recv(this.fd, ptr, maxBytes, flags));
+    core.kick();
+    return n;
+  }
+
+  /** A copy of what sock_recv returned, or -errno. */
+  #recv(maxBytes: number, flags: number): Uint8Array | number {
     // UDP's MSG_TRUNC changes only the length returned, which a Uint8Array cannot carry
     // (recvfrom's size does); leave it out so the copy's length stays right.
-    const sys = this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags;
-    const n = core.guard(() => ex.sock_recv(this.fd, ptr, maxBytes, sys));
-    core.kick();
-    return n < 0 ? n : core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+    const n = this.#recvRaw(maxBytes, this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags);
+    return n < 0 ? n : this.#core.heap.u8().slice(this.#rxAt, this.#rxAt + Math.min(n, maxBytes));
   }
 
   /**
@@ -354,12 +382,38 @@ export class Socket {
   async recv(maxBytes = DEFAULT_RECV, opts?: RecvOptions): Promise<Uint8Array> {
     checkWaitOptions(opts);
     const flags = checkFlags(opts?.flags ?? 0);
-    const sysFlags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
-    if (flags & MSG_DONTWAIT) return this.recvSync(maxBytes, sysFlags);
+    if (flags & MSG_DONTWAIT) return this.recvSync(maxBytes, flags & ~(MSG_DONTWAIT | MSG_WAITALL));
     checkSize(maxBytes, 'maxBytes');
+    const parts: Uint8Array[] = [];
+    // As in #recv: a Uint8Array carries no UDP MSG_TRUNC length.
+    const got = await this.#recvWait(maxBytes, this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags, opts,
+      undefined, parts);
+    return joinChunks(parts, got);
+  }
+
+  /**
+   * recvIntoSync's waiting form: waits for data as recv() does (timeout, signal,
+   * MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL to fill buf), then returns the bytes copied into
+   * buf; 0 means end of stream.
+   */
+  async recvInto(buf: Uint8Array, opts?: RecvOptions): Promise<number> {
+    checkWaitOptions(opts);
+    checkBuffer(buf);
+    const flags = checkFlags(opts?.flags ?? 0);
+    if (flags & MSG_DONTWAIT) return this.recvIntoSync(buf, flags & ~(MSG_DONTWAIT | MSG_WAITALL));
+    return this.#recvWait(buf.length, flags, opts, buf, undefined);
+  }
+
+  /**
+   * The waiting loop behind recv() and recvInto(): each chunk goes into `into` at the
+   * offset reached so far, or onto `parts` as a copy. Returns the bytes received (for
+   * UDP with MSG_TRUNC, the datagram's full length).
+   */
+  async #recvWait(maxBytes: number, flags: number, opts: RecvOptions | undefined,
+    into: Uint8Array | undefined, parts: Uint8Array[] | undefined): Promise<number> {
+    const sysFlags = flags & ~(MSG_DONTWAIT | MSG_WAITALL);
     let deadline: number | undefined; // SO_RCVTIMEO is read only if we have to wait
     const waitAll = (flags & MSG_WAITALL) !== 0 && !(flags & MSG_PEEK) && this.type === SOCK_STREAM;
-    const parts: Uint8Array[] = [];
     let got = 0;
     for (;;) {
       if (this.type === SOCK_STREAM && got === 0 && !(this.events & POLLIN) && this.pending > 0) {
@@ -372,24 +426,27 @@ export class Socket {
         }
       }
       if (got > 0 && (this.events & POLLERR) && this.pending === 0) {
-        return joinChunks(parts, got); // Linux returns the data; the error waits for the next call
+        return got; // Linux returns the data; the error waits for the next call
       }
-      const chunk = this.#recv(maxBytes - got, sysFlags);
-      if (typeof chunk !== 'number') {
-        if (!waitAll) return chunk;
-        parts.push(chunk);
-        got += chunk.length;
-        if (chunk.length === 0 || got >= maxBytes) return joinChunks(parts, got);
+      const n = this.#recvRaw(maxBytes - got, sysFlags);
+      if (n >= 0) {
+        const take = Math.min(n, maxBytes - got);
+        const bytes = this.#core.heap.u8().subarray(this.#rxAt, this.#rxAt + take);
+        if (into) into.set(bytes, got);
+        else parts!.push(bytes.slice());
+        if (!waitAll) return got + n;
+        got += take;
+        if (n === 0 || got >= maxBytes) return got;
         continue;
       }
-      if (chunk !== -EAGAIN) {
-        if (got > 0) return joinChunks(parts, got); // Linux returns what it has; the error comes next call
-        throw new SocketError(-chunk, 'recv');
+      if (n !== -EAGAIN) {
+        if (got > 0) return got; // Linux returns what it has; the error comes next call
+        throw new SocketError(-n, 'recv');
       }
       try {
         await this.#wait(POLLIN, deadline ??= this.#deadline(opts, SO_RCVTIMEO), opts?.signal, 'recv');
       } catch (err) {
-        if (got > 0 && err instanceof SocketError && err.errno === EAGAIN) return joinChunks(parts, got);
+        if (got > 0 && err instanceof SocketError && err.errno === EAGAIN) return got;
         throw err;
       }
     }
