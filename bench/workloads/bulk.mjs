@@ -13,7 +13,7 @@ const WRITE = 64 * 1024;
 const chunk = new Uint8Array(WRITE).fill(7);
 const LIMIT_MS = 300_000;
 
-async function ours(streams, mtu, into = false) {
+async function ours(streams, mtu) {
   const { a, b, dispose } = await twoStacks({ mtu });
   const l = b.socket(AF_INET, SOCK_STREAM);
   l.bind('0.0.0.0', 5001);
@@ -29,12 +29,11 @@ async function ours(streams, mtu, into = false) {
   const t0 = performance.now();
   await within(LIMIT_MS, Promise.all(pairs.map(async ([c, s]) => {
     const reader = (async () => {
-      const buf = into ? new Uint8Array(256 * 1024) : undefined;
       let got = 0;
       while (got < per) {
-        const n = buf ? await s.recvInto(buf) : (await s.recv(256 * 1024)).length;
-        if (n === 0) throw new Error('early end of stream');
-        got += n;
+        const d = await s.recv(256 * 1024);
+        if (d.length === 0) throw new Error('early end of stream');
+        got += d.length;
       }
     })();
     for (let sent = 0; sent < per; sent += WRITE) await c.send(chunk);
@@ -95,11 +94,4 @@ const jumbo = await interleave(REPS, {
 });
 rows.push(row(`bulk TCP, 1 stream, ${TOTAL >> 20} MiB, jumbo pair`, 'throughput', 'MB/s', 'higher', jumbo,
   undefined, 'pair MTU 65517'));
-// The same single stream read with recvInto into one reused buffer: no allocation per read.
-const into = await interleave(REPS, {
-  'lwip-wasm': () => ours(1, MTU, true),
-  'node net': () => nodeNet(1),
-});
-rows.push(row(`bulk TCP, 1 stream, ${TOTAL >> 20} MiB, recvInto`, 'throughput', 'MB/s', 'higher', into,
-  undefined, `pair MTU ${MTU}, reads into one buffer`));
 emit(rows);
