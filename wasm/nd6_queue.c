@@ -8,6 +8,7 @@
  * when its unresolved queue overflows, and as lwIP's ARP queue does. */
 #include "lwip/opt.h"
 #include "lwip/memp.h"
+#include "lwip/priv/memp_priv.h"
 #include "lwip/pbuf.h"
 #include "lwip/stats.h"
 #include "lwip/priv/nd6_priv.h"
@@ -20,6 +21,11 @@ void
 nd6_queue_trim(void)
 {
   int i;
+  /* It runs after every poll: while fewer packets are queued in all than one neighbour
+   * may hold, there is nothing to trim and no list to walk. */
+  if (memp_pools[MEMP_ND6_QUEUE]->stats->used <= ND6_QUEUE_LEN) {
+    return;
+  }
   for (i = 0; i < LWIP_ND6_NUM_NEIGHBORS; i++) {
     struct nd6_q_entry *q = neighbor_cache[i].q;
     int n = 0;
