@@ -41,9 +41,12 @@ WASM := build/lwip.wasm
 .PHONY: all wasm ts gen test demo clean distclean fetch
 all: wasm ts
 
-fetch: lwip/$(LWIP_VERSION_DIR)/.fetched
-lwip/$(LWIP_VERSION_DIR)/.fetched: lwip/VERSION lwip/fetch.sh | emcc-check
-	bash lwip/fetch.sh
+# fetch.sh runs every time: it is a no-op while the tree's stamp (the tarball's digest and
+# the patches' digests) is current, and otherwise unpacks a clean tree and re-applies
+# wasm/patches/. A re-unpacked tree gets a new .fetched, which every object depends on
+# (tar keeps the sources' old mtimes, so they alone would not trigger a rebuild).
+fetch: | emcc-check
+	@bash lwip/fetch.sh
 
 # Tools from Debian: emscripten builds the wasm; xz-utils unpacks the lwIP tarball.
 emcc-check:
@@ -72,7 +75,7 @@ $(OBJDIR)/glue/%.o: wasm/%.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR)/.fet
 	emcc $(GLUE_CFLAGS) -c $< -o $@
 # The checksum is the one place worth SIMD by hand (wasm/chksum.c).
 $(OBJDIR)/glue/chksum.o: GLUE_CFLAGS += -msimd128
-$(OBJDIR)/lwip/%.o: $(LWIPDIR)/%.c $(GLUE_HDRS) Makefile | emcc-check
+$(OBJDIR)/lwip/%.o: $(LWIPDIR)/%.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR)/.fetched | emcc-check
 	@mkdir -p $(dir $@)
 	@emcc $(LWIP_CFLAGS) -c $< -o $@
 $(LWIP_SRCS): lwip/$(LWIP_VERSION_DIR)/.fetched
