@@ -1,10 +1,21 @@
-/* ICMP errors for sockets, as Linux delivers them. lwIP answers echo requests itself but
- * tells no socket about "destination unreachable"; a raw pcb sees every ICMP packet first
- * (and always lets lwIP go on with it), finds the socket the quoted header belongs to,
- * and fails a TCP connect or flags a connected UDP socket. */
+/* ICMP errors: which ones lwIP may act on, and which socket hears of them.
+ *
+ * A raw pcb sees every ICMP and ICMPv6 packet before lwIP's own handlers. For an error
+ * message (IPv4 destination unreachable, time exceeded, parameter problem; ICMPv6 the
+ * same four, with Packet Too Big) it reads the quoted header and looks for what the
+ * quoted packet came from: a live TCP connection whose quoted sequence number lies in
+ * SND.UNA..SND.NXT (RFC 5927 section 4.1, as Linux checks it), or a bound UDP socket. An
+ * error that quotes nothing of ours is eaten here and counted as a drop (icmp.drop,
+ * icmp6.drop), so a forged Packet Too Big cannot shrink a path MTU and a forged
+ * unreachable cannot fail a connect. lwIP itself only uses Packet Too Big (0001 in
+ * wasm/patches keeps the MTU at 1280 or more); lwIP tells no socket about the others, so
+ * for a matched "destination unreachable" this file also does what Linux does: it fails a
+ * TCP connect in progress, or flags a connected UDP socket. */
 #include <string.h>
 #include "lwip/raw.h"
 #include "lwip/udp.h"
+#include "lwip/ip.h"
+#include "lwip/stats.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
@@ -43,37 +54,106 @@ static const struct { u8_t err; u8_t fatal; } icmp6_unreach[7] = {
   { LW_EACCES, 1 },       /* reject route */
 };
 
-/* Delivers err to the socket whose packet (proto, local port, remote ip:port) bounced. */
-static void
-icmp_sock_deliver(u8_t proto, u16_t lport, const ip_addr_t *rip, u16_t rport, int err, int fatal)
+/* What an ICMP error quotes: the packet we sent, as far as the quote shows it. */
+struct icmp_quote {
+  u8_t proto;
+  ip_addr_t src, dst;     /* src is ours if the quote is genuine */
+  u16_t sport, dport;     /* host order */
+  u32_t seq;              /* TCP only, host order */
+};
+
+/* The socket a genuine quote belongs to, or NULL. A TCP quote must name a live
+ * connection and carry a sequence number it has sent and not yet had acknowledged; a UDP
+ * quote must name a bound socket (and its peer, if the socket is connected). *matched
+ * says whether anything did (a pcb may have no socket yet); *state gets the TCP state. */
+static struct lw_sock *
+icmp_quote_owner(const struct icmp_quote *q, int *matched, enum tcp_state *state)
 {
-  if (proto == IP_PROTO_TCP) {
+  *matched = 0;
+  if (q->proto == IP_PROTO_TCP) {
     struct tcp_pcb *pcb;
+    /* bounded: one pass over the active list, which only our own connections fill */
     for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
-      if (pcb->local_port == lport && pcb->remote_port == rport && ip_addr_cmp(&pcb->remote_ip, rip)) {
-        /* Linux aborts only a connect in progress; an established connection keeps
-         * retrying (the error is soft) until its own timeout. */
-        if (fatal && pcb->state == SYN_SENT && pcb->callback_arg != NULL) {
-          tcp_sock_fail_connect((struct lw_sock *)pcb->callback_arg, err);
+      if (pcb->local_port == q->sport && pcb->remote_port == q->dport &&
+          ip_addr_cmp_zoneless(&pcb->remote_ip, &q->dst) &&
+          ip_addr_cmp_zoneless(&pcb->local_ip, &q->src)) {
+        if (!TCP_SEQ_BETWEEN(q->seq, pcb->lastack, pcb->snd_nxt)) {
+          return NULL;   /* off-path: it could not have seen what we sent */
         }
-        return;
+        *matched = 1;
+        *state = pcb->state;
+        return (struct lw_sock *)pcb->callback_arg;
       }
     }
-  } else if (proto == IP_PROTO_UDP) {
+  } else if (q->proto == IP_PROTO_UDP) {
     struct udp_pcb *pcb;
+    /* bounded: one pass over the UDP list, which only our own sockets fill */
     for (pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
-      struct lw_sock *s = (struct lw_sock *)pcb->recv_arg;
-      if (pcb->local_port == lport && pcb->remote_port == rport && ip_addr_cmp(&pcb->remote_ip, rip) &&
-          s != NULL && (s->flags & SF_UDP_CONN)) {
-        /* Linux reports ICMP errors only on connected UDP sockets (without IP_RECVERR). */
-        if (fatal) {
-          s->err = err;
-          sock_refresh(s);
-        }
-        return;
+      if (pcb->local_port != q->sport ||
+          (!ip_addr_isany(&pcb->local_ip) && !ip_addr_cmp_zoneless(&pcb->local_ip, &q->src))) {
+        continue;
       }
+      if ((pcb->flags & UDP_FLAGS_CONNECTED) &&
+          (pcb->remote_port != q->dport || !ip_addr_cmp_zoneless(&pcb->remote_ip, &q->dst))) {
+        continue;
+      }
+      *matched = 1;
+      return (struct lw_sock *)pcb->recv_arg;
     }
   }
+  return NULL;
+}
+
+/* Tells the socket a matched destination-unreachable error, as Linux does: a connect in
+ * progress fails; an established connection treats the error as soft and keeps retrying
+ * until its own timeout; only a connected UDP socket hears of it (without IP_RECVERR). */
+static void
+icmp_sock_deliver(struct lw_sock *s, const struct icmp_quote *q, enum tcp_state state, int err, int fatal)
+{
+  if (s == NULL || !fatal) {
+    return;
+  }
+  if (q->proto == IP_PROTO_TCP) {
+    if (state == SYN_SENT) {
+      tcp_sock_fail_connect(s, err);
+    }
+  } else if (s->flags & SF_UDP_CONN) {
+    s->err = err;
+    sock_refresh(s);
+  }
+}
+
+/* Reads the transport ports (and TCP sequence) at t, if n bytes hold them. */
+static int
+icmp_quote_ports(struct icmp_quote *q, const u8_t *t, int n)
+{
+  u16_t v16;
+  u32_t v32;
+  if (n < (q->proto == IP_PROTO_TCP ? 8 : 4)) {
+    return 0;
+  }
+  memcpy(&v16, t, 2);
+  q->sport = lwip_ntohs(v16);
+  memcpy(&v16, t + 2, 2);
+  q->dport = lwip_ntohs(v16);
+  if (q->proto == IP_PROTO_TCP) {
+    memcpy(&v32, t + 4, 4);
+    q->seq = lwip_ntohl(v32);
+  }
+  return 1;
+}
+
+/* Eats (frees, counts, returns 1) an error message whose quote matches nothing. */
+static u8_t
+icmp_drop(struct pbuf *p, int v6)
+{
+  pbuf_free(p);
+  if (v6) {
+    ICMP6_STATS_INC(icmp6.drop);
+  } else {
+    ICMP_STATS_INC(icmp.drop);
+  }
+  return 1;
 }
 
 static u8_t
@@ -81,9 +161,12 @@ icmp4_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
 {
   u8_t b[60 + 8 + 60 + 8];
   u16_t n = pbuf_copy_partial(p, b, sizeof(b), 0);
-  u16_t ihl, iihl, sport, dport;
+  u16_t ihl, iihl, frag;
   u8_t *icmp, *inner;
-  ip_addr_t dst;
+  struct icmp_quote q;
+  struct lw_sock *s;
+  enum tcp_state state = CLOSED;
+  int matched;
   LWIP_UNUSED_ARG(arg);
   LWIP_UNUSED_ARG(pcb);
   LWIP_UNUSED_ARG(addr);
@@ -91,53 +174,112 @@ icmp4_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
     return 0;
   }
   ihl = (u16_t)((b[0] & 0x0f) * 4);
-  if (ihl < 20 || n < ihl + 8 + 20) {
-    return 0;
+  if (ihl < 20 || n < ihl + 8) {
+    return 0;   /* lwIP's own length checks drop it */
   }
   icmp = b + ihl;
-  if (icmp[0] != 3 /* destination unreachable */ || icmp[1] > 15) {
-    return 0;
+  if (icmp[0] != 3 && icmp[0] != 11 && icmp[0] != 12) {
+    return 0;   /* not an error message: echo and the rest are lwIP's */
   }
   inner = icmp + 8;
-  iihl = (u16_t)((inner[0] & 0x0f) * 4);
-  if ((inner[0] >> 4) != 4 || iihl < 20 || n < ihl + 8 + iihl + 4) {
-    return 0;
+  if (n < ihl + 8 + 20) {
+    return icmp_drop(p, 0);
   }
-  memcpy(&sport, inner + iihl, 2);
-  memcpy(&dport, inner + iihl + 2, 2);
-  IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V4);
-  memcpy(&ip_2_ip4(&dst)->addr, inner + 16, 4);
-  icmp_sock_deliver(inner[9], lwip_ntohs(sport), &dst, lwip_ntohs(dport),
-                    icmp4_unreach[icmp[1]].err, icmp4_unreach[icmp[1]].fatal);
-  return 0;   /* lwIP still sees the packet */
+  iihl = (u16_t)((inner[0] & 0x0f) * 4);
+  memcpy(&frag, inner + 6, 2);
+  memset(&q, 0, sizeof(q));
+  q.proto = inner[9];
+  if ((inner[0] >> 4) != 4 || iihl < 20 || (lwip_ntohs(frag) & 0x1fff) != 0 ||
+      !icmp_quote_ports(&q, inner + iihl, n - (ihl + 8 + iihl))) {
+    return icmp_drop(p, 0);   /* not a first fragment's header we could have sent */
+  }
+  IP_SET_TYPE_VAL(q.src, IPADDR_TYPE_V4);
+  IP_SET_TYPE_VAL(q.dst, IPADDR_TYPE_V4);
+  memcpy(&ip_2_ip4(&q.src)->addr, inner + 12, 4);
+  memcpy(&ip_2_ip4(&q.dst)->addr, inner + 16, 4);
+  s = icmp_quote_owner(&q, &matched, &state);
+  if (!matched) {
+    return icmp_drop(p, 0);
+  }
+  if (icmp[0] == 3 && icmp[1] <= 15) {
+    icmp_sock_deliver(s, &q, state, icmp4_unreach[icmp[1]].err, icmp4_unreach[icmp[1]].fatal);
+  }
+  return 0;   /* lwIP still sees the genuine ones */
+}
+
+/* The offset of the upper-layer header in a quoted IPv6 packet, walking its extension
+ * headers, or -1 if the quote ends first or hides it behind a later fragment. *proto
+ * gets its protocol. Bounded: every step moves at least 8 bytes into a quote of n. */
+static int
+icmp6_quote_upper(const u8_t *ip6, int n, u8_t *proto)
+{
+  int off = IP6_HLEN;
+  u8_t next = ip6[6];
+  for (;;) {
+    switch (next) {
+      case IP6_NEXTH_HOPBYHOP:
+      case IP6_NEXTH_ROUTING:
+      case IP6_NEXTH_DESTOPTS:
+        if (off + 2 > n) {
+          return -1;
+        }
+        next = ip6[off];
+        off += (ip6[off + 1] + 1) * 8;
+        break;
+      case IP6_NEXTH_FRAGMENT:
+        if (off + 8 > n || (((ip6[off + 2] << 8) | ip6[off + 3]) & 0xfff8) != 0) {
+          return -1;
+        }
+        next = ip6[off];
+        off += 8;
+        break;
+      default:
+        *proto = next;
+        return off <= n ? off : -1;
+    }
+  }
 }
 
 static u8_t
 icmp6_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 {
-  u8_t b[40 + 8 + 40 + 4];
-  u16_t n = pbuf_copy_partial(p, b, sizeof(b), 0);
+  u8_t b[8 + 256];
+  u16_t hlen = ip_current_header_tot_len();   /* the outer IPv6 header and its extensions */
+  u16_t n;
   u8_t *icmp, *inner;
-  u16_t sport, dport;
-  ip_addr_t dst;
+  struct icmp_quote q;
+  struct lw_sock *s;
+  enum tcp_state state = CLOSED;
+  int matched, off;
   LWIP_UNUSED_ARG(arg);
   LWIP_UNUSED_ARG(pcb);
   LWIP_UNUSED_ARG(addr);
-  if (n < sizeof(b) || b[6] != IP6_NEXTH_ICMP6) {
+  n = pbuf_copy_partial(p, b, sizeof(b), hlen);
+  if (n < 8) {
     return 0;
   }
-  icmp = b + 40;
-  if (icmp[0] != 1 /* destination unreachable */ || icmp[1] > 6) {
-    return 0;
+  icmp = b;
+  if (icmp[0] < 1 || icmp[0] > 4) {
+    return 0;   /* informational messages (echo, ND, MLD) are lwIP's */
   }
   inner = icmp + 8;
-  memcpy(&sport, inner + 40, 2);
-  memcpy(&dport, inner + 42, 2);
-  memset(&dst, 0, sizeof(dst));
-  IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
-  memcpy(ip_2_ip6(&dst)->addr, inner + 24, 16);
-  icmp_sock_deliver(inner[6], lwip_ntohs(sport), &dst, lwip_ntohs(dport),
-                    icmp6_unreach[icmp[1]].err, icmp6_unreach[icmp[1]].fatal);
+  memset(&q, 0, sizeof(q));
+  if (n < 8 + IP6_HLEN || (inner[0] >> 4) != 6 ||
+      (off = icmp6_quote_upper(inner, n - 8, &q.proto)) < 0 ||
+      !icmp_quote_ports(&q, inner + off, n - 8 - off)) {
+    return icmp_drop(p, 1);
+  }
+  IP_SET_TYPE_VAL(q.src, IPADDR_TYPE_V6);
+  IP_SET_TYPE_VAL(q.dst, IPADDR_TYPE_V6);
+  memcpy(ip_2_ip6(&q.src)->addr, inner + 8, 16);
+  memcpy(ip_2_ip6(&q.dst)->addr, inner + 24, 16);
+  s = icmp_quote_owner(&q, &matched, &state);
+  if (!matched) {
+    return icmp_drop(p, 1);
+  }
+  if (icmp[0] == 1 && icmp[1] <= 6) {
+    icmp_sock_deliver(s, &q, state, icmp6_unreach[icmp[1]].err, icmp6_unreach[icmp[1]].fatal);
+  }
   return 0;
 }
 

@@ -432,6 +432,20 @@ tcp_sock_on_err(void *arg, err_t err)
   tcp_sock_ended(s, e);
 }
 
+/* The bytes one tcp_write can take before the segment queue is full. tcp_write fails
+ * whole (ERR_MEM) when a write needs more segments than the queue has room for, and the
+ * segment size is the peer's to choose: an MSS of 48 or a window of a few bytes makes
+ * even a 64 KiB write need thousands. Without this cut such a write never fits, though
+ * POLLOUT says it would, and a sender waiting for POLLOUT spins. Each segment is one
+ * pbuf (TCP_WRITE_FLAG_COPY), of at most the MSS tcp_write itself uses. */
+static u32_t
+tcp_sock_queue_fit(const struct tcp_pcb *pcb)
+{
+  u32_t mss = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+  u32_t segs = TCP_SND_QUEUELEN - 1u - tcp_sndqueuelen(pcb);
+  return segs * (mss != 0 ? mss : pcb->mss);
+}
+
 int
 tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
 {
@@ -464,6 +478,9 @@ tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
     }
     if (chunk > 0xFFFFu) {
       chunk = 0xFFFFu;
+    }
+    if (chunk > tcp_sock_queue_fit(pcb)) {
+      chunk = tcp_sock_queue_fit(pcb);
     }
     if (done + chunk < len || (flags & LW_MSG_MORE)) {
       apiflags |= TCP_WRITE_FLAG_MORE;
