@@ -255,7 +255,7 @@ test('packets for a neighbour that never answers queue at most 64 deep, as ARP\'
       tx6.sendtoSync(patternBytes(200, i), 'fd00::99', 9); // on-link, but nobody has it
       tx4.sendtoSync(patternBytes(200, i), '10.0.0.99', 9);
     }
-    await sleep(20); // the turn's flush runs the trim
+    await sleep(20);
     const pools = a.memory().pools;
     assert.ok(pools.ND6_QUEUE > 0 && pools.ND6_QUEUE <= 64, `ND6_QUEUE holds ${pools.ND6_QUEUE}`);
     assert.ok(pools.ARP_QUEUE > 0 && pools.ARP_QUEUE <= 64, `ARP_QUEUE holds ${pools.ARP_QUEUE}`);

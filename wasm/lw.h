@@ -178,9 +178,6 @@ void tcp_sock_close(struct lw_sock *s);
 u32_t tcp_sock_events(const struct lw_sock *s);
 void tcp_sock_fail_connect(struct lw_sock *s, int err);
 
-/* nd6_queue.c */
-void nd6_queue_trim(void);
-
 /* dhcp.c */
 void dhcp_tick_check(void);
 

@@ -99,6 +99,9 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 #define LWIP_IPV6_NUM_ADDRESSES         4
 #define LWIP_ND6_QUEUEING               1
 #define MEMP_NUM_ND6_QUEUE              64
+/* Packets held per neighbour while ND resolves, as ARP_QUEUE_LEN; beyond it the oldest
+ * is dropped (wasm/patches/0006: lwIP 2.1.3 has no per-neighbour bound). */
+#define LWIP_ND6_QUEUE_LEN              64
 
 /* --- TCP --------------------------------------------------------------------------- */
 /* TCP_MSS is the ceiling we advertise; lwIP lowers it per route to MTU-40 (IPv4) or

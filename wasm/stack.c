@@ -158,7 +158,6 @@ stack_poll(void)
   }
   group_tick_check();
   dhcp_tick_check();
-  nd6_queue_trim();
   return outbox.len;
 }
 
