@@ -9,7 +9,7 @@
 // and a 20 ms timer set after the attack fires on time (the process is responsive).
 import { performance } from 'node:perf_hooks';
 import {
-  Stack, createPair, SocketError, AF_INET, AF_INET6, SOCK_STREAM,
+  Stack, createPair, SocketError, AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_LINGER,
 } from '../dist/index.js';
 import {
   tapLink, parseTcp, fixChecksums, ether, ipv4Packet, ipv6Packet, ip4, ip6, parseMac,
@@ -437,6 +437,43 @@ const cases = {
     return k.finish({
       [`A sent ${toAttacker} frames to the attacker's MAC`]: toAttacker === 0,
       [`A solicited fd00::77 by multicast`]: solicited,
+    });
+  },
+
+  /** A client that connects and resets, again and again, to a listener nobody accepts
+   * from: the accept queue stays within the backlog (lwIP stops counting a reset
+   * connection, but it stays queued for accept()), and a later client still gets in. */
+  async 'accept-queue-resets'() {
+    const k = await setup({ family: 4 });
+    const l = k.a.socket(AF_INET, SOCK_STREAM);
+    l.bind('0.0.0.0', 81);
+    l.listen(2);
+    for (let i = 0; i < 40; i++) {
+      const c = k.b.socket(AF_INET, SOCK_STREAM);
+      await c.connect('10.0.0.1', 81, { timeout: 300 }).catch(() => {});
+      c.setsockopt(SOL_SOCKET, SO_LINGER, { onoff: true, linger: 0 });
+      c.close();
+    }
+    await sleep(20);
+    const queued = k.a.ss({ tcp: true, all: true }).find((r) => r.state === 'LISTEN' && r.local.port === 81)?.recvQ;
+    const drained = [];
+    for (;;) {
+      try {
+        drained.push(l.acceptSync());
+      } catch {
+        break;
+      }
+    }
+    for (const c of drained) c.close();
+    const late = k.b.socket(AF_INET, SOCK_STREAM);
+    const accepted = l.accept();
+    const joined = await late.connect('10.0.0.1', 81, { timeout: 2000 }).then(() => true, () => false);
+    if (joined) (await accepted).close();
+    late.close();
+    l.close();
+    return k.finish({
+      [`the accept queue holds ${queued} connections, backlog 2`]: queued <= 2,
+      [`a client after the resets got in`]: joined,
     });
   },
 

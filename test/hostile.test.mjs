@@ -32,6 +32,7 @@ const names = {
   'redirect-from-router': 'redirect from the first-hop router is still taken',
   'na-override': 'unsolicited and unicast NAs naming the peer with another MAC do not move it; A probes the held MAC',
   'na-no-entry': 'an unsolicited NA creates no neighbour entry',
+  'accept-queue-resets': 'connect-then-reset 40 times to a backlog-2 listener: the accept queue stays within the backlog',
   'ra-invalid': 'router advertisements from a global source, with hop limit 64, or code 1 are dropped',
 };
 

@@ -57,6 +57,7 @@ static uint64_t
 simd_sum(const u8_t **s, u8_t **d, int *len)
 {
   uint64_t acc = 0;
+  /* bounded by *len (a packet's length): each pass of either loop takes 64 bytes */
   while (*len >= 64) {
     v128_t lanes = wasm_i32x4_splat(0);
     int steps = 0;
@@ -92,6 +93,7 @@ lw_chksum(const void *dataptr, int len)
   u8_t *none = NULL;
   acc = simd_sum(&p, &none, &len);
 #endif
+  /* bounded by len (a pbuf's 16-bit length): each pass takes 32, then 8 bytes */
   while (len >= 32) {
     uint64_t w[4];
     memcpy(w, p, 32);
@@ -125,6 +127,7 @@ lw_chksum_copy(void *dst, const void *src, u16_t len)
 #ifdef __wasm_simd128__
   acc = simd_sum(&s, &d, &n);
 #endif
+  /* bounded by len (16-bit): each pass takes 8 bytes */
   while (n >= 8) {
     uint64_t w;
     memcpy(&w, s, 8);

@@ -81,6 +81,8 @@ static struct dns_query *
 dns_query_find(int id, struct dns_query ***link)
 {
   struct dns_query **l = &queries;
+  /* Also runs from lwIP's answer callback. bounded: only JS adds queries, at most
+   * DNS_TABLE_SIZE in flight plus answered ones JS has not collected; answers add none. */
   for (; *l != NULL; l = &(*l)->next) {
     if ((*l)->id == id) {
       if (link != NULL) {

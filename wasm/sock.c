@@ -86,6 +86,7 @@ sock_free(struct lw_sock *s)
   if (s->flags & SF_QUEUED) {
     /* unlink from the changed list */
     struct lw_sock **pp = &changed_head, *prev = NULL;
+    /* bounded: each socket with a descriptor is on the list at most once (SF_QUEUED) */
     while (*pp != NULL && *pp != s) {
       prev = *pp;
       pp = &(*pp)->changed_next;
@@ -128,6 +129,7 @@ LW_EXPORT int
 stack_changed(int *out, int max)
 {
   int n = 0;
+  /* bounded by max, and by the list: one entry a descriptor */
   while (changed_head != NULL && n < max) {
     struct lw_sock *s = changed_head;
     changed_head = s->changed_next;

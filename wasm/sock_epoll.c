@@ -56,6 +56,7 @@ ep_unlink_ready(struct lw_epitem *it)
   if (!it->queued) {
     return;
   }
+  /* bounded: the ready list holds each of ep's items at most once (queued) */
   while (*pp != NULL && *pp != it) {
     prev = *pp;
     pp = &(*pp)->next_ready;
@@ -91,6 +92,8 @@ void
 epoll_sock_changed(struct lw_sock *s, u32_t old)
 {
   struct lw_epitem *it;
+  /* Runs for every packet that changes readiness. bounded: one item per epoll instance
+   * watching s, which only JS adds; a peer adds none. */
   for (it = s->watchers; it != NULL; it = it->next_watch) {
     u32_t bits = (it->events & LW_EPOLLET) ? s->events & ~old : s->events;
     if (bits & (it->events | ALWAYS)) {
@@ -104,6 +107,7 @@ void
 epoll_sock_arrival(struct lw_sock *s)
 {
   struct lw_epitem *it;
+  /* Runs for every arrival; bounded as in epoll_sock_changed (JS's registrations) */
   for (it = s->watchers; it != NULL; it = it->next_watch) {
     if ((it->events & LW_EPOLLIN) && (s->events & LW_EPOLLIN)) {
       ep_enqueue(it);
@@ -203,6 +207,8 @@ epoll_wait(int id, u32_t *out, int max)
   if (max <= 0) {
     return -LW_EINVAL;
   }
+  /* bounded: each pass takes an item off the ready list, and the ones that stay ready
+   * go on requeue_head, so each item is seen at most once a wait */
   while (n < max && (it = ep->ready_head) != NULL) {
     u32_t rev;
     ep->ready_head = it->next_ready;

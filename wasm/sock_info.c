@@ -127,12 +127,15 @@ stack_ss(u32_t *out, int max)
     }
     memset(&rows[n], 0, sizeof(rows[n]));
     row_sock(&rows[n++], s);
+    /* a peer fills the accept queue, but only to the backlog (tcp_sock_on_accept) */
     for (c = s->aq_head; c != NULL && n < max; c = c->aq_next) {
       memset(&rows[n], 0, sizeof(rows[n]));
       row_sock(&rows[n], c);
       rows[n++].fd = -1;
     }
   }
+  /* bounded by max; peers add active pcbs only up to each listener's backlog (SYN_RCVD
+   * and unaccepted ones count against it), and TIME_WAIT ones come from our closes */
   for (pcb = tcp_active_pcbs; pcb != NULL && n < max; pcb = pcb->next) {
     if (pcb->callback_arg == NULL) {
       memset(&rows[n], 0, sizeof(rows[n]));
@@ -172,6 +175,8 @@ stack_sockstat(u32_t *out)
       udp_mem += s->dg_bytes;
     }
   }
+  /* JS's call, not a packet's. The pcb lists are lwIP's, which tcp_input walks for
+   * every segment anyway; peers grow them only as in stack_ss. */
   for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
     alloc++;
     if (pcb->callback_arg == NULL) {

@@ -66,6 +66,7 @@ tcp_window_target_held(const struct lw_sock *s)
 static void
 tcp_give_window(struct tcp_pcb *pcb, u32_t n)
 {
+  /* bounded: n is bytes read or held back, at most the window; 64 KiB a pass */
   while (n > 0) {
     u16_t step = n > 0xFFFFu ? 0xFFFFu : (u16_t)n;
     tcp_recved(pcb, step);

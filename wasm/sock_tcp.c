@@ -57,6 +57,7 @@ static void
 tcp_sock_rx_free(struct lw_sock *s)
 {
   struct pbuf *p = s->rx_head;
+  /* the receive queue: pbuf chains that end at NULL, at most the window's bytes */
   while (p != NULL) {
     struct pbuf *next = p->next;
     p->next = NULL;
@@ -124,6 +125,12 @@ tcp_sock_on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
   struct lw_sock *c;
   if (ls == NULL || newpcb == NULL || err != ERR_OK) {
     return ERR_VAL;
+  }
+  /* lwIP's backlog stops counting a queued connection once it is reset, but the socket
+   * stays queued for accept(); without this, SYN, ACK, RST repeated grows the queue. */
+  if (ls->aq_len >= ls->backlog) {
+    tcp_abort(newpcb);
+    return ERR_ABRT;
   }
   c = sock_alloc(ls->domain, LW_SOCK_STREAM);
   if (c == NULL) {
@@ -382,6 +389,8 @@ tcp_sock_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
   } else {
     s->rx_head = p;
   }
+  /* a pbuf chain: ends at NULL, at most p->tot_len bytes; only the new chain is
+   * walked (rx_tail remembers the end), so each pbuf is walked once */
   while (p->next != NULL) {
     p = p->next;
   }
@@ -544,6 +553,8 @@ tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
     if (skip >= s->rx_bytes) {
       return -LW_EAGAIN;
     }
+    /* bounded: skip < rx_bytes, and the queue ends at NULL; but it is walked from the
+     * head on every peek, so one-byte segments make a peeking reader O(pbufs) a call */
     while (p != NULL && skip >= p->len - off) {
       skip -= p->len - off;
       p = p->next;
@@ -551,6 +562,7 @@ tcp_sock_recv(struct lw_sock *s, u8_t *buf, u32_t len, int flags)
     }
     off += skip;
   }
+  /* bounded by len and the queue (ends at NULL); a pbuf with len 0 is stepped over */
   while (p != NULL && copied < len) {
     u32_t n = p->len - off;
     if (n > len - copied) {
@@ -608,6 +620,7 @@ tcp_sock_shutdown(struct lw_sock *s, int how)
     s->flags |= SF_RD_SHUT;
     if (s->pcb.tcp != NULL && s->rx_bytes > 0) {
       u32_t left = s->rx_bytes;
+      /* bounded: rx_bytes is at most the window (TCP_WND), 64 KiB a pass */
       while (left > 0) {
         u16_t step = left > 0xFFFFu ? 0xFFFFu : (u16_t)left;
         tcp_recved(s->pcb.tcp, step);
@@ -639,6 +652,7 @@ tcp_sock_close(struct lw_sock *s)
   if (s->state == LS_LISTEN) {
     /* Queued connections nobody accepted are reset, as Linux does. */
     struct lw_sock *c = s->aq_head;
+    /* a peer fills the accept queue, but only to the backlog (tcp_sock_on_accept) */
     while (c != NULL) {
       struct lw_sock *next = c->aq_next;
       if (c->pcb.tcp != NULL) {

@@ -228,6 +228,8 @@ udp_sock_close(struct lw_sock *s)
     udp_remove(s->pcb.udp);
     s->pcb.udp = NULL;
   }
+  /* the datagram queue: ends at NULL, its bytes at most rcvbuf; empty datagrams are
+   * not counted against rcvbuf, so their number is bounded only by memory */
   while (d != NULL) {
     struct lw_dgram *next = d->next;
     pbuf_free(d->p);

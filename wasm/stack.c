@@ -38,7 +38,11 @@ buf_reserve(struct lw_buf *b, u32_t need)
   if (need > b->cap) {
     u32_t cap = b->cap ? b->cap : 4096;
     u8_t *p;
+    /* bounded: cap doubles from 4 KiB, at most 19 times; past 2 GiB it would wrap to 0 */
     while (cap < need) {
+      if (cap > 0x7fffffffu) {
+        return -LW_ENOMEM;
+      }
       cap *= 2;
     }
     p = (u8_t *)realloc(b->data, cap);
@@ -76,6 +80,8 @@ static int
 group_timers_running(void)
 {
   struct netif *n;
+  /* Runs after every poll. Only we join groups (MAX_GROUPS a socket, plus lwIP's own
+   * for each interface and IPv6 address): a peer's packets add none. */
   NETIF_FOREACH(n) {
     struct igmp_group *g;
     struct mld_group *m;
@@ -224,6 +230,8 @@ stack_input(u32_t len)
   if (len > inbox.cap) {
     return -LW_EINVAL;
   }
+  /* bounded by len: each record moves off on by 8 + flen bytes, and flen is checked
+   * against what is left (off stays <= len + 3, so off + 8 cannot wrap) */
   while (off + 8 <= len) {
     u32_t ifindex, flen;
     struct netif *netif;
