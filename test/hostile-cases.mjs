@@ -9,7 +9,7 @@
 // and a 20 ms timer set after the attack fires on time (the process is responsive).
 import { performance } from 'node:perf_hooks';
 import {
-  Stack, createPair, SocketError, AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_LINGER,
+  Stack, createPair, SocketError, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_LINGER,
 } from '../dist/index.js';
 import {
   tapLink, parseTcp, fixChecksums, ether, ipv4Packet, ipv6Packet, ip4, ip6, parseMac,
@@ -474,6 +474,39 @@ const cases = {
     return k.finish({
       [`the accept queue holds ${queued} connections, backlog 2`]: queued <= 2,
       [`a client after the resets got in`]: joined,
+    });
+  },
+
+  /** 20000 empty UDP datagrams to a socket nobody reads: they are charged against its
+   * receive buffer like any other (Linux charges each skb's truesize), so the queue
+   * stops growing and memory is bounded; the excess is dropped. */
+  async 'udp-empty-flood'() {
+    const k = await setup({ family: 4 });
+    const u = k.a.socket(AF_INET, SOCK_DGRAM);
+    u.bind('0.0.0.0', 5353);
+    const heap0 = k.a.memory().heapBytes;
+    const frames = [];
+    for (let i = 0; i < 20000; i++) {
+      const d = cat(be16(4000), be16(5353), be16(8), be16(0)); // length 8, no checksum
+      frames.push(ether(k.aMac, k.bMac, 0x0800, ipv4Packet({ src: k.bIp, dst: k.aIp, proto: 17, payload: d })));
+      if (frames.length === 500) k.inject(frames.splice(0));
+    }
+    await sleep(20);
+    const grew = k.a.memory().heapBytes - heap0;
+    let queued = 0;
+    for (;;) {
+      try {
+        u.recvfromSync();
+        queued++;
+      } catch {
+        break;
+      }
+    }
+    u.close();
+    const limit = 212992 / 128;
+    return k.finish({
+      [`${queued} empty datagrams were queued, at most ${limit} fit in the 212992-byte buffer`]: queued > 0 && queued <= limit,
+      [`the heap grew ${grew} bytes`]: grew < 4 * 1024 * 1024,
     });
   },
 

@@ -11,6 +11,9 @@
  * because lwIP's pbuf lengths are 16-bit and include the 48 bytes of headers. */
 #define UDP_MAX_V4 65507u
 #define UDP_MAX_V6 65487u
+/* What one queued datagram costs beyond its bytes: its record, its pbuf and their malloc
+ * headers (about 100 bytes here), rounded up. */
+#define LW_DGRAM_COST 128u
 
 static int
 udp_is_broadcast(const ip_addr_t *ip)
@@ -50,7 +53,11 @@ udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t
       pbuf_realloc(p, (u16_t)(ulen - UDP_HLEN));
     }
   }
-  if (s == NULL || (s->flags & SF_RD_SHUT) || s->dg_bytes + p->tot_len > s->rcvbuf ||
+  /* Each queued datagram is charged its bytes plus what holds it, as Linux charges an
+   * skb's truesize: otherwise empty datagrams would cost nothing against SO_RCVBUF, and
+   * a peer could queue them until memory ran out. */
+  if (s == NULL || (s->flags & SF_RD_SHUT) ||
+      s->dg_bytes + p->tot_len + (s->dg_count + 1) * LW_DGRAM_COST > s->rcvbuf ||
       (d = (struct lw_dgram *)malloc(sizeof(*d))) == NULL) {
     if (s != NULL) {
       s->dg_drops++;
@@ -228,8 +235,7 @@ udp_sock_close(struct lw_sock *s)
     udp_remove(s->pcb.udp);
     s->pcb.udp = NULL;
   }
-  /* the datagram queue: ends at NULL, its bytes at most rcvbuf; empty datagrams are
-   * not counted against rcvbuf, so their number is bounded only by memory */
+  /* the datagram queue: ends at NULL; bytes plus LW_DGRAM_COST each are at most rcvbuf */
   while (d != NULL) {
     struct lw_dgram *next = d->next;
     pbuf_free(d->p);
