@@ -72,9 +72,10 @@ function echoLoop(peerSock, victimSock, stop) {
 
 /**
  * Fuzzes `count` frames (seeded) into a victim stack. Returns counts, memory before and
- * after, and whether the live connections still carried data intact.
+ * after, and whether the live connections still carried data intact. mix (class weights)
+ * and mutate (the share of mutated frames) go to the FrameFuzzer.
  */
-export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress }) {
+export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress, mix, mutate }) {
   const clock = new VirtualClock();
   const failures = [];
   const victim = await Stack.create({ clock, seed, wasm, onError: (e) => failures.push(['victim', e]) });
@@ -89,15 +90,18 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
     const empty = victim.memory();
 
     // services on the victim, and the peer's, for connections the victim opens
-    const listen = (stack, domain, port) => {
+    const listen = (stack, domain, port, backlog = 16) => {
       const l = stack.socket(domain, SOCK_STREAM);
       l.bind(domain === AF_INET ? '0.0.0.0' : '::', port);
-      l.listen(16);
+      l.listen(backlog);
       closeAll.push(l);
       return l;
     };
     const vl4 = listen(victim, AF_INET, 80);
     const vl6 = listen(victim, AF_INET6, 8080);
+    // for the handshakes the fuzzer finishes (IPv4 and IPv6): on 80 and 8080 the SYN flood
+    // of the other classes keeps the backlog full of half-open connections
+    const vlh = listen(victim, AF_INET6, 8081, 64);
     const pl4 = listen(peer, AF_INET, 9000);
     const pl6 = listen(peer, AF_INET6, 9001);
     const udp = [[AF_INET, '0.0.0.0', 53], [AF_INET6, '::', 5353]].map(([d, a, p]) => {
@@ -132,7 +136,7 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
       seed,
       target: { mac: iv.mac, ipv4: '10.0.0.1', ipv6: ['fd00::1', iv.ipv6[0]] },
       peer: { mac: ip.mac, ipv4: '10.0.0.2', ipv6: ['fd00::2', ip.ipv6[0]] },
-      tcpPorts: [80, 8080], udpPorts: [53, 5353],
+      tcpPorts: [80, 8080], synPorts: [8081], udpPorts: [53, 5353], mix, mutate,
     });
     for (const [p, v] of live) {
       const vs = v.getsockname();
@@ -145,6 +149,28 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
     const t0 = performance.now();
     let injected = 0;
     let udpDrained = 0;
+    let accepted = 0;
+    // connections the fuzzer finished (with odd MSS options) fill the backlogs: take them,
+    // send on them (in segments of the MSS they announced), and close them
+    const acceptAll = () => {
+      for (const l of [vl4, vl6, vlh]) {
+        for (;;) {
+          let s;
+          try {
+            s = l.acceptSync();
+          } catch {
+            break;
+          }
+          accepted++;
+          try {
+            s.sendSync(new Uint8Array(4096).fill(accepted & 0xff));
+          } catch {
+            // a reset by now, or no room: either is fine
+          }
+          s.close();
+        }
+      }
+    };
     while (injected < count && failures.length === 0) {
       const n = Math.min(batch, count - injected);
       const frames = new Array(n);
@@ -153,6 +179,7 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
       injected += n;
       clock.advance(1);
       await macrotask();
+      if ((injected / batch) % 8 === 0) acceptAll();
       if ((injected / batch) % 64 === 0) {
         for (const u of udp) {
           for (;;) {
@@ -184,17 +211,7 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
         }
       }
     }
-    let accepted = 0;
-    for (const l of [vl4, vl6]) {
-      for (;;) {
-        try {
-          l.acceptSync().close();
-          accepted++;
-        } catch {
-          break;
-        }
-      }
-    }
+    acceptAll();
     await clock.advanceAsync(10 * 60_000);
     const tenMinutes = victim.memory();
     // lwIP keeps packets queued for an IPv6 default router that never answers ND until
