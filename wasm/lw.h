@@ -82,6 +82,7 @@ struct lw_sock {
   /* UDP receive queue */
   struct lw_dgram *dg_head, *dg_tail;
   u32_t dg_count, dg_bytes, dg_drops;
+  u32_t dg_charge;   /* what the queue counts against rcvbuf (sock_udp.c) */
   u32_t rcvbuf;
 
   /* Listening sockets: established connections not yet accepted. */

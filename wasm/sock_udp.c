@@ -11,9 +11,10 @@
  * because lwIP's pbuf lengths are 16-bit and include the 48 bytes of headers. */
 #define UDP_MAX_V4 65507u
 #define UDP_MAX_V6 65487u
-/* What one queued datagram costs beyond its bytes: its record, its pbuf and their malloc
- * headers (about 100 bytes here), rounded up. */
-#define LW_DGRAM_COST 128u
+/* The least a queued datagram is charged against SO_RCVBUF: about what its record, its
+ * pbuf and their malloc headers take. */
+#define LW_DGRAM_MIN_CHARGE 128u
+#define udp_sock_charge(len) ((len) > LW_DGRAM_MIN_CHARGE ? (len) : LW_DGRAM_MIN_CHARGE)
 
 static int
 udp_is_broadcast(const ip_addr_t *ip)
@@ -53,11 +54,11 @@ udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t
       pbuf_realloc(p, (u16_t)(ulen - UDP_HLEN));
     }
   }
-  /* Each queued datagram is charged its bytes plus what holds it, as Linux charges an
-   * skb's truesize: otherwise empty datagrams would cost nothing against SO_RCVBUF, and
-   * a peer could queue them until memory ran out. */
+  /* A queued datagram is charged its payload bytes, but at least LW_DGRAM_MIN_CHARGE
+   * (Linux charges an skb's truesize): otherwise empty datagrams would cost nothing
+   * against SO_RCVBUF, and a peer could queue them until memory ran out. */
   if (s == NULL || (s->flags & SF_RD_SHUT) ||
-      s->dg_bytes + p->tot_len + (s->dg_count + 1) * LW_DGRAM_COST > s->rcvbuf ||
+      s->dg_charge + udp_sock_charge(p->tot_len) > s->rcvbuf ||
       (d = (struct lw_dgram *)malloc(sizeof(*d))) == NULL) {
     if (s != NULL) {
       s->dg_drops++;
@@ -77,6 +78,7 @@ udp_sock_on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t
   s->dg_tail = d;
   s->dg_count++;
   s->dg_bytes += p->tot_len;
+  s->dg_charge += udp_sock_charge(p->tot_len);
   sock_refresh(s);
   epoll_sock_arrival(s);
 }
@@ -205,6 +207,7 @@ udp_sock_recvfrom(struct lw_sock *s, u8_t *buf, u32_t len, int flags, struct lw_
     }
     s->dg_count--;
     s->dg_bytes -= d->p->tot_len;
+    s->dg_charge -= udp_sock_charge(d->p->tot_len);
     pbuf_free(d->p);
     free(d);
   }
@@ -235,7 +238,7 @@ udp_sock_close(struct lw_sock *s)
     udp_remove(s->pcb.udp);
     s->pcb.udp = NULL;
   }
-  /* the datagram queue: ends at NULL; bytes plus LW_DGRAM_COST each are at most rcvbuf */
+  /* the datagram queue: ends at NULL; its charge is at most rcvbuf */
   while (d != NULL) {
     struct lw_dgram *next = d->next;
     pbuf_free(d->p);
