@@ -171,7 +171,7 @@ tapTest('without CAP_NET_ADMIN: creating gives EPERM naming CAP_NET_ADMIN and `i
   assert.match(out.error.message, /CAP_NET_ADMIN/);
   assert.match(out.error.message, new RegExp(`ip tuntap add dev ${dev} mode tap user \\$USER`));
   assert.not.ok(deviceExists(dev));
-});
+}, { unprivileged: true });
 
 tapTest('without CAP_NET_ADMIN: a persistent device owned by the user attaches; setting its MTU is EPERM', () => {
   const { dev } = uniqueNames();
@@ -191,7 +191,7 @@ tapTest('without CAP_NET_ADMIN: a persistent device owned by the user attaches; 
   } finally {
     if (deviceExists(dev)) ip('tuntap', 'del', 'dev', dev, 'mode', 'tap');
   }
-});
+}, { unprivileged: true });
 
 /** A raw receiver: collects frames and drain/close calls. */
 function rawReceiver() {

@@ -3,7 +3,7 @@
 // cleanup that removes the device, the namespace and every process started in it,
 // even when the test fails. Traffic only ever goes to that namespace.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'uvu';
 import { AF_INET, AF_INET6, SOCK_STREAM } from '../dist/index.js';
 import { openTap } from '../dist/tap.js';
@@ -30,10 +30,15 @@ export function hasTool(name) {
   }
 }
 
-/** Why the kernel suites cannot run here, or null when they can. */
-export function tapSkipReason(tools = []) {
+/** Why the kernel suites cannot run here, or null when they can. unprivileged: the test
+ * also opens the device as a user without capabilities. */
+export function tapSkipReason(tools = [], { unprivileged = false } = {}) {
   if (process.platform !== 'linux') return `TAP needs Linux (this is ${process.platform})`;
   if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun (modprobe tun)';
+  const mode = statSync('/dev/net/tun').mode & 0o777;
+  if (unprivileged && (mode & 0o006) !== 0o006) {
+    return `/dev/net/tun is mode 0${mode.toString(8)} here (udev usually makes it 0666), so no user without root can open it`;
+  }
   if (!hasCap(CAP_NET_ADMIN) || !hasCap(CAP_SYS_ADMIN)) {
     return 'needs CAP_NET_ADMIN and CAP_SYS_ADMIN to create TAP devices and network namespaces (run as root; CI does)';
   }
@@ -46,8 +51,8 @@ export function tapSkipReason(tools = []) {
  * A test that skips, saying why, when the kernel side cannot be set up. Every test has a
  * time limit (helpers.it), after which its stacks are disposed and its cleanup runs.
  */
-export function tapTest(name, fn, { ms = 60_000, tools = [] } = {}) {
-  const reason = tapSkipReason(tools);
+export function tapTest(name, fn, { ms = 60_000, tools = [], unprivileged = false } = {}) {
+  const reason = tapSkipReason(tools, { unprivileged });
   if (reason) {
     console.log(`skipping "${name}": ${reason}`);
     test.skip(name);
