@@ -204,6 +204,12 @@ function redirect(k, { src = ATTACKER_LL, target, destination, mac = ATTACKER_MA
   return icmp6Frame(k, { src, dst: k.aLL, type: 137, body });
 }
 
+const BROADCAST = new Uint8Array(6).fill(0xff);
+
+function arpFrame({ op, sha, spa, tha, tpa, dst, src = ATTACKER_MAC }) {
+  return ether(dst, src, 0x0806, cat(be16(1), be16(0x0800), Uint8Array.from([6, 4]), be16(op), sha, spa, tha, tpa));
+}
+
 /** How many of A's frames since mark went to mac. */
 const framesTo = (k, mark, mac) => k.seen.fromA.slice(mark).filter((f) => f.subarray(0, 6).every((x, i) => x === mac[i])).length;
 
@@ -507,6 +513,50 @@ const cases = {
     return k.finish({
       [`${queued} empty datagrams were queued, at most ${limit} fit in the 212992-byte buffer`]: queued > 0 && queued <= limit,
       [`the heap grew ${grew} bytes`]: grew < 4 * 1024 * 1024,
+    });
+  },
+
+  /** Gratuitous ARP and a forged ARP reply naming B's address with the attacker's MAC:
+   * A keeps B's MAC, re-requests B, and B's answer keeps it. */
+  async 'arp-move'() {
+    const k = await setup({ family: 4 });
+    const before = k.a.stats().etharp.drop;
+    const mark = k.seen.fromA.length;
+    k.inject([
+      arpFrame({ op: 1, sha: ATTACKER_MAC, spa: k.bIp, tha: new Uint8Array(6), tpa: k.bIp, dst: BROADCAST }),
+      arpFrame({ op: 2, sha: ATTACKER_MAC, spa: k.bIp, tha: k.aMac, tpa: k.aIp, dst: k.aMac }),
+    ]);
+    const moved = await k.moves();
+    const toAttacker = framesTo(k, mark, ATTACKER_MAC);
+    const rerequest = k.seen.fromA.slice(mark).some((f) => f[12] === 0x08 && f[13] === 0x06 && f[21] === 1 &&
+      f.subarray(38, 42).every((x, i) => x === k.bIp[i]));
+    await sleep(6000); // past ETHARP_VERIFY_AGE: B answered, so nothing expired
+    const moved2 = await k.moves();
+    return k.finish({
+      [`data moved after the forged ARP`]: moved,
+      [`data still moved 6 s later`]: moved2,
+      [`A sent ${toAttacker} frames to the attacker's MAC`]: toAttacker === 0,
+      [`A re-requested B`]: rerequest,
+      [`the forged ARP was counted as an etharp drop`]: k.a.stats().etharp.drop - before >= 2,
+    });
+  },
+
+  /** ARP requests for A from 200 made-up senders, over 2.5 s (so B's entry is the
+   * oldest), do not push B out of A's table: A sends to B without asking for it again. */
+  async 'arp-eviction'() {
+    const k = await setup({ family: 4 });
+    const mark = k.seen.fromA.length;
+    for (let i = 0; i < 200; i++) {
+      const mac = Uint8Array.from([2, 0, 0, 1, 0, i]);
+      k.inject([arpFrame({ op: 1, sha: mac, spa: Uint8Array.from([10, 0, 0, 20 + i]), tha: new Uint8Array(6), tpa: k.aIp, dst: BROADCAST, src: mac })]);
+      if (i % 20 === 19) await sleep(250);
+    }
+    const moved = await k.moves();
+    const asked = k.seen.fromA.slice(mark).some((f) => f[12] === 0x08 && f[13] === 0x06 && f[21] === 1 &&
+      f.subarray(38, 42).every((x, i) => x === k.bIp[i]));
+    return k.finish({
+      [`data moved after the requests`]: moved,
+      [`A had to ask for B again`]: !asked,
     });
   },
 

@@ -34,6 +34,8 @@ const names = {
   'na-no-entry': 'an unsolicited NA creates no neighbour entry',
   'accept-queue-resets': 'connect-then-reset 40 times to a backlog-2 listener: the accept queue stays within the backlog',
   'udp-empty-flood': '20000 empty UDP datagrams to an unread socket are charged against its buffer; the queue and the heap stay bounded',
+  'arp-move': 'gratuitous ARP and a forged reply naming the peer with another MAC do not move it; A re-requests it',
+  'arp-eviction': 'ARP requests from 200 made-up senders do not evict the peer from the ARP table',
   'ra-invalid': 'router advertisements from a global source, with hop limit 64, or code 1 are dropped',
 };
 
