@@ -216,7 +216,7 @@ export async function fuzzFrames({ count, seed = 1, batch = 64, wasm, onProgress
     const tenMinutes = victim.memory();
     // lwIP keeps packets queued for an IPv6 default router that never answers ND until
     // the router's lifetime ends (up to 65535 s, from a forged router advertisement; at
-    // most 64 per neighbour, wasm/nd6_queue.c), so only after that is everything back;
+    // most 64 per neighbour, wasm/patches/0006), so only after that is everything back;
     // nothing else needs more than minutes.
     clock.advance(ROUTER_LIFETIME_MS);
     await clock.advanceAsync(5000);
