@@ -42,10 +42,10 @@ export async function until(predicate, ms = 5000, what = 'condition') {
  * A raw WebSocket client: open() resolves once connected (or rejects with the HTTP status
  * of a refused upgrade); frames received are kept in client.frames.
  */
-export function rawClient(url, { token, origin, headers } = {}) {
+export function rawClient(url, { token, origin, headers, protocols = [] } = {}) {
   const u = new URL(url);
   if (token !== undefined) u.searchParams.set('token', token);
-  const ws = new WebSocket(u, { origin, headers });
+  const ws = new WebSocket(u, protocols, { origin, headers });
   const opened = new Promise((resolve, reject) => {
     ws.once('open', () => resolve(client));
     ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused: HTTP ${res.statusCode}`), { status: res.statusCode })));
@@ -78,13 +78,15 @@ export function rawClient(url, { token, origin, headers } = {}) {
 /**
  * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len'
  * or 'dhcp' (resolves once leased);
- * gateway optional; reconnect goes to the link; url overrides the relay's.
+ * gateway optional; reconnect goes to the link; url overrides the relay's; batch offers
+ * batched framing (lwip-wasm.batch.v1).
  */
-export async function relayStack(relay, { ip, gateway, token, origin, mac, reconnect, url = relay.url } = {}) {
+export async function relayStack(relay, { ip, gateway, token, origin, mac, reconnect, url = relay.url, batch = false } = {}) {
   const stack = await createStack();
   const u = new URL(url);
   if (token !== undefined) u.searchParams.set('token', token);
-  const link = lwip.connectWebSocket(() => new WebSocket(u, { origin }), reconnect ? { reconnect } : {});
+  const protocols = batch ? [lwip.BATCH_PROTOCOL] : [];
+  const link = lwip.connectWebSocket(() => new WebSocket(u, protocols, { origin }), reconnect ? { reconnect } : {});
   try {
     await link.ready;
   } catch (err) {

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { BATCH_PROTOCOL } from '../transports/batch.js';
 import { hasToken, originAllowed } from './auth.js';
 import { Demo } from './demo.js';
 import { Registry } from './identity.js';
@@ -59,7 +60,12 @@ class RelayServer implements Relay {
   readonly #mode: Mode;
   readonly #demo: Demo | null;
   readonly #http = createServer((req, res) => this.#request(req, res));
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+  // A client that offers batched framing gets it; one that offers nothing (v86's
+  // wsproxy clients) gets one frame per message.
+  readonly #wss = new WebSocketServer({
+    noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false,
+    handleProtocols: (offered: Set<string>) => (offered.has(BATCH_PROTOCOL) ? BATCH_PROTOCOL : false),
+  });
   readonly #sessions = new Set<Session>();
   readonly #registry = new Registry();
   readonly #totals = zeroTraffic();

@@ -1,8 +1,11 @@
-// One client: a WebSocket carrying one ethernet frame per binary message. Every frame
-// from the client passes, in order, the size limit, the rate limits, parsing, the mode's
-// check (destination filter, anti-spoofing) and the connection limit; a frame that fails
-// is dropped and counted, and a refused TCP segment is answered with an RST.
+// One client: a WebSocket carrying ethernet frames, batched (lwip-wasm.batch.v1, when the
+// client offered it) or one per binary message. Every frame from the client passes, in
+// order, the size limit, the rate limits, parsing, the mode's check (destination filter,
+// anti-spoofing) and the connection limit; a frame that fails is dropped and counted,
+// and a refused TCP segment is answered with an RST. A malformed batch ends the session
+// with close code 1002 and a reason that says what was wrong.
 import type { WebSocket } from 'ws';
+import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from '../transports/batch.js';
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
 import { resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
@@ -44,6 +47,9 @@ export class Session implements ModeClient {
   /** Frames that passed every check while the backend was starting; sent once it is up. */
   readonly #early: Uint8Array[] = [];
   #ended = false;
+  readonly #batch: boolean;
+  readonly #writer = new BatchWriter();
+  #flushQueued = false;
 
   constructor(id: number, ws: WebSocket, ctx: SessionContext, remote: string, origin: string | null) {
     const o = ctx.options;
@@ -57,10 +63,12 @@ export class Session implements ModeClient {
     this.#bytes = new TokenBucket(o.bytesPerSecond);
     this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
     ws.binaryType = 'nodebuffer';
+    this.#batch = ws.protocol === BATCH_PROTOCOL;
     ws.on('message', (data, isBinary) => {
-      const frame = toBytes(data);
-      if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, frame.length);
-      else this.#fromClient(frame);
+      const msg = toBytes(data);
+      if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, msg.length);
+      else if (!this.#batch) this.#fromClient(msg);
+      else this.#fromClientBatch(msg);
     });
     ws.on('close', () => this.end('client closed'));
     ws.on('error', () => this.end('client error'));
@@ -75,6 +83,21 @@ export class Session implements ModeClient {
         this.fail(`backend failed: ${err.message}`);
       },
     );
+  }
+
+  #fromClientBatch(msg: Uint8Array): void {
+    // Records longer than maxFrameSize are a broken batch here, not an oversize frame:
+    // within a batch the lengths are all there is, so one that lies ends the session.
+    const batch = readBatch(msg, this.#ctx.options.maxFrameSize);
+    if (batch.error !== null) {
+      this.#drop({ reason: 'malformed', detail: `a malformed batch: ${batch.error}` }, msg.length);
+      this.#close(BATCH_CLOSE_CODE, `malformed batch: ${batch.error}`);
+      return;
+    }
+    for (const f of batch.frames) {
+      if (this.#ended) return;
+      this.#fromClient(f);
+    }
   }
 
   #fromClient(frame: Uint8Array): void {
@@ -116,7 +139,7 @@ export class Session implements ModeClient {
   /** A frame from the backend for this client. */
   deliver(frame: Uint8Array): void {
     if (this.#ended || this.#ws.readyState !== this.#ws.OPEN) return;
-    if (this.#ws.bufferedAmount > this.#ctx.options.clientHighWaterMark) {
+    if (this.#ws.bufferedAmount + this.#writer.pending > this.#ctx.options.clientHighWaterMark) {
       // The client is not keeping up: drop, as a congested link would, rather than queue without bound.
       this.#counters.backpressureDrops++;
       this.#ctx.totals.backpressureDrops++;
@@ -131,7 +154,21 @@ export class Session implements ModeClient {
     this.#counters.bytesOut += frame.length;
     this.#ctx.totals.framesOut++;
     this.#ctx.totals.bytesOut += frame.length;
-    this.#ws.send(frame, { binary: true });
+    if (!this.#batch) {
+      this.#ws.send(frame, { binary: true });
+      return;
+    }
+    // Frames from one turn of the backend go out as one message (or a few, 64 KiB each).
+    const full = this.#writer.push(frame);
+    if (full) this.#ws.send(full, { binary: true });
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        const msg = this.#writer.take();
+        if (msg && !this.#ended && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(msg, { binary: true });
+      });
+    }
   }
 
   #drop(d: Drop, _length: number, p?: Parsed): void {
@@ -157,10 +194,15 @@ export class Session implements ModeClient {
   }
 
   fail(reason: string): void {
+    // 1011: the server hit a condition it cannot go on from.
+    this.#close(1011, reason);
+  }
+
+  #close(code: number, reason: string): void {
     if (this.#ended) return;
     this.#ctx.options.log(`client ${this.id}: closed: ${reason}`);
-    // 1011: the server hit a condition it cannot go on from; the reason must fit 123 bytes.
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1011, reason.slice(0, 120));
+    // A close reason must fit in 123 bytes.
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(code, reason.slice(0, 120));
     this.end(reason, false);
   }
 
@@ -181,6 +223,7 @@ export class Session implements ModeClient {
       remote: this.#remote,
       origin: this.#origin,
       since: this.#since,
+      framing: this.#batch ? 'batch' : 'single',
       mac: this.identity.mac ?? null,
       ipv4: this.identity.ipv4 ?? null,
       connections: this.#connections.size,

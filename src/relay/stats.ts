@@ -38,6 +38,8 @@ export interface SessionStats extends TrafficCounters {
   origin: string | null;
   /** When it connected (ms since the epoch). */
   since: number;
+  /** 'batch' (lwip-wasm.batch.v1) or 'single' (one frame per message). */
+  framing: 'batch' | 'single';
   /** The MAC and IPv4 address it owns (hub and tap modes), once known. */
   mac: string | null;
   ipv4: string | null;

@@ -1,6 +1,9 @@
-// A link over a WebSocket: one ethernet frame per binary message, no extra header (the
-// framing v86's wsproxy uses). Works with the browser's WebSocket and with `ws` in Node;
-// this module never imports `ws`, so browser bundles stay free of it.
+// A link over a WebSocket. Two framings: batched (subprotocol lwip-wasm.batch.v1, see
+// batch.ts), offered by default and used when the server selects it; or one ethernet
+// frame per binary message with no header (what v86's wsproxy speaks), otherwise. Works
+// with the browser's WebSocket and with `ws` in Node; this module never imports `ws`, so
+// browser bundles stay free of it.
+import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
 import type { Link, LinkReceiver } from './link.js';
 
 /** The fields of open, message, error and close events this link reads. */
@@ -18,6 +21,8 @@ export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   readonly bufferedAmount: number;
+  /** The subprotocol the server selected ('' for none); batching needs it. */
+  readonly protocol?: string;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: string, listener: (event: WebSocketEventLike) => void): void;
@@ -42,8 +47,16 @@ export interface ReconnectOptions {
 export interface WebSocketLinkOptions {
   /** Constructor used for a URL target (default globalThis.WebSocket; in Node pass `ws`'s WebSocket). */
   WebSocket?: WebSocketConstructor;
-  /** Subprotocols offered when the link opens the socket itself. */
+  /** Subprotocols offered when the link opens the socket itself (after lwip-wasm.batch.v1 when it offers that). */
   protocols?: string | string[];
+  /**
+   * Whether a URL target offers batched framing (lwip-wasm.batch.v1); the link batches
+   * whenever the server selects it. 'auto' (default): offer it with the platform's
+   * WebSocket (a browser's takes a server that ignores it), not with a constructor passed
+   * in (`ws` fails a connection whose server ignores an offered protocol). 'batch':
+   * always offer it (this package's relay selects it). 'single': never offer it.
+   */
+  framing?: 'auto' | 'batch' | 'single';
   /** Largest IP packet carried (default 1500; 576 to 65517). */
   mtu?: number;
   /**
@@ -70,8 +83,12 @@ export type WebSocketLinkState = 'connecting' | 'open' | 'reconnecting' | 'close
 
 /** Why the link failed: code is stable, message says what happened. */
 export class WebSocketLinkError extends Error {
-  /** 'ECONNCLOSED' (the other end closed), 'ECONNFAILED' (a transport error), 'ERETRIES' (reconnect gave up). */
-  readonly code: 'ECONNCLOSED' | 'ECONNFAILED' | 'ERETRIES';
+  /**
+   * 'ECONNCLOSED' (the other end closed), 'ECONNFAILED' (a transport error), 'ERETRIES'
+   * (reconnect gave up), 'EPROTO' (the other end sent a malformed batch; the link closed
+   * the socket with 1002).
+   */
+  readonly code: 'ECONNCLOSED' | 'ECONNFAILED' | 'ERETRIES' | 'EPROTO';
   /** The WebSocket close code and reason, when the socket closed. */
   readonly closeCode?: number;
   readonly reason?: string;
@@ -95,8 +112,11 @@ export interface WebSocketLinkCounters {
   dropped: number;
   /** Frames held while the socket was connecting, then sent once it opened. */
   deferred: number;
-  /** Messages dropped on receipt: text, shorter than an ethernet header, or longer than mtu + 18. */
+  /** Messages dropped on receipt: text, shorter than an ethernet header, or longer than mtu + 18; or a malformed batch. */
   badMessages: number;
+  /** WebSocket messages sent and received: fewer than frames when batching. */
+  messagesSent: number;
+  messagesReceived: number;
   /** Successful reconnects. */
   reconnects: number;
 }
@@ -134,6 +154,7 @@ export class WebSocketLink implements Link {
   readonly mtu: number;
   readonly counters: WebSocketLinkCounters = {
     framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, dropped: 0, deferred: 0, badMessages: 0, reconnects: 0,
+    messagesSent: 0, messagesReceived: 0,
   };
   /** Resolves when the socket first opens; rejects if the link closes before that. */
   readonly ready: Promise<void>;
@@ -156,6 +177,10 @@ export class WebSocketLink implements Link {
   #everOpened = false;
   #settleReady: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #detach: (() => void) | null = null;
+  /** The open socket batches (it selected lwip-wasm.batch.v1). */
+  #batch = false;
+  readonly #writer = new BatchWriter();
+  #flushQueued = false;
 
   constructor(target: WebSocketTarget, options: WebSocketLinkOptions = {}) {
     const mtu = options.mtu ?? 1500;
@@ -170,6 +195,9 @@ export class WebSocketLink implements Link {
     this.#drainInterval = options.drainInterval ?? 5;
     if (!(this.#drainInterval > 0)) throw new RangeError('lwip-wasm: drainInterval must be a positive number of milliseconds');
     this.#reconnect = reconnectOptions(options.reconnect);
+    if (options.framing !== undefined && options.framing !== 'auto' && options.framing !== 'batch' && options.framing !== 'single') {
+      throw new RangeError(`lwip-wasm: framing must be 'auto', 'batch' or 'single', got ${String(options.framing)}`);
+    }
     this.#opts = options;
 
     if (typeof target === 'string' || target instanceof URL) {
@@ -178,7 +206,10 @@ export class WebSocketLink implements Link {
         throw new TypeError("lwip-wasm: no WebSocket in this runtime; pass { WebSocket } (in Node: import WebSocket from 'ws')");
       }
       const url = String(target);
-      this.#open = () => new Ctor(url, options.protocols);
+      const own = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
+      const offer = options.framing === 'batch' || ((options.framing ?? 'auto') === 'auto' && options.WebSocket === undefined);
+      const protocols = offer ? [BATCH_PROTOCOL, ...own.filter((p) => p !== BATCH_PROTOCOL)] : own;
+      this.#open = () => new Ctor(url, protocols.length > 0 ? protocols : undefined);
     } else if (typeof target === 'function') {
       this.#open = target;
     } else if (isSocket(target)) {
@@ -204,9 +235,14 @@ export class WebSocketLink implements Link {
     return this.#state;
   }
 
-  /** Bytes waiting: the socket's bufferedAmount plus frames held while connecting. */
+  /** Bytes waiting: the socket's bufferedAmount, a batch not yet sent, and frames held while connecting. */
   get buffered(): number {
-    return (this.#state === 'open' && this.#ws ? this.#ws.bufferedAmount : 0) + this.#heldBytes;
+    return (this.#state === 'open' && this.#ws ? this.#ws.bufferedAmount : 0) + this.#writer.pending + this.#heldBytes;
+  }
+
+  /** How the open socket frames: 'batch' (lwip-wasm.batch.v1) or 'single'; null while not open. */
+  get framing(): 'batch' | 'single' | null {
+    return this.#state === 'open' ? (this.#batch ? 'batch' : 'single') : null;
   }
 
   attach(receiver: LinkReceiver): void {
@@ -227,7 +263,7 @@ export class WebSocketLink implements Link {
       return this.#pushBack();
     }
     if (this.#state === 'open' && this.#ws) {
-      this.#ws.send(frame);
+      this.#write(this.#ws, frame);
     } else {
       this.#held.push(frame); // like a NIC waiting for carrier: hold, bounded, send on open
       this.#heldBytes += frame.byteLength;
@@ -242,6 +278,32 @@ export class WebSocketLink implements Link {
   close(): void {
     if (this.#state === 'closed') return;
     this.#finish(undefined, true);
+  }
+
+  /** Sends a frame now, or adds it to the turn's batch (sent at the end of the turn, or once full). */
+  #write(ws: WebSocketLike, frame: Uint8Array): void {
+    if (!this.#batch) {
+      ws.send(frame);
+      this.counters.messagesSent++;
+      return;
+    }
+    const full = this.#writer.push(frame);
+    if (full) {
+      ws.send(full);
+      this.counters.messagesSent++;
+    }
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const msg = this.#writer.take(); // a drop or close clears the writer first
+    if (!msg || !this.#ws) return;
+    this.#ws.send(msg);
+    this.counters.messagesSent++;
   }
 
   #pushBack(): false {
@@ -321,10 +383,11 @@ export class WebSocketLink implements Link {
     this.#everOpened = true;
     this.#attempt = 0;
     if (wasReconnect) this.counters.reconnects++;
+    this.#batch = this.#opts.framing !== 'single' && this.#ws.protocol === BATCH_PROTOCOL;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const f of held) this.#ws.send(f);
+    for (const f of held) this.#write(this.#ws, f);
     this.#settleReady?.resolve();
     this.#settleReady = null;
     this.#opts.onOpen?.();
@@ -332,17 +395,40 @@ export class WebSocketLink implements Link {
   }
 
   #message(data: unknown): void {
-    let frame: Uint8Array;
-    if (data instanceof ArrayBuffer) frame = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data)) frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    let msg: Uint8Array;
+    if (data instanceof ArrayBuffer) msg = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) msg = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     else {
       this.counters.badMessages++; // text or Blob: not a frame
       return;
     }
-    if (frame.byteLength < 14 || frame.byteLength > this.mtu + MAX_L2_OVERHEAD) {
-      this.counters.badMessages++;
+    this.counters.messagesReceived++;
+    if (!this.#batch) {
+      if (msg.byteLength < 14 || msg.byteLength > this.mtu + MAX_L2_OVERHEAD) {
+        this.counters.badMessages++;
+        return;
+      }
+      this.#received(msg);
       return;
     }
+    const batch = readBatch(msg, this.mtu + MAX_L2_OVERHEAD);
+    if (batch.error !== null) {
+      // The lengths cannot be trusted past a broken one: end the socket, as a protocol error.
+      this.counters.badMessages++;
+      const reason = `malformed batch: ${batch.error}`;
+      const ws = this.#ws;
+      const err = new WebSocketLinkError('EPROTO', `lwip-wasm: the other end sent a ${reason}`, { code: BATCH_CLOSE_CODE, reason });
+      this.#detach?.();
+      this.#detach = null;
+      ws?.close(BATCH_CLOSE_CODE, reason.slice(0, 120));
+      this.#opts.onError?.(err);
+      this.#dropped(err);
+      return;
+    }
+    for (const f of batch.frames) this.#received(f);
+  }
+
+  #received(frame: Uint8Array): void {
     if (!this.#receiver && this.#inbox.length >= MAX_UNATTACHED) {
       this.counters.dropped++; // no stack yet: keep only the first frames, as a NIC ring would
       return;
@@ -367,6 +453,7 @@ export class WebSocketLink implements Link {
     this.#detach?.();
     this.#detach = null;
     this.#ws = null;
+    this.counters.dropped += this.#writer.clear();
     const r = this.#reconnect;
     if (!r) {
       this.#finish(err, false);
@@ -397,7 +484,7 @@ export class WebSocketLink implements Link {
     this.#ws = null;
     if (ws && byUser && ws.readyState < CLOSING) ws.close(1000, 'link closed');
     else if (ws && byUser && ws.readyState !== CLOSED) ws.close();
-    this.counters.dropped += this.#held.length;
+    this.counters.dropped += this.#held.length + this.#writer.clear();
     this.#held = [];
     this.#heldBytes = 0;
     this.#inbox = [];
