@@ -158,12 +158,14 @@ export class Session implements ModeClient {
       this.#ws.send(frame, { binary: true });
       return;
     }
-    // Frames from one turn of the backend go out as one message (or a few, 64 KiB each).
+    // Frames from one turn of the event loop go out as one message (or a few, 64 KiB
+    // each): setImmediate runs once this turn's I/O callbacks (every read from the
+    // backend) are done, so a burst that arrives in several reads still shares messages.
     const full = this.#writer.push(frame);
     if (full) this.#ws.send(full, { binary: true });
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.#flushQueued = false;
         const msg = this.#writer.take();
         if (msg && !this.#ended && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(msg, { binary: true });

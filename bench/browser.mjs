@@ -1,0 +1,195 @@
+// The browser path as a user meets it: headless Chromium (Debian's, driven by
+// playwright-core) runs a stack that reaches, through a relay in nat mode on loopback,
+// servers on the relay host's loopback. It measures download and upload MiB/s, TCP
+// connect time and request round-trip time, on the page's main thread and in a Worker,
+// beside the same workload from Node through the same relay (batched and one frame per
+// message) and a raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
+// Only loopback: every server here listens on 127.0.0.1.
+// Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--quick]
+//   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
+//   --mtu  the nat MTU (passt's, and the links'): 1500 as on the internet, up to 65000
+import { createServer as createHttp } from 'node:http';
+import { createServer as createTcp } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg, cpus } from 'node:os';
+import WebSocket, { WebSocketServer } from 'ws';
+import { arg, DIST, QUICK, row, emit, median, within } from './lib.mjs';
+import { stackRun, rawRun } from './browser-client.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MIB = arg('mib', QUICK ? 10 : 50);
+const MTU = arg('mtu', 1500);
+const REPS = arg('reps', QUICK ? 1 : 3);
+
+const havePasst = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(`${d}/passt`));
+if (!existsSync(CHROMIUM) || !havePasst) {
+  console.log(`bench/browser: skipped, ${!havePasst ? 'no passt (apt-get install passt; the relay\'s nat mode uses it)' : `no Chromium at ${CHROMIUM} (apt-get install chromium)`}`);
+  emit([]);
+  process.exit(0);
+}
+
+const listen = (server) => new Promise((r) => server.listen(0, '127.0.0.1', () => r(server.address().port)));
+
+// The loopback servers the stacks talk to.
+const payload = new Uint8Array(1 << 20).fill(0x5a);
+// download: the client names a size in MiB on a line; that many bytes come back.
+const download = createTcp((s) => {
+  s.on('error', () => {});
+  let line = '';
+  const onData = (d) => {
+    line += d.toString();
+    if (!line.includes('\n')) return;
+    s.off('data', onData);
+    let left = Math.min(1024, Number.parseInt(line, 10) || 0);
+    const more = () => {
+      while (left > 0) {
+        left--;
+        if (!s.write(payload)) return void s.once('drain', more);
+      }
+      s.end();
+    };
+    more();
+  };
+  s.on('data', onData);
+});
+const upload = createTcp((s) => {
+  s.on('error', () => {});
+  let n = 0;
+  s.on('data', (d) => { n += d.length; });
+  s.on('end', () => s.end(String(n)));
+});
+const echo = createTcp((s) => {
+  s.on('error', () => {});
+  s.pipe(s);
+});
+const ports = { download: await listen(download), upload: await listen(upload), echo: await listen(echo) };
+
+// The raw baseline: 64 KiB messages, MIB of them, once the page says go.
+const raw = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+await new Promise((r) => raw.once('listening', r));
+const msg = new Uint8Array(64 * 1024).fill(1);
+raw.on('connection', (ws) => ws.once('message', () => {
+  let left = MIB * 16;
+  const more = () => {
+    while (left > 0 && ws.bufferedAmount < 8 << 20) {
+      left--;
+      ws.send(msg);
+    }
+    if (left > 0) setTimeout(more, 1);
+  };
+  more();
+}));
+
+const { createRelay } = await import(new URL('relay.js', DIST).href);
+// The per-client rate limits are raised: their defaults (10,000 frames and 4 MiB a
+// second) are a policy for shared relays, and would be what this measured.
+const relay = await createRelay({
+  port: 0, host: '127.0.0.1', mode: 'nat', origins: ['*'], nat: { dns: false, mtu: MTU }, maxFrameSize: MTU + 18,
+  framesPerSecond: 1e6, bytesPerSecond: 1e9,
+  allow: Object.values(ports).map((p) => `tcp/127.0.0.1:${p}`), onLog: () => {},
+});
+
+// The page and the files it loads, from the build under test.
+const distDir = new URL('.', new URL('index.js', DIST));
+const client = readFileSync(new URL('browser-client.mjs', import.meta.url));
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+const web = createHttp((req, res) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bench</title>');
+  if (path === '/browser-client.mjs') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(client);
+  if (path.startsWith('/dist/') && !path.includes('..')) {
+    try {
+      const bytes = readFileSync(new URL(path.slice('/dist/'.length), distDir));
+      return void res.writeHead(200, { 'content-type': TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream' }).end(bytes);
+    } catch {
+      // fall through
+    }
+  }
+  res.writeHead(404).end();
+});
+const webPort = await listen(web);
+const origin = `http://127.0.0.1:${webPort}`;
+
+const { chromium } = await import('playwright-core');
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const chromiumVersion = browser.version();
+const page = await browser.newPage();
+await page.goto(`${origin}/`);
+
+const cfg = { lib: `${origin}/dist/index.js`, relayUrl: relay.url, gateway: '10.0.2.2', ports, mib: MIB, mtu: MTU };
+const LIMIT = 180_000;
+const contenders = {
+  'page': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), cfg),
+  'worker': () => page.evaluate((c) => new Promise((resolve, reject) => {
+    const w = new Worker('/browser-client.mjs', { type: 'module' });
+    w.onmessage = (e) => {
+      w.terminate();
+      if (e.data.error) reject(new Error(e.data.error));
+      else resolve(e.data.ok);
+    };
+    w.onerror = (e) => reject(new Error(e.message));
+    w.postMessage(c);
+  }), cfg),
+  'raw WebSocket': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).rawRun(c), { url: `ws://127.0.0.1:${raw.address().port}/`, mib: MIB }),
+  'Node, batched': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'batch' }),
+  'Node, one frame a message': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'single' }),
+};
+
+// --only page,worker runs just those contenders (for profiling one of them).
+const onlyAt = process.argv.indexOf('--only');
+if (onlyAt > 0) {
+  const keep = process.argv[onlyAt + 1].split(',');
+  for (const k of Object.keys(contenders)) if (!keep.includes(k)) delete contenders[k];
+}
+const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+const load0 = loadavg()[0];
+let relayDrops = {};
+try {
+  await within(LIMIT * 2, page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun({ ...c, mib: 1 }), cfg), 'warm-up');
+  for (let i = 0; i < REPS; i++) {
+    for (const [name, fn] of Object.entries(contenders)) {
+      samples[name].push(await within(LIMIT, fn(), name));
+    }
+  }
+} finally {
+  const st = relay.stats();
+  relayDrops = { backpressure: st.backpressureDrops, ...Object.fromEntries(Object.entries(st.dropped).filter(([, n]) => n > 0)) };
+  await browser.close();
+  await relay.close();
+  for (const s of [download, upload, echo, web]) s.close();
+  raw.close();
+}
+const load1 = loadavg()[0];
+
+const med = (name, key) => (samples[name]?.[0]?.[key] === undefined ? undefined : median(samples[name].map((s) => s[key])));
+const fmt = (v, d = 1) => (v === undefined ? '–' : v.toFixed(d));
+console.log(`bench/browser: ${MIB} MiB, MTU ${MTU}, ${REPS} interleaved runs after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; ` +
+  `load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
+console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
+console.log('| contender | framing | download MiB/s | upload MiB/s | connect ms | round trip ms | frames a message in |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const name of Object.keys(contenders)) {
+  const fpm = med(name, 'messagesPerFrame');
+  console.log(`| ${name} | ${samples[name][0]?.framing ?? '–'} | ${fmt(med(name, 'downMiBs'))} | ${fmt(med(name, 'upMiBs'))} | ` +
+    `${fmt(med(name, 'connectMs'), 2)} | ${fmt(med(name, 'rttMs'), 3)} | ${fpm ? fmt(1 / fpm) : '–'} |`);
+}
+const down = (name) => samples[name]?.map((s) => s.downMiBs) ?? [];
+const up = (name) => samples[name]?.map((s) => s.upMiBs) ?? [];
+const ratio = (a, b) => (med(a, 'downMiBs') / med(b, 'downMiBs')).toFixed(2);
+if (onlyAt < 0) {
+  console.log(`download: page ${ratio('page', 'raw WebSocket')}x the raw WebSocket and ${ratio('page', 'Node, batched')}x Node (batched); ` +
+    `worker ${ratio('worker', 'raw WebSocket')}x and ${ratio('worker', 'Node, batched')}x`);
+}
+emit(onlyAt > 0 ? [] : [
+  row('browser', `download ${MIB} MiB, page (Chromium, relay nat)`, 'MiB/s', 'higher',
+    { 'lwip-wasm': down('page'), 'raw WebSocket': down('raw WebSocket'), 'Node stack': down('Node, batched') },
+    { vs: 'raw WebSocket', ratio: 0.8 }),
+  row('browser', `download ${MIB} MiB, Worker`, 'MiB/s', 'higher', { 'lwip-wasm': down('worker'), 'raw WebSocket': down('raw WebSocket') }),
+  row('browser', `upload ${MIB} MiB, page`, 'MiB/s', 'higher', { 'lwip-wasm': up('page'), 'Node stack': up('Node, batched') }),
+  row('browser', 'TCP connect, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.connectMs) }),
+  row('browser', 'request round trip, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.rttMs) }),
+]);
