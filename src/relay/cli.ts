@@ -17,14 +17,19 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --max-connections N      TCP connections per client (64)
   --frames-per-second N    per client (10000)
   --bytes-per-second N     per client (4194304)
-  --max-frame-size N       bytes, ethernet header included (1518)
+  --max-frame-size N       bytes, ethernet header included (1518, or the nat MTU + 18 if larger)
+  --client-high-water-mark N   bytes queued towards a client before frames to it drop (1048576)
+  --connection-idle-timeout MS idle time after which a TCP connection stops counting (300000)
   --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
+  --mtu N                  nat: the MTU passt and its DHCP use (1500; up to 65520)
   --no-dns                 nat: give clients no DNS server
   --passt PATH             the passt executable (default: passt from PATH)
+  --passt-start-timeout MS nat: how long passt may take to start (5000)
   --tap NAME               tap: the device (default: a new tapN)
   --tap-attach             tap: only attach to an existing device   --tap-up  set it up (CAP_NET_ADMIN)
   --subnet CIDR            hub, tap: clients' IPv4 addresses must be in it
   --demo                   also serve a browser demo at / (nat mode)
+  --demo-dist DIR          the built package the demo serves (default: the relay's own)
   --no-metrics             do not serve GET /metrics
   --quiet                  no log lines
 `;
@@ -49,8 +54,10 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
       origin: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true }, deny: { type: 'string', multiple: true },
       'max-clients': { type: 'string' }, 'max-connections': { type: 'string' },
       'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
+      'client-high-water-mark': { type: 'string' }, 'connection-idle-timeout': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
-      'no-dns': { type: 'boolean' }, passt: { type: 'string' },
+      mtu: { type: 'string' }, 'no-dns': { type: 'boolean' }, passt: { type: 'string' }, 'passt-start-timeout': { type: 'string' },
+      'demo-dist': { type: 'string' },
       tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' }, subnet: { type: 'string' },
       demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -75,6 +82,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   set('framesPerSecond', int('frames-per-second', values['frames-per-second']));
   set('bytesPerSecond', int('bytes-per-second', values['bytes-per-second']));
   set('maxFrameSize', int('max-frame-size', values['max-frame-size']));
+  set('clientHighWaterMark', int('client-high-water-mark', values['client-high-water-mark']));
+  set('connectionIdleTimeout', int('connection-idle-timeout', values['connection-idle-timeout']));
   const nat: NonNullable<RelayOptions['nat']> = {};
   if (values['nat-address'] !== undefined) nat.address = values['nat-address'];
   const prefix = int('nat-prefix', values['nat-prefix']);
@@ -82,6 +91,10 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   if (values['nat-gateway'] !== undefined) nat.gateway = values['nat-gateway'];
   if (values['no-dns']) nat.dns = false;
   if (values.passt !== undefined) nat.passt = values.passt;
+  const mtu = int('mtu', values.mtu);
+  if (mtu !== undefined) nat.mtu = mtu;
+  const startTimeout = int('passt-start-timeout', values['passt-start-timeout']);
+  if (startTimeout !== undefined) nat.startTimeout = startTimeout;
   if (Object.keys(nat).length) o.nat = nat;
   if (values.tap !== undefined || values['tap-attach'] || values['tap-up']) {
     o.tap = { attach: values['tap-attach'] ?? false, up: values['tap-up'] ?? false };
@@ -91,7 +104,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
     if (o.mode === 'tap') o.tap = { ...o.tap, subnet: values.subnet };
     else o.subnet = values.subnet;
   }
-  if (values.demo) o.demo = true;
+  if (values['demo-dist'] !== undefined) o.demo = { dist: values['demo-dist'] };
+  else if (values.demo) o.demo = true;
   if (values['no-metrics']) o.metrics = false;
   if (!values.quiet) o.onLog = (line) => console.error(`${new Date().toISOString()} ${line}`);
   return o;

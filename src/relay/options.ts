@@ -63,7 +63,7 @@ export interface RelayOptions {
   /** Frames and bytes each client may send per second, with a one-second burst (defaults 10000 and 4 MiB; a download's ACKs count: 15 MiB/s takes about 5600 a second). */
   framesPerSecond?: number;
   bytesPerSecond?: number;
-  /** Largest frame accepted from a client, ethernet header included (default 1518: MTU 1500 plus a VLAN tag). */
+  /** Largest frame accepted from a client, ethernet header included (default 1518: MTU 1500 plus a VLAN tag; in nat mode at least nat.mtu + 18). */
   maxFrameSize?: number;
   /** Bytes queued towards one client beyond which frames to it are dropped (default 1 MiB). */
   clientHighWaterMark?: number;
@@ -130,6 +130,7 @@ export function resolveOptions(o: RelayOptions): Resolved {
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) throw new TypeError('lwip-wasm relay: token must be a non-empty string');
   if (o.demo && mode !== 'nat') throw new TypeError('lwip-wasm relay: the demo needs nat mode (it fetches from the relay host)');
   const nat = o.nat ?? {};
+  const natMtu = positive('nat.mtu', nat.mtu, 1500, 65520);
   return {
     port,
     host: o.host ?? '127.0.0.1',
@@ -142,7 +143,8 @@ export function resolveOptions(o: RelayOptions): Resolved {
     maxConnections: positive('maxConnections', o.maxConnections, 64),
     framesPerSecond: positive('framesPerSecond', o.framesPerSecond, 10_000, Infinity),
     bytesPerSecond: positive('bytesPerSecond', o.bytesPerSecond, 4 * 1024 * 1024, Infinity),
-    maxFrameSize: positive('maxFrameSize', o.maxFrameSize, 1518, 65535 + 14),
+    // A client on a larger nat MTU sends larger frames; the default follows it.
+    maxFrameSize: positive('maxFrameSize', o.maxFrameSize, mode === 'nat' ? Math.max(1518, natMtu + 18) : 1518, 65535 + 14),
     clientHighWaterMark: positive('clientHighWaterMark', o.clientHighWaterMark, 1024 * 1024),
     connectionIdleTimeout: positive('connectionIdleTimeout', o.connectionIdleTimeout, 300_000),
     nat: {
@@ -151,7 +153,7 @@ export function resolveOptions(o: RelayOptions): Resolved {
       prefix: positive('nat.prefix', nat.prefix, 24, 30),
       gateway: nat.gateway ?? '10.0.2.2',
       dns: nat.dns ?? true,
-      mtu: positive('nat.mtu', nat.mtu, 1500, 65520),
+      mtu: natMtu,
       startTimeout: positive('nat.startTimeout', nat.startTimeout, 5000),
     },
     tap: o.tap ?? {},
