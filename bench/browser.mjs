@@ -2,8 +2,9 @@
 // playwright-core) runs a stack that reaches, through a relay in nat mode on loopback,
 // servers on the relay host's loopback. It measures download and upload MiB/s, TCP
 // connect time and request round-trip time, on the page's main thread and in a Worker,
-// beside the same workload from Node through the same relay (batched and one frame per
-// message) and a raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
+// beside the page with one frame per message (the framing before batching), the same
+// workload from Node through the same relay (batched and one frame per message), and a
+// raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
 // Only loopback: every server here listens on 127.0.0.1.
 // Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--quick]
 //   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
@@ -134,6 +135,7 @@ const contenders = {
     w.onerror = (e) => reject(new Error(e.message));
     w.postMessage(c);
   }), cfg),
+  'page, one frame a message': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), { ...cfg, framing: 'single' }),
   'raw WebSocket': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).rawRun(c), { url: `ws://127.0.0.1:${raw.address().port}/`, mib: MIB }),
   'Node, batched': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'batch' }),
   'Node, one frame a message': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'single' }),
@@ -189,6 +191,7 @@ emit(onlyAt > 0 ? [] : [
     { 'lwip-wasm': down('page'), 'raw WebSocket': down('raw WebSocket'), 'Node stack': down('Node, batched') },
     { vs: 'raw WebSocket', ratio: 0.8 }),
   row('browser', `download ${MIB} MiB, Worker`, 'MiB/s', 'higher', { 'lwip-wasm': down('worker'), 'raw WebSocket': down('raw WebSocket') }),
+  row('browser', `download ${MIB} MiB, page, one frame a message`, 'MiB/s', 'higher', { 'lwip-wasm': down('page, one frame a message'), 'raw WebSocket': down('raw WebSocket') }),
   row('browser', `upload ${MIB} MiB, page`, 'MiB/s', 'higher', { 'lwip-wasm': up('page'), 'Node stack': up('Node, batched') }),
   row('browser', 'TCP connect, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.connectMs) }),
   row('browser', 'request round trip, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.rttMs) }),

@@ -111,11 +111,12 @@ export function readLease(core: Core, index: number, dns: string[]): DhcpLease |
 }
 
 /**
- * Resolves once the interface has a lease. On timeout (ETIMEDOUT), abort, or the stack
- * going away, rejects after calling giveUp (which removes the interface).
+ * Resolves once the interface has a lease. On timeout (ETIMEDOUT), abort, the link going
+ * away for good (its own error: a relay's refusal says why), or the stack going away,
+ * rejects after calling giveUp (which removes the interface).
  */
 export function waitForLease(core: Core, index: number, opts: DhcpOptions | undefined,
-  onLease: () => void, giveUp: () => void): Promise<void> {
+  onLease: () => void, giveUp: () => void, linkGone: () => Error | undefined): Promise<void> {
   const signal = opts?.signal;
   if (signal?.aborted) {
     giveUp();
@@ -146,10 +147,11 @@ export function waitForLease(core: Core, index: number, opts: DhcpOptions | unde
         resolve();
         return true;
       }
-      if (core.clock.now() >= deadline) {
+      const gone = linkGone();
+      if (gone || core.clock.now() >= deadline) {
         signal?.removeEventListener('abort', onAbort);
         giveUp();
-        reject(new SocketError(ETIMEDOUT, 'dhcp'));
+        reject(gone ?? new SocketError(ETIMEDOUT, 'dhcp'));
         return true;
       }
       return false;

@@ -5,6 +5,8 @@ import type { Link } from './transports/link.js';
 import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
 import { startDhcp, readLease, dhcpDnsServers, checkDhcpOptions, type DhcpLease, type DhcpOptions } from './dhcp.js';
 import { poke } from './watch.js';
+import { SocketError } from './errors.js';
+import { ENETDOWN } from './gen/constants.js';
 
 export interface InterfaceOptions {
   /**
@@ -77,6 +79,8 @@ export class NetInterface implements FrameSink {
   #heldBytes = 0;
   #blocked = false;
   #removed = false;
+  /** Why the link went away for good (its error, or ENETDOWN after a plain close). */
+  #linkGone: Error | undefined;
   #onRemove: (i: NetInterface) => void;
 
   /** @internal created by Stack.addInterface */
@@ -149,7 +153,8 @@ export class NetInterface implements FrameSink {
         poke(core); // a DHCP ACK or DNS answer may have just arrived
       },
       onDrain: () => this.#drain(),
-      onClose: () => {
+      onClose: (err) => {
+        this.#linkGone = err ?? new SocketError(ENETDOWN, 'link');
         if (!this.#removed && core.alive) {
           core.guard(() => ex.netif_set_link(this.index, 0));
           core.kick();
@@ -177,6 +182,11 @@ export class NetInterface implements FrameSink {
   get dhcp(): DhcpLease | null {
     if (!this.#dhcp || this.#removed) return null;
     return readLease(this.#core, this.index, this.#dhcpDns);
+  }
+
+  /** @internal why the link is gone for good, or undefined while it is not. */
+  _linkGone(): Error | undefined {
+    return this.#linkGone;
   }
 
   /** @internal the first lease arrived: keep the DNS servers it gave. */

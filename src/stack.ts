@@ -182,7 +182,7 @@ export class Stack {
     this.#interfaces.set(iface.index, iface);
     this.#core.kick();
     if (options.ip === 'dhcp') {
-      return waitForLease(this.#core, iface.index, options.dhcp, () => iface._leased(), () => iface.remove()).then(() => iface);
+      return waitForLease(this.#core, iface.index, options.dhcp, () => iface._leased(), () => iface.remove(), () => iface._linkGone()).then(() => iface);
     }
     return iface;
   }

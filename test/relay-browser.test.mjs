@@ -49,7 +49,7 @@ browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loop
   }
 }, 60_000);
 
-browserTest('relay --demo: a page from another origin cannot use the relay', async () => {
+browserTest('relay --demo: a page from another origin cannot use the relay, and its link is told why (EORIGIN)', async () => {
   const relay = await startRelay({ demo: true, nat: { dns: false } });
   const browser = await launchChromium();
   try {
@@ -57,13 +57,32 @@ browserTest('relay --demo: a page from another origin cannot use the relay', asy
     // localhost and 127.0.0.1 are different origins: the page at localhost is "another site".
     const port = relay.port;
     await page.goto(`http://localhost:${port}/demo/config.json`);
+    // A bare WebSocket: the upgrade completes and closes at once with 4403 and a reason.
     const outcome = await page.evaluate((u) => new Promise((resolve) => {
       const ws = new WebSocket(u);
-      ws.onopen = () => resolve('open');
-      ws.onerror = () => resolve('error');
+      ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
     }), `ws://127.0.0.1:${port}/`);
-    assert.is(outcome, 'error');
-    assert.is(relay.stats().refused.origin, 1);
+    assert.is(outcome.code, 4403);
+    assert.match(outcome.reason, /origin is not allowed/);
+    // The package's link in the page: a stack waiting for DHCP gets EORIGIN at once.
+    const linkOutcome = await page.evaluate(async (u) => {
+      const lwip = await import('/dist/index.js');
+      const stack = await lwip.Stack.create();
+      const t0 = performance.now();
+      try {
+        await stack.addInterface(lwip.connectWebSocket(u), { ip: 'dhcp' });
+        return { code: 'leased' };
+      } catch (e) {
+        return { code: e.code, closeCode: e.closeCode, ms: performance.now() - t0 };
+      } finally {
+        stack.dispose();
+      }
+    }, `ws://127.0.0.1:${port}/`);
+    assert.is(linkOutcome.code, 'EORIGIN');
+    assert.is(linkOutcome.closeCode, 4403);
+    assert.ok(linkOutcome.ms < 2000, `rejected after ${linkOutcome.ms} ms`);
+    assert.is(relay.stats().refused.origin, 2);
+    assert.is(relay.stats().clients, 0, 'no session for the refused page');
   } finally {
     await browser.close();
     await relay.close();

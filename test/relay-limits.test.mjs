@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, parseMac, ip4, ipv4Packet, udpDatagram } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, rawClient, until, lwip, echoOnce } from './relay-util.mjs';
+import { refusal, startRelay, relayStack, rawClient, until, lwip, echoOnce } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM } = lwip;
 
@@ -56,12 +56,14 @@ it('token: no token or a wrong one gets 401 (and no session); the right one, in 
   }
 }, 20_000);
 
-it('Origin: by default only the relay\'s own origin (or none); with an allowlist only those', async () => {
+it('Origin: by default only the relay\'s own origin (or none); with an allowlist only those; refused pages are told why (4403)', async () => {
   const relay = await startRelay({ mode: 'hub' });
   const others = await bystanders(relay);
   try {
-    const err = await rawClient(relay.url, { origin: 'http://evil.example' }).open().catch((e) => e);
-    assert.is(err.status, 403);
+    const evil = await refusal(rawClient(relay.url, { origin: 'http://evil.example' }));
+    assert.is(evil.code, 4403);
+    assert.match(evil.reason, /origin is not allowed/);
+    assert.is(relay.stats().clients, 2, 'the refused page got no session');
     const own = new URL(relay.url.replace(/^ws/, 'http')).origin;
     (await rawClient(relay.url, { origin: own }).open()).close();
     assert.is(relay.stats().refused.origin, 1);
@@ -74,8 +76,8 @@ it('Origin: by default only the relay\'s own origin (or none); with an allowlist
   try {
     (await rawClient(listed.url, { origin: 'https://app.example' }).open()).close();
     for (const origin of ['https://app.example.evil', 'http://app.example', 'null']) {
-      const err = await rawClient(listed.url, { origin }).open().catch((e) => e);
-      assert.is(err.status, 403, origin);
+      const r = await refusal(rawClient(listed.url, { origin }));
+      assert.is(r.code, 4403, origin);
     }
     assert.is(listed.stats().refused.origin, 3);
   } finally {

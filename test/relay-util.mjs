@@ -76,6 +76,21 @@ export function rawClient(url, { token, origin, headers, protocols = [] } = {}) 
 }
 
 /**
+ * How the relay turned a client away: { status } for a refused upgrade (clients that send
+ * no Origin), or { code, reason } for a browser-style client, whose upgrade completes and
+ * closes at once with 4000 + the status.
+ */
+export async function refusal(client, ms = 3000) {
+  try {
+    await client.open();
+  } catch (err) {
+    return { status: err.status };
+  }
+  await until(() => client.closed !== null, ms, 'the relay to close the refused client');
+  return client.closed;
+}
+
+/**
  * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len'
  * or 'dhcp' (resolves once leased);
  * gateway optional; reconnect goes to the link; url overrides the relay's; batch offers

@@ -28,6 +28,14 @@ export interface Relay {
   close(): Promise<void>;
 }
 
+/** Close reasons for refused browser clients (close codes 4401, 4403, 4503). */
+const REFUSAL_TEXT: Record<RefusalReason, string> = {
+  token: 'lwip-wasm relay: a valid token is required (?token=)',
+  origin: 'lwip-wasm relay: this page\'s origin is not allowed (--origin)',
+  clients: 'lwip-wasm relay: too many clients (--max-clients)',
+  backend: 'lwip-wasm relay: no backend',
+};
+
 // A message larger than this closes the connection (ws's own check, before buffering it
 // whole); frames between maxFrameSize and this are dropped and counted instead.
 const MAX_MESSAGE = 256 * 1024;
@@ -111,7 +119,8 @@ class RelayServer implements Relay {
     return this.#demo ? this.url.replace(/^ws/, 'http') : null;
   }
 
-  #refuse(socket: Socket, reason: RefusalReason, status: number, text: string, req: IncomingMessage): void {
+  /** Counts and logs a refusal; with a socket, answers it with the HTTP status. */
+  #refuse(socket: Socket | null, reason: RefusalReason, status: number, text: string, req: IncomingMessage): void {
     this.#refused[reason]++;
     // Once per address and reason, so a stream of bad attempts is counted, not logged.
     const key = `${reason} ${req.socket.remoteAddress ?? '?'}`;
@@ -119,7 +128,7 @@ class RelayServer implements Relay {
       this.#refusalsLogged.add(key);
       this.#o.log(`relay: refused ${req.socket.remoteAddress ?? '?'}: ${text} (${reason}; further refusals from there are counted, not logged)`);
     }
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket?.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -133,10 +142,20 @@ class RelayServer implements Relay {
   }
 
   #admit(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (!hasToken(req, this.#o.token)) return this.#refuse(socket, 'token', 401, 'Unauthorized', req);
-    if (!originAllowed(req, this.#o.origins)) return this.#refuse(socket, 'origin', 403, 'Forbidden', req);
-    if (this.#sessions.size >= this.#o.maxClients) return this.#refuse(socket, 'clients', 503, 'Service Unavailable', req);
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#open(ws, req));
+    const refusal: [RefusalReason, number, string] | null =
+      !hasToken(req, this.#o.token) ? ['token', 401, 'Unauthorized']
+        : !originAllowed(req, this.#o.origins) ? ['origin', 403, 'Forbidden']
+          : this.#sessions.size >= this.#o.maxClients ? ['clients', 503, 'Service Unavailable']
+            : null;
+    if (!refusal) return this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#open(ws, req));
+    const [reason, status, text] = refusal;
+    if (req.headers.origin === undefined) return this.#refuse(socket, reason, status, text, req);
+    // A browser (it always sends Origin) shows its page a refused upgrade only as a bare
+    // failure, so a page is told why in the one way it can read: the upgrade completes,
+    // and the socket closes at once with 4000 + the HTTP status and a reason. Nothing
+    // the client sends is read.
+    this.#refuse(null, reason, status, text, req);
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => ws.close(4000 + status, REFUSAL_TEXT[reason]));
   }
 
   #open(ws: WebSocket, req: IncomingMessage): void {

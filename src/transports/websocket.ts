@@ -86,9 +86,12 @@ export class WebSocketLinkError extends Error {
   /**
    * 'ECONNCLOSED' (the other end closed), 'ECONNFAILED' (a transport error), 'ERETRIES'
    * (reconnect gave up), 'EPROTO' (the other end sent a malformed batch; the link closed
-   * the socket with 1002).
+   * the socket with 1002); and from this package's relay, which closes a refused browser
+   * client with 4000 + the HTTP status: 'ETOKEN' (4401: no valid token), 'EORIGIN'
+   * (4403: the page's origin is not allowed), 'EBUSY' (4503: the relay is full). A
+   * token or origin refusal ends the link at once, even with reconnect.
    */
-  readonly code: 'ECONNCLOSED' | 'ECONNFAILED' | 'ERETRIES' | 'EPROTO';
+  readonly code: 'ECONNCLOSED' | 'ECONNFAILED' | 'ERETRIES' | 'EPROTO' | 'ETOKEN' | 'EORIGIN' | 'EBUSY';
   /** The WebSocket close code and reason, when the socket closed. */
   readonly closeCode?: number;
   readonly reason?: string;
@@ -120,6 +123,13 @@ export interface WebSocketLinkCounters {
   /** Successful reconnects. */
   reconnects: number;
 }
+
+/** The relay's close codes for refused clients, and what they mean. */
+const REFUSALS: Record<number, { code: 'ETOKEN' | 'EORIGIN' | 'EBUSY'; what: string; final: boolean }> = {
+  4401: { code: 'ETOKEN', what: 'refused: no valid token', final: true },
+  4403: { code: 'EORIGIN', what: 'refused: this page\'s origin is not allowed', final: true },
+  4503: { code: 'EBUSY', what: 'refused: the relay is full', final: false },
+};
 
 const OPEN = 1;
 const CLOSING = 2;
@@ -357,9 +367,21 @@ export class WebSocketLink implements Link {
       const reason = typeof ev.reason === 'string' ? ev.reason : '';
       // Browsers give no detail on a failed connect (an Event only); ws gives an Error.
       const detail = lastError instanceof Error ? lastError.message : typeof lastError === 'string' ? lastError : `code ${code}`;
-      const err = !opened
-        ? new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket could not connect (${detail})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined)
-        : new WebSocketLinkError('ECONNCLOSED', `lwip-wasm: WebSocket closed by the other end or the network (code ${code}${reason ? ` "${reason}"` : ''})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined);
+      const refusal = REFUSALS[code];
+      const err = refusal
+        ? new WebSocketLinkError(refusal.code, `lwip-wasm: the relay ${refusal.what} (code ${code}${reason ? ` "${reason}"` : ''})`, { code, reason })
+        : !opened
+          ? new WebSocketLinkError('ECONNFAILED', `lwip-wasm: WebSocket could not connect (${detail})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined)
+          : new WebSocketLinkError('ECONNCLOSED', `lwip-wasm: WebSocket closed by the other end or the network (code ${code}${reason ? ` "${reason}"` : ''})`, { code, reason }, lastError !== undefined ? { cause: lastError } : undefined);
+      if (refusal?.final) {
+        // Retrying will not change a missing token or a forbidden origin.
+        this.#opts.onError?.(err);
+        this.#detach?.();
+        this.#detach = null;
+        this.#ws = null;
+        this.#finish(err, false);
+        return;
+      }
       this.#dropped(err);
     };
     ws.addEventListener('open', onOpen);
