@@ -63,6 +63,9 @@ node_modules/.package-lock.json: package-lock.json
 gen: src/gen/constants.ts
 src/gen/constants.ts: wasm/lw_const.h scripts/gen-constants.mjs
 	node scripts/gen-constants.mjs
+# The wasm as base64 for lwip-wasm/inline; rewritten only when the wasm changed.
+src/gen/wasm-inline.ts: $(WASM) scripts/gen-inline.mjs
+	node scripts/gen-inline.mjs
 
 # The lwIP file list is a wildcard, so it is read by a second make after the fetch.
 wasm: fetch
@@ -87,8 +90,8 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG)
 
 # Rollup runs only when a source, its config or the dependencies changed (dist/index.js
 # stands for all its outputs); the wasm is copied only when it changed.
-TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/constants.ts
-ts: gen wasm node_modules/.package-lock.json dist/index.js
+TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/constants.ts src/gen/wasm-inline.ts
+ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json
 	npx rollup -c --silent

@@ -12,6 +12,19 @@ const nodeExternal = (id, importer) => /^node:/.test(id) ||
   isMainEntry(id) || (importer !== undefined && id.startsWith('.') && isMainEntry(fileURLToPath(new URL(id, `file://${importer}`))));
 const toMainEntry = (path) => (id) => (isMainEntry(id) ? path : id);
 
+// The browser builds take src/bindings/read-file.browser.ts for read-file.ts, so nothing
+// in them reaches a node: module (bundlers then need no flags or externals).
+const browserFiles = {
+  name: 'browser-files',
+  resolveId(id, importer) {
+    if (importer && /(^|\/)read-file\.js$/.test(id)) {
+      return fileURLToPath(new URL(id.replace(/read-file\.js$/, 'read-file.browser.ts'), `file://${importer}`));
+    }
+    return null;
+  },
+};
+const tsPlugin = () => typescript({ tsconfig: './tsconfig.json', noEmitOnError: true, declaration: false, declarationDir: undefined, outDir: 'dist' });
+
 export default [
   {
     input: 'src/index.ts',
@@ -27,6 +40,23 @@ export default [
     external,
     plugins: [dts()],
     output: { file: 'dist/index.d.ts', format: 'es' },
+  },
+  // The "browser" condition of the main entry (types: index.d.ts), and lwip-wasm/inline:
+  // the same with the wasm inside (for esbuild and bare rollup). ESM only, as bundlers want.
+  {
+    input: 'src/index.ts',
+    plugins: [browserFiles, tsPlugin()],
+    output: { file: 'dist/browser.js', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'src/inline.ts',
+    plugins: [browserFiles, tsPlugin()],
+    output: { file: 'dist/inline.js', format: 'es', sourcemap: false },
+  },
+  {
+    input: 'src/inline.ts',
+    plugins: [dts()],
+    output: { file: 'dist/inline.d.ts', format: 'es' },
   },
   // lwip-wasm/tap: Node only (the TAP link and its lazily loaded addon), kept apart
   // from the main entry so browsers never see it.

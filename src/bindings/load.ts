@@ -1,6 +1,8 @@
 // Loads lwip.wasm in Node (ESM or CJS) and in browsers, and instantiates one private
 // instance per stack. The compiled module is cached, so extra stacks cost only memory.
 import type { LwipExports } from './exports.js';
+import { defaultWasm } from './default-wasm.js';
+import { readFileUrl } from './read-file.js';
 
 /** Where the wasm comes from: a compiled module, its bytes, or a URL/path to fetch. */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
@@ -18,10 +20,7 @@ let defaultModule: Promise<WebAssembly.Module> | undefined;
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 async function readBytes(url: URL): Promise<BufferSource> {
-  if (url.protocol === 'file:' && isNode) {
-    const fs = await import('node:fs/promises');
-    return new Uint8Array(await fs.readFile(url));
-  }
+  if (url.protocol === 'file:' && isNode) return readFileUrl(url);
   const res = await fetch(url);
   if (!res.ok) throw new Error(`lwip-wasm: fetching ${url.href} failed with HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
@@ -49,7 +48,7 @@ async function compileFrom(source: ArrayBuffer | ArrayBufferView | URL | string)
 export function loadModule(source?: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
   if (source !== undefined) return compileFrom(source as ArrayBuffer | ArrayBufferView | URL | string);
-  defaultModule ??= compileFrom(new URL('./lwip.wasm', import.meta.url)).catch((err: unknown) => {
+  defaultModule ??= loadModule(defaultWasm()).catch((err: unknown) => {
     defaultModule = undefined;
     throw err;
   });

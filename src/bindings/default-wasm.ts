@@ -1,0 +1,15 @@
+// Which wasm Stack.create uses when it is given none. The file beside this module by
+// default, found the way bundlers that copy assets understand (new URL(..., import.meta.url));
+// lwip-wasm/inline sets the bytes it carries instead.
+import type { WasmSource } from './load.js';
+
+let override: WasmSource | undefined;
+
+/** Makes source the default wasm (before the first stack compiles it). */
+export function setDefaultWasm(source: WasmSource): void {
+  override = source;
+}
+
+export function defaultWasm(): WasmSource {
+  return override ?? new URL('./lwip.wasm', import.meta.url);
+}
