@@ -96,7 +96,7 @@ export async function refusal(client, ms = 3000) {
  * gateway optional; reconnect goes to the link; url overrides the relay's; batch offers
  * batched framing (lwip-wasm.batch.v1).
  */
-export async function relayStack(relay, { ip, gateway, token, origin, mac, reconnect, url = relay.url, batch = false } = {}) {
+export async function relayStack(relay, { ip, ipv6, gateway, token, origin, mac, reconnect, url = relay.url, batch = false } = {}) {
   const stack = await createStack();
   const u = new URL(url);
   if (token !== undefined) u.searchParams.set('token', token);
@@ -109,6 +109,7 @@ export async function relayStack(relay, { ip, gateway, token, origin, mac, recon
     throw err;
   }
   const opts = { ip };
+  if (ipv6) opts.ipv6 = ipv6;
   if (gateway) opts.gateway = gateway;
   if (mac) opts.mac = mac;
   if (ip === 'dhcp') opts.dhcp = { timeout: 10_000 };
@@ -135,7 +136,7 @@ export async function loopbackHttp(body) {
 
 /** Connects from a stack and reads until the peer closes; resolves with the text. */
 export async function fetchText(stack, address, port, request = '', { timeout = 10000 } = {}) {
-  const s = stack.socket(lwip.AF_INET, lwip.SOCK_STREAM);
+  const s = stack.socket(address.includes(':') ? lwip.AF_INET6 : lwip.AF_INET, lwip.SOCK_STREAM);
   try {
     await s.connect(address, port, { timeout });
     if (request) await s.send(request);

@@ -17,18 +17,12 @@ export function hasToken(req: IncomingMessage, token: string | null): boolean {
 /**
  * The Origin check. Browsers always send Origin, so a page on another site cannot use a
  * relay running on a visitor's machine or network; other clients send none (and could
- * send anything, which is why the token is the authentication, not this).
- * With no allowlist, only the relay's own origin (the Host it was reached by) passes.
+ * send anything, which is why the token is the authentication, not this). origins is
+ * the allowlist: the configured one, or the origin of the relay's own URL. It is never
+ * the Host header, which a page that rebinds its name to the relay's address controls.
  */
-export function originAllowed(req: IncomingMessage, origins: readonly string[] | null): boolean {
+export function originAllowed(req: IncomingMessage, origins: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  if (origins === null) {
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
-  }
   return origins.includes('*') || origins.includes(origin.replace(/\/+$/, ''));
 }

@@ -10,10 +10,14 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --host ADDR              address to listen on (default 127.0.0.1)
   --mode nat|hub|tap       nat: outbound through passt (default); hub: clients only; tap: a TAP device
   --token SECRET           clients must send ?token=SECRET (or Authorization: Bearer SECRET)
-  --origin URL             a page origin allowed to connect (repeatable; '*' for any)
+  --origin URL             a page origin allowed to connect (repeatable; '*' for any; default:
+                           the relay's own, http://127.0.0.1:PORT on loopback)
+  --insecure-open          listen beyond loopback with neither --token nor --origin
+  --metrics-token SECRET   GET /metrics takes this token (default: --token; with neither, loopback only)
   --allow RULE             allow a destination denied by default: CIDR[:port[-port]], tcp/ udp/ icmp/ prefix
   --deny RULE              deny a destination allowed by default (same syntax)
   --max-clients N          clients at once (64)
+  --max-clients-per-address N   clients at once from one source address (16)
   --max-connections N      TCP connections per client (64)
   --frames-per-second N    per client (10000)
   --bytes-per-second N     per client (4194304)
@@ -27,7 +31,8 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --passt-start-timeout MS nat: how long passt may take to start (5000)
   --tap NAME               tap: the device (default: a new tapN)
   --tap-attach             tap: only attach to an existing device   --tap-up  set it up (CAP_NET_ADMIN)
-  --subnet CIDR            hub, tap: clients' IPv4 addresses must be in it
+  --subnet CIDR            hub, tap: clients' addresses must be in it (once for IPv4, once for IPv6;
+                           tap without an IPv6 one allows link-local IPv6 only)
   --demo                   also serve a browser demo at / (nat mode)
   --demo-dist DIR          the built package the demo serves (default: the relay's own)
   --no-metrics             do not serve GET /metrics
@@ -52,13 +57,14 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
     options: {
       port: { type: 'string' }, host: { type: 'string' }, mode: { type: 'string' }, token: { type: 'string' },
       origin: { type: 'string', multiple: true }, allow: { type: 'string', multiple: true }, deny: { type: 'string', multiple: true },
-      'max-clients': { type: 'string' }, 'max-connections': { type: 'string' },
+      'max-clients': { type: 'string' }, 'max-connections': { type: 'string' }, 'max-clients-per-address': { type: 'string' },
+      'insecure-open': { type: 'boolean' }, 'metrics-token': { type: 'string' },
       'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
       'client-high-water-mark': { type: 'string' }, 'connection-idle-timeout': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
       mtu: { type: 'string' }, 'no-dns': { type: 'boolean' }, passt: { type: 'string' }, 'passt-start-timeout': { type: 'string' },
       'demo-dist': { type: 'string' },
-      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' }, subnet: { type: 'string' },
+      tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' }, subnet: { type: 'string', multiple: true },
       demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,6 +84,9 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   set('allow', list(values.allow));
   set('deny', list(values.deny));
   set('maxClients', int('max-clients', values['max-clients']));
+  set('maxClientsPerAddress', int('max-clients-per-address', values['max-clients-per-address']));
+  set('metricsToken', values['metrics-token']);
+  if (values['insecure-open']) o.insecureOpen = true;
   set('maxConnections', int('max-connections', values['max-connections']));
   set('framesPerSecond', int('frames-per-second', values['frames-per-second']));
   set('bytesPerSecond', int('bytes-per-second', values['bytes-per-second']));
@@ -100,9 +109,11 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
     o.tap = { attach: values['tap-attach'] ?? false, up: values['tap-up'] ?? false };
     if (values.tap !== undefined) o.tap.name = values.tap;
   }
-  if (values.subnet !== undefined) {
-    if (o.mode === 'tap') o.tap = { ...o.tap, subnet: values.subnet };
-    else o.subnet = values.subnet;
+  const subnets = list(values.subnet);
+  if (subnets !== undefined) {
+    const subnet = subnets.length === 1 ? subnets[0]! : subnets;
+    if (o.mode === 'tap') o.tap = { ...o.tap, subnet };
+    else o.subnet = subnet;
   }
   if (values['demo-dist'] !== undefined) o.demo = { dist: values['demo-dist'] };
   else if (values.demo) o.demo = true;

@@ -33,8 +33,14 @@ export interface IpInfo {
   seq: number;
   ack: number;
   payloadLength: number;
-  /** ICMP/ICMPv6 type, -1 otherwise. */
+  /** ICMP/ICMPv6 type and code, -1 otherwise. */
   icmpType: number;
+  icmpCode?: number;
+  /**
+   * Set for a fragment: its datagram's id, and whether it is the first (offset 0, which
+   * carries the whole transport header) or a later one (l4 is -1: nothing to read).
+   */
+  fragment: { id: number; first: boolean } | null;
 }
 
 export interface ArpInfo {
@@ -53,8 +59,14 @@ export type Parsed =
 const get16 = (b: Uint8Array, o: number): number => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
 const get32 = (b: Uint8Array, o: number): number => (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 
-const IPV6_EXT = new Set([0, 43, 60]); // hop-by-hop, routing, destination options
+// IPv6 extension headers (RFC 8200 4, RFC 7045's list): hop-by-hop, routing, destination
+// options, mobility, HIP, shim6 and the experimental 253/254, all (length + 1) * 8 bytes;
+// AH counts in 4-byte units; the fragment header is 8 bytes.
+const IPV6_EXT = new Set([0, 43, 60, 135, 139, 140, 253, 254]);
+const IPV6_AH = 51;
 const IPV6_FRAGMENT = 44;
+/** Extension headers walked before a packet is dropped as hiding its upper layer. */
+export const MAX_IPV6_HEADERS = 16;
 
 export function parseFrame(f: Uint8Array): Parsed {
   if (f.length < 14) return { kind: 'malformed', why: 'runt' };
@@ -82,9 +94,13 @@ function parseIpv4(f: Uint8Array): IpInfo | string {
   const ihl = ((f[o] ?? 0) & 0x0f) * 4;
   const total = get16(f, o + 2);
   if (ihl < 20 || total < ihl || f.length < o + total) return 'bad IPv4 length';
-  const fragOffset = get16(f, o + 6) & 0x1fff;
+  const fragField = get16(f, o + 6);
+  const fragOffset = fragField & 0x1fff;
   const info = blank(4, f.subarray(o + 12, o + 16), f.subarray(o + 16, o + 20), f[o + 9] ?? 0);
   info.l4 = fragOffset === 0 ? o + ihl : -1;
+  if (fragOffset !== 0 || (fragField & 0x2000) !== 0) info.fragment = { id: get16(f, o + 4), first: fragOffset === 0 };
+  // RFC 1858: a TCP fragment at offset 8 would overwrite the first fragment's flags.
+  if (fragOffset === 1 && info.proto === PROTO_TCP) return 'a TCP fragment at offset 8 (overlaps the header)';
   return upper(f, info, o + total);
 }
 
@@ -95,29 +111,40 @@ function parseIpv6(f: Uint8Array): IpInfo | string {
   if (f.length < end) return 'bad IPv6 length';
   let next = f[o + 6] ?? 0;
   let at = o + 40;
-  // A bounded walk over the extension headers lwIP and passt accept.
-  for (let hops = 0; hops < 8; hops++) {
-    if (IPV6_EXT.has(next)) {
-      if (at + 8 > end) return 'bad IPv6 extension header';
-      const len = ((f[at + 1] ?? 0) + 1) * 8;
+  let fragment: IpInfo['fragment'] = null;
+  // The whole chain, to the upper layer: a packet whose chain is longer than the bound,
+  // or cut short, is dropped; it is never passed on with an extension header taken for
+  // its protocol.
+  for (let hops = 0; ; hops++) {
+    const ext = IPV6_EXT.has(next) || next === IPV6_AH;
+    if (!ext && next !== IPV6_FRAGMENT) break;
+    if (hops >= MAX_IPV6_HEADERS) return `more than ${MAX_IPV6_HEADERS} IPv6 extension headers`;
+    if (at + 8 > end) return 'bad IPv6 extension header';
+    if (next === IPV6_FRAGMENT) {
+      if (fragment) return 'two IPv6 fragment headers';
+      const offset = get16(f, at + 2) >> 3;
+      fragment = { id: get32(f, at + 4), first: offset === 0 };
+      next = f[at] ?? 0;
+      if (offset !== 0) {
+        at = -1; // a later fragment: the rest is payload
+        break;
+      }
+      at += 8;
+    } else {
+      const len = next === IPV6_AH ? ((f[at + 1] ?? 0) + 2) * 4 : ((f[at + 1] ?? 0) + 1) * 8;
       next = f[at] ?? 0;
       at += len;
-    } else if (next === IPV6_FRAGMENT) {
-      if (at + 8 > end) return 'bad IPv6 fragment header';
-      const offset = get16(f, at + 2) >> 3;
-      next = f[at] ?? 0;
-      at = offset === 0 ? at + 8 : -1;
-      break;
-    } else break;
+    }
   }
   if (at > end) return 'bad IPv6 extension header';
   const info = blank(6, f.subarray(o + 8, o + 24), f.subarray(o + 24, o + 40), next);
   info.l4 = at;
+  info.fragment = fragment;
   return upper(f, info, end);
 }
 
 function blank(family: 4 | 6, src: Uint8Array, dst: Uint8Array, proto: number): IpInfo {
-  return { family, src, dst, proto, l4: -1, sport: 0, dport: 0, flags: 0, seq: 0, ack: 0, payloadLength: 0, icmpType: -1 };
+  return { family, src, dst, proto, l4: -1, sport: 0, dport: 0, flags: 0, seq: 0, ack: 0, payloadLength: 0, icmpType: -1, fragment: null };
 }
 
 function upper(f: Uint8Array, info: IpInfo, end: number): IpInfo | string {
@@ -141,6 +168,7 @@ function upper(f: Uint8Array, info: IpInfo, end: number): IpInfo | string {
   } else if (info.proto === PROTO_ICMP || info.proto === PROTO_ICMPV6) {
     if (at + 4 > end) return 'truncated ICMP header';
     info.icmpType = f[at] ?? 0;
+    info.icmpCode = f[at + 1] ?? 0;
   }
   return info;
 }

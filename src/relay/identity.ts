@@ -1,11 +1,24 @@
 // Anti-spoofing for the modes where clients share a segment (hub, tap): each client owns
 // one MAC and the IP addresses it used first (or was assigned), and may send only from
-// those. An address another client already owns cannot be taken.
+// those. An address another client already owns cannot be taken. IPv6 sources are held
+// to what the client may use: the link-local address its MAC gives (EUI-64), and others
+// only inside the segment's IPv6 subnet when one is set (tap mode insists on one), at
+// most MAX_IPV6 in all.
 import { formatIPv4, formatIPv6 } from '../address.js';
 import { isGroupMac, macText, PROTO_UDP, type Parsed } from './frame.js';
 import { inPrefix, type Rule } from './rules.js';
 
 const MAX_IPV6 = 4;
+
+/** The EUI-64 link-local address (RFC 4291 appendix A) of a MAC in aa:bb:... form. */
+export function linkLocalOf(mac: string): string {
+  const m = mac.split(':').map((h) => Number.parseInt(h, 16));
+  const b = new Uint8Array(16);
+  b[0] = 0xfe;
+  b[1] = 0x80;
+  b.set([(m[0] ?? 0) ^ 0x02, m[1] ?? 0, m[2] ?? 0, 0xff, 0xfe, m[3] ?? 0, m[4] ?? 0, m[5] ?? 0], 8);
+  return formatIPv6(b);
+}
 
 /** Who owns which MAC and address, across every session of one relay. */
 export class Registry {
@@ -26,12 +39,20 @@ export class Identity {
   readonly ipv6 = new Set<string>();
 
   readonly #subnet: Rule | null;
+  readonly #subnet6: Rule | null;
+  readonly #ipv6NeedsSubnet: boolean;
 
-  /** subnet: the IPv4 range a client's address must come from (null: any). */
-  constructor(id: number, registry: Registry, subnet: Rule | null = null, assigned: { mac?: string; ipv4?: string } = {}) {
+  /**
+   * subnet: the IPv4 range a client's address must come from (null: any). subnet6 the
+   * same for IPv6 beyond link-local; ipv6NeedsSubnet: without subnet6, only link-local.
+   */
+  constructor(id: number, registry: Registry, subnet: Rule | null = null, assigned: { mac?: string; ipv4?: string } = {},
+    { subnet6 = null, ipv6NeedsSubnet = false }: { subnet6?: Rule | null; ipv6NeedsSubnet?: boolean } = {}) {
     this.#id = id;
     this.#registry = registry;
     this.#subnet = subnet;
+    this.#subnet6 = subnet6;
+    this.#ipv6NeedsSubnet = ipv6NeedsSubnet;
     if (assigned.mac) this.#claim('mac', assigned.mac);
     if (assigned.ipv4) this.#claim('ip', assigned.ipv4);
   }
@@ -74,10 +95,23 @@ export class Identity {
     return null;
   }
 
+  /** Whether addr is one of the IPv6 addresses this client sends from. */
+  ownsIpv6(addr: Uint8Array): boolean {
+    return this.ipv6.has(formatIPv6(addr));
+  }
+
   #ipv6(src: Uint8Array): string | null {
     const text = formatIPv6(src);
     if (text === '::') return null; // duplicate address detection and MLD before an address
     if (this.ipv6.has(text)) return null;
+    if (src[0] === 0xfe && ((src[1] ?? 0) & 0xc0) === 0x80) {
+      const own = this.mac === undefined ? null : linkLocalOf(this.mac);
+      if (own !== text) return `link-local source ${text} is not the one the client's MAC gives (${own ?? 'no MAC yet'})`;
+    } else if (this.#subnet6) {
+      if (!inPrefix(src, this.#subnet6.bytes, this.#subnet6.prefix)) return `source IP ${text} is outside ${this.#subnet6.text}`;
+    } else if (this.#ipv6NeedsSubnet) {
+      return `source IP ${text}: only link-local IPv6 is allowed here (give --subnet an IPv6 prefix for more)`;
+    }
     const owner = this.#registry.ips.get(text);
     if (owner !== undefined && owner !== this.#id) return `IP ${text} belongs to client ${owner}`;
     if (this.ipv6.size >= MAX_IPV6) return `source IP ${text} would be the client's ${MAX_IPV6 + 1}th IPv6 address`;

@@ -124,3 +124,37 @@ export class ConnectionTable {
 function flowKey(src: Uint8Array, sport: number, dst: Uint8Array, dport: number): string {
   return `${ipText(src)}|${sport}|${ipText(dst)}|${dport}`;
 }
+
+// A datagram's fragments are let through for this long after its first one passed, and
+// at most this many datagrams are followed per client (the oldest is forgotten first).
+const FRAGMENT_MS = 60_000;
+const MAX_FRAGMENTED = 256;
+
+/**
+ * The fragmented datagrams a client is sending: a first fragment that passed every check
+ * opens its datagram (addresses, id, protocol); later fragments pass only while theirs
+ * is open. Nothing about a later fragment can be judged on its own.
+ */
+export class FragmentTable {
+  readonly #open = new Map<string, number>();
+
+  /** Records a first fragment (true), or says whether a later one's datagram is open. */
+  pass(ip: IpInfo, now: number): boolean {
+    const f = ip.fragment;
+    if (!f) return true;
+    const key = `${ipText(ip.src)}|${ipText(ip.dst)}|${ip.proto}|${f.id}`;
+    if (f.first) {
+      this.#open.delete(key); // re-insert: Map order is age order
+      this.#open.set(key, now + FRAGMENT_MS);
+      if (this.#open.size > MAX_FRAGMENTED) this.#open.delete(this.#open.keys().next().value as string);
+      return true;
+    }
+    const until = this.#open.get(key);
+    if (until === undefined) return false;
+    if (until < now) {
+      this.#open.delete(key);
+      return false;
+    }
+    return true;
+  }
+}

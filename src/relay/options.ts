@@ -28,11 +28,12 @@ export interface TapModeOptions {
   /** Set the device up (needs CAP_NET_ADMIN). */
   up?: boolean;
   /**
-   * The IPv4 subnet on the device (CIDR): a client's address must be in it. Without it a
-   * client may take any address no other client has, and the kernel's reverse-path filter
-   * is all that stops a forged source from being routed.
+   * The subnets on the device (CIDR; one IPv4 and one IPv6 at most): a client's
+   * addresses must be in them. Without an IPv4 one a client may take any IPv4 address no
+   * other client has (the kernel's reverse-path filter is all that stops a forged source
+   * from being routed); without an IPv6 one, clients may use only link-local IPv6.
    */
-  subnet?: string;
+  subnet?: string | readonly string[];
 }
 
 export interface DemoOptions {
@@ -50,9 +51,21 @@ export interface RelayOptions {
   token?: string;
   /**
    * Origins (scheme://host[:port]) whose pages may connect; '*' allows any. Default: only
-   * the relay's own origin, and clients that send no Origin (not browsers).
+   * the origin of the relay's own URL (http://127.0.0.1:PORT when it listens on loopback
+   * or every interface, http://HOST:PORT otherwise), and clients that send no Origin
+   * (not browsers). The Host header is never what decides it: a page that rebinds its
+   * own name to the relay controls that header.
    */
   origins?: readonly string[];
+  /**
+   * Start even when listening beyond loopback with neither token nor origins (anyone who
+   * can reach the port, from any page, could then use the relay). Default false.
+   */
+  insecureOpen?: boolean;
+  /** A token for GET /metrics (default: the client token). With neither, /metrics answers loopback only. */
+  metricsToken?: string;
+  /** Clients at once from one source address (default 16). */
+  maxClientsPerAddress?: number;
   /** Destinations to allow or deny beyond the defaults: CIDR[:port[-port]], optionally tcp/ udp/ icmp/ in front. */
   allow?: readonly string[];
   deny?: readonly string[];
@@ -71,8 +84,8 @@ export interface RelayOptions {
   connectionIdleTimeout?: number;
   nat?: NatOptions;
   tap?: TapModeOptions;
-  /** hub: the IPv4 subnet clients' addresses must be in (CIDR; default any). */
-  subnet?: string;
+  /** hub: the subnets clients' addresses must be in (CIDR, one IPv4 and one IPv6 at most; default any). */
+  subnet?: string | readonly string[];
   /** Serve the browser demo at / (nat mode). */
   demo?: boolean | DemoOptions;
   /** Serve GET /metrics as JSON (default true; it needs the token when one is set). */
@@ -87,6 +100,8 @@ export interface Resolved {
   mode: RelayMode;
   token: string | null;
   origins: readonly string[] | null;
+  metricsToken: string | null;
+  maxClientsPerAddress: number;
   allow: readonly string[];
   deny: readonly string[];
   maxClients: number;
@@ -98,8 +113,9 @@ export interface Resolved {
   connectionIdleTimeout: number;
   nat: Required<NatOptions>;
   tap: TapModeOptions;
-  /** The subnet anti-spoofing holds clients to (hub: subnet; tap: tap.subnet). */
+  /** The subnets anti-spoofing holds clients to (hub: subnet; tap: tap.subnet). */
   subnet: Rule | null;
+  subnet6: Rule | null;
   demo: DemoOptions | null;
   metrics: boolean;
   log: (line: string) => void;
@@ -113,13 +129,25 @@ function positive(name: string, value: number | undefined, fallback: number, max
   return value;
 }
 
-function subnetRule(cidr: string | undefined): Rule | null {
-  if (cidr === undefined) return null;
-  const rule = parseRule(cidr);
-  if (rule.bytes.length !== 4 || rule.portLo !== 0 || rule.portHi !== 65535 || rule.proto !== null) {
-    throw new TypeError(`lwip-wasm relay: subnet must be an IPv4 CIDR such as 10.77.0.0/24 (got '${cidr}')`);
+/** The IPv4 and IPv6 subnets from one or two CIDRs. */
+function subnetRules(cidrs: string | readonly string[] | undefined): { v4: Rule | null; v6: Rule | null } {
+  const out: { v4: Rule | null; v6: Rule | null } = { v4: null, v6: null };
+  for (const cidr of cidrs === undefined ? [] : typeof cidrs === 'string' ? [cidrs] : cidrs) {
+    const rule = parseRule(cidr);
+    if ((rule.bytes.length !== 4 && rule.bytes.length !== 16) || rule.portLo !== 0 || rule.portHi !== 65535 || rule.proto !== null) {
+      throw new TypeError(`lwip-wasm relay: subnet must be a CIDR such as 10.77.0.0/24 or fd00:77::/64 (got '${cidr}')`);
+    }
+    const key = rule.bytes.length === 4 ? 'v4' : 'v6';
+    if (out[key]) throw new TypeError(`lwip-wasm relay: one IPv4 and one IPv6 subnet at most (got '${out[key]!.text}' and '${cidr}')`);
+    out[key] = rule;
   }
-  return rule;
+  return out;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: an address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 export function resolveOptions(o: RelayOptions): Resolved {
@@ -129,13 +157,22 @@ export function resolveOptions(o: RelayOptions): Resolved {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`lwip-wasm relay: port must be 0-65535 (got ${port})`);
   if (o.token !== undefined && (typeof o.token !== 'string' || o.token.length === 0)) throw new TypeError('lwip-wasm relay: token must be a non-empty string');
   if (o.demo && mode !== 'nat') throw new TypeError('lwip-wasm relay: the demo needs nat mode (it fetches from the relay host)');
+  if (o.metricsToken !== undefined && (typeof o.metricsToken !== 'string' || o.metricsToken.length === 0)) throw new TypeError('lwip-wasm relay: metricsToken must be a non-empty string');
+  const host = o.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && o.token === undefined && o.origins === undefined && !o.insecureOpen) {
+    throw new TypeError(`lwip-wasm relay: listening on ${host} (beyond loopback) with no token and no origins would let any page ` +
+      'that can reach it use the relay; give --token or --origin, or --insecure-open to mean it');
+  }
   const nat = o.nat ?? {};
   const natMtu = positive('nat.mtu', nat.mtu, 1500, 65520);
+  const subnets = subnetRules(mode === 'tap' ? o.tap?.subnet : o.subnet);
   return {
     port,
-    host: o.host ?? '127.0.0.1',
+    host,
     mode,
     token: o.token ?? null,
+    metricsToken: o.metricsToken ?? o.token ?? null,
+    maxClientsPerAddress: positive('maxClientsPerAddress', o.maxClientsPerAddress, 16),
     origins: o.origins ? [...o.origins].map((s) => s.replace(/\/+$/, '')) : null,
     allow: [...(o.allow ?? [])],
     deny: [...(o.deny ?? [])],
@@ -157,7 +194,8 @@ export function resolveOptions(o: RelayOptions): Resolved {
       startTimeout: positive('nat.startTimeout', nat.startTimeout, 5000),
     },
     tap: o.tap ?? {},
-    subnet: subnetRule(mode === 'tap' ? o.tap?.subnet : o.subnet),
+    subnet: subnets.v4,
+    subnet6: subnets.v6,
     demo: o.demo ? (o.demo === true ? {} : o.demo) : null,
     metrics: o.metrics ?? true,
     log: o.onLog ?? (() => {}),

@@ -33,6 +33,7 @@ export class Policy {
       ...(options.allow ?? []).map((t) => ({ rule: parseRule(t), allow: true })),
       ...(options.deny ?? []).map((t) => ({ rule: parseRule(t), allow: false })),
     ];
+    refuseHalfDenials(this.#explicit);
     const own = [...hostAddresses(), ...(options.ownAddresses ?? [])];
     this.#defaults = [
       ...DEFAULT_DENY.map(([cidr, reason]) => ({ rule: parseRule(cidr), reason })),
@@ -71,6 +72,27 @@ export class Policy {
       if (matches(d.rule, dst, proto, port)) return { ok: false, reason: `${ipText(dst)} is ${d.reason} (denied by default)` };
     }
     return { ok: true };
+  }
+}
+
+/**
+ * A deny rule for a whole family (0.0.0.0/0 or ::/0, with any protocol and ports) that
+ * has no twin for the other family would leave that family open, which is never what
+ * "deny all" means: refuse it, saying how to write it. "any" covers both.
+ */
+function refuseHalfDenials(rules: readonly Explicit[]): void {
+  for (const { rule, allow } of rules) {
+    if (allow || rule.prefix !== 0 || rule.bytes.length === 0) continue;
+    const otherLen = rule.bytes.length === 4 ? 16 : 4;
+    const twin = rules.some((r) => !r.allow && r.rule.prefix === 0 && (r.rule.bytes.length === otherLen || r.rule.bytes.length === 0) &&
+      (r.rule.proto === null || r.rule.proto === rule.proto) && r.rule.portLo <= rule.portLo && r.rule.portHi >= rule.portHi);
+    if (!twin) {
+      const other = rule.bytes.length === 4 ? '::/0' : '0.0.0.0/0';
+      const suffix = rule.text.replace(/^(tcp|udp|icmp)\//i, '').replace(/^\[?(0\.0\.0\.0|::)\/0\]?/, '');
+      const proto = rule.proto ? `${rule.proto}/` : '';
+      throw new TypeError(`lwip-wasm relay: --deny ${rule.text} denies ${rule.bytes.length === 4 ? 'IPv4' : 'IPv6'} only, and would leave ` +
+        `${rule.bytes.length === 4 ? 'IPv6' : 'IPv4'} open; write --deny ${proto}any${suffix} for both, or add --deny ${proto}${other === '::/0' && suffix ? `[${other}]` : other}${suffix}`);
+    }
   }
 }
 

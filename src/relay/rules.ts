@@ -1,5 +1,6 @@
 // Destination rules: "CIDR", "CIDR:port", "CIDR:lo-hi", optionally "tcp/"/"udp/"/"icmp/"
-// in front; IPv6 CIDRs in brackets when a port follows ("[::1]:80", "[fd00::/8]:1-1024").
+// in front; IPv6 CIDRs in brackets when a port follows ("[::1]:80", "[fd00::/8]:1-1024");
+// "any" for every address of both families ("any", "tcp/any:25").
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../address.js';
 
 export type Protocol = 'tcp' | 'udp' | 'icmp';
@@ -7,6 +8,7 @@ export type Protocol = 'tcp' | 'udp' | 'icmp';
 export interface Rule {
   /** The text it was parsed from, for logs. */
   readonly text: string;
+  /** The network (4 or 16 bytes), or empty for "any" (both families). */
   readonly bytes: Uint8Array;
   readonly prefix: number;
   readonly proto: Protocol | null;
@@ -16,7 +18,7 @@ export interface Rule {
 
 export function parseRule(text: string): Rule {
   const bad = (why: string): never => {
-    throw new TypeError(`lwip-wasm relay: bad rule '${text}': ${why} (expected CIDR[:port[-port]], e.g. 93.184.216.0/24:443, [2001:db8::/32]:80-88, tcp/0.0.0.0/0:22)`);
+    throw new TypeError(`lwip-wasm relay: bad rule '${text}': ${why} (expected CIDR[:port[-port]] or any[:port[-port]], e.g. 93.184.216.0/24:443, [2001:db8::/32]:80-88, tcp/any:22)`);
   };
   let rest = text.trim();
   let proto: Protocol | null = null;
@@ -38,7 +40,7 @@ export function parseRule(text: string): Rule {
     [cidr = '', ports = ''] = rest.split(':');
   }
   const [addr = '', prefixText] = cidr.split('/');
-  const bytes = parseIPv4(addr) ?? parseIPv6(addr);
+  const bytes = addr.toLowerCase() === 'any' && prefixText === undefined ? new Uint8Array(0) : parseIPv4(addr) ?? parseIPv6(addr);
   if (!bytes) return bad('not an IP address');
   const max = bytes.length * 8;
   const prefix = prefixText === undefined ? max : Number(prefixText);
@@ -66,6 +68,7 @@ function mask(bytes: Uint8Array, prefix: number): Uint8Array {
 }
 
 export function inPrefix(addr: Uint8Array, net: Uint8Array, prefix: number): boolean {
+  if (net.length === 0) return true; // "any"
   if (addr.length !== net.length) return false;
   for (let i = 0; i < net.length && i * 8 < prefix; i++) {
     const keep = Math.min(8, prefix - i * 8);

@@ -11,7 +11,7 @@ import { HubMode } from './modes/hub.js';
 import type { Mode } from './modes/mode.js';
 import { NatMode } from './modes/nat.js';
 import { TapMode } from './modes/tap.js';
-import { resolveOptions, type RelayOptions, type Resolved } from './options.js';
+import { isLoopbackHost, resolveOptions, type RelayOptions, type Resolved } from './options.js';
 import { Policy } from './policy.js';
 import { Session } from './session.js';
 import { REFUSAL_REASONS, zeroDrops, zeroTraffic, type RefusalReason, type RelayStats } from './stats.js';
@@ -33,6 +33,7 @@ const REFUSAL_TEXT: Record<RefusalReason, string> = {
   token: 'lwip-wasm relay: a valid token is required (?token=)',
   origin: 'lwip-wasm relay: this page\'s origin is not allowed (--origin)',
   clients: 'lwip-wasm relay: too many clients (--max-clients)',
+  address: 'lwip-wasm relay: too many clients from this address (--max-clients-per-address)',
   backend: 'lwip-wasm relay: no backend',
 };
 
@@ -109,6 +110,19 @@ class RelayServer implements Relay {
     return this.#port;
   }
 
+  /** The origin of the relay's own URL: what pages may connect from when no origins are configured. */
+  get #ownOrigin(): string {
+    return new URL(this.url.replace(/^ws/, 'http')).origin;
+  }
+
+  /** Sessions open from the request's source address. */
+  #fromAddress(req: IncomingMessage): number {
+    const addr = req.socket.remoteAddress;
+    let n = 0;
+    for (const s of this.#sessions) if (s.address === addr) n++;
+    return n;
+  }
+
   get url(): string {
     const h = this.#o.host;
     const host = h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
@@ -144,9 +158,10 @@ class RelayServer implements Relay {
   #admit(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const refusal: [RefusalReason, number, string] | null =
       !hasToken(req, this.#o.token) ? ['token', 401, 'Unauthorized']
-        : !originAllowed(req, this.#o.origins) ? ['origin', 403, 'Forbidden']
+        : !originAllowed(req, this.#o.origins ?? [this.#ownOrigin]) ? ['origin', 403, 'Forbidden']
           : this.#sessions.size >= this.#o.maxClients ? ['clients', 503, 'Service Unavailable']
-            : null;
+            : this.#fromAddress(req) >= this.#o.maxClientsPerAddress ? ['address', 503, 'Service Unavailable']
+              : null;
     if (!refusal) return this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#open(ws, req));
     const [reason, status, text] = refusal;
     if (req.headers.origin === undefined) return this.#refuse(socket, reason, status, text, req);
@@ -170,7 +185,7 @@ class RelayServer implements Relay {
       drops: this.#drops,
       onBackendFailure: () => this.#refused.backend++,
       onEnd: (s) => this.#sessions.delete(s),
-    }, remote, req.headers.origin ?? null);
+    }, remote, req.headers.origin ?? null, req.socket.remoteAddress ?? '?');
     this.#sessions.add(session);
     this.#o.log(`client ${id}: connected from ${remote}`);
   }
@@ -186,7 +201,11 @@ class RelayServer implements Relay {
   #route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://relay');
     if (url.pathname === '/metrics' && this.#o.metrics) {
-      if (!hasToken(req, this.#o.token)) return void res.writeHead(401).end();
+      // Metrics list every client's address and MAC: they take a token, and with none
+      // set they answer only this machine.
+      if (this.#o.metricsToken === null ? !isLoopbackHost(req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '') : !hasToken(req, this.#o.metricsToken)) {
+        return void res.writeHead(this.#o.metricsToken === null ? 403 : 401).end();
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(this.stats()));
       return;
     }

@@ -9,7 +9,7 @@ import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from '../tra
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
 import { resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
-import { ConnectionTable, TokenBucket } from './limits.js';
+import { ConnectionTable, FragmentTable, TokenBucket } from './limits.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
 import type { Resolved } from './options.js';
 import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type TrafficCounters } from './stats.js';
@@ -40,6 +40,7 @@ export class Session implements ModeClient {
   readonly #frames: TokenBucket;
   readonly #bytes: TokenBucket;
   readonly #connections: ConnectionTable;
+  readonly #fragments = new FragmentTable();
   readonly #counters = zeroTraffic();
   readonly #dropped = zeroDrops();
   readonly #logged = new Set<string>();
@@ -51,14 +52,18 @@ export class Session implements ModeClient {
   readonly #writer = new BatchWriter();
   #flushQueued = false;
 
-  constructor(id: number, ws: WebSocket, ctx: SessionContext, remote: string, origin: string | null) {
+  /** The client's source address (for the per-address cap). */
+  readonly address: string;
+
+  constructor(id: number, ws: WebSocket, ctx: SessionContext, remote: string, origin: string | null, address = '?') {
     const o = ctx.options;
     this.id = id;
+    this.address = address;
     this.#ws = ws;
     this.#ctx = ctx;
     this.#remote = remote;
     this.#origin = origin;
-    this.identity = new Identity(id, ctx.registry, o.subnet);
+    this.identity = new Identity(id, ctx.registry, o.subnet, {}, { subnet6: o.subnet6, ipv6NeedsSubnet: o.mode === 'tap' });
     this.#frames = new TokenBucket(o.framesPerSecond);
     this.#bytes = new TokenBucket(o.bytesPerSecond);
     this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
@@ -116,9 +121,15 @@ export class Session implements ModeClient {
       return;
     }
     const p = parseFrame(frame);
-    const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why } : this.#ctx.mode.filter(this, p);
+    const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why } : this.#ctx.mode.filter(this, p, frame);
     if (refused) {
       this.#drop(refused, frame.length, p);
+      return;
+    }
+    // A later fragment has no ports to judge: it goes on only behind a first fragment
+    // that passed every check, so a header hidden in one cannot walk past the rules.
+    if (p.kind === 'ip' && p.ip.fragment && !this.#fragments.pass(p.ip, now)) {
+      this.#drop({ reason: 'fragment', detail: 'a later fragment of a datagram whose first fragment did not pass (or never came)' }, frame.length, p);
       return;
     }
     if (p.kind === 'ip' && p.ip.proto === PROTO_TCP) {

@@ -2,12 +2,12 @@
 
 /** Why a frame from a client was not forwarded. */
 export const DROP_REASONS = [
-  'oversize', 'malformed', 'rate', 'denied', 'connections', 'spoofed', 'unsupported', 'stale',
+  'oversize', 'malformed', 'rate', 'denied', 'connections', 'spoofed', 'unsupported', 'stale', 'guard', 'fragment',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why a client was turned away: at the upgrade (token, origin, clients), or after it when its backend could not start. */
-export const REFUSAL_REASONS = ['token', 'origin', 'clients', 'backend'] as const;
+export const REFUSAL_REASONS = ['token', 'origin', 'clients', 'address', 'backend'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export type DropCounts = Record<DropReason, number>;

@@ -2,6 +2,7 @@
 // may send only from its own MAC and addresses (the identity check), so the MAC table
 // is simply who owns which MAC.
 import { isGroupMac, macText, type Parsed } from '../frame.js';
+import { guardPacket } from '../guard.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './mode.js';
 
 export class HubMode implements Mode {
@@ -9,10 +10,11 @@ export class HubMode implements Mode {
   readonly statefulBackend = false;
   readonly #clients = new Set<ModeClient>();
 
-  filter(client: ModeClient, p: Parsed): Drop | null {
+  filter(client: ModeClient, p: Parsed, frame: Uint8Array): Drop | null {
     const why = client.identity.check(p);
-    if (why === null) return null;
-    return { reason: p.kind === 'malformed' ? 'malformed' : p.kind === 'other' ? 'unsupported' : 'spoofed', detail: why };
+    if (why !== null) return { reason: p.kind === 'malformed' ? 'malformed' : p.kind === 'other' ? 'unsupported' : 'spoofed', detail: why };
+    const guarded = p.kind === 'ip' ? guardPacket(client.identity, p.ip, frame) : null;
+    return guarded === null ? null : { reason: 'guard', detail: guarded };
   }
 
   async open(client: ModeClient): Promise<SessionPort> {

@@ -38,7 +38,8 @@ export interface Mode {
    * fails at once (ECONNRESET) instead of retransmitting into silence.
    */
   readonly statefulBackend: boolean;
-  filter(client: ModeClient, p: Parsed): Drop | null;
+  /** The mode's verdict on a frame the client sent (p is frame, parsed). */
+  filter(client: ModeClient, p: Parsed, frame: Uint8Array): Drop | null;
   open(client: ModeClient): Promise<SessionPort>;
   close(): Promise<void>;
 }

@@ -4,20 +4,31 @@
 // control traffic a host needs on its segment (DHCP, neighbour discovery, MLD). Frames
 // from the device go to the client owning the destination MAC; group frames to all.
 import { openTap, type TapLink, type TapOptions } from '../../transports/tap.js';
-import { isGroupMac, macText, PROTO_ICMPV6, PROTO_UDP, type IpInfo, type Parsed } from '../frame.js';
+import { isGroupMac, macText, PROTO_ICMPV6, PROTO_UDP, sameBytes, type IpInfo, type Parsed } from '../frame.js';
+import { guardPacket } from '../guard.js';
 import type { Policy } from '../policy.js';
 import type { TapModeOptions } from '../options.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './mode.js';
 
-// ICMPv6 that stays on the link: MLD (130-132, 143) and neighbour discovery (133-137).
-const ICMPV6_LINK = new Set([130, 131, 132, 133, 134, 135, 136, 137, 143]);
+// ICMPv6 that stays on the link: MLD (130-132, 143) and neighbour discovery (133, 135,
+// 136; RAs and redirects from clients are dropped by the guard before this).
+const ICMPV6_LINK = new Set([130, 131, 132, 133, 135, 136, 143]);
+const BROADCAST4 = Uint8Array.from([255, 255, 255, 255]);
 
+/**
+ * The control traffic a host needs on its segment, let through without the destination
+ * filter: only to where that traffic goes (a broadcast DHCP request; DHCPv6 to its
+ * link-scoped multicast group; ND and MLD to link-local or link-scoped multicast
+ * addresses). The same ports or types to anywhere else are ordinary traffic.
+ */
 function linkControl(ip: IpInfo): boolean {
+  if (ip.l4 < 0 || ip.fragment) return false;
+  const linkScoped6 = ip.family === 6 && ((ip.dst[0] === 0xfe && ((ip.dst[1] ?? 0) & 0xc0) === 0x80) || (ip.dst[0] === 0xff && ((ip.dst[1] ?? 0) & 0x0f) === 2));
   if (ip.proto === PROTO_UDP) {
-    if (ip.family === 4) return ip.sport === 68 && ip.dport === 67;
-    return ip.sport === 546 && ip.dport === 547;
+    if (ip.family === 4) return ip.sport === 68 && ip.dport === 67 && sameBytes(ip.dst, BROADCAST4);
+    return ip.sport === 546 && ip.dport === 547 && linkScoped6;
   }
-  return ip.family === 6 && ip.proto === PROTO_ICMPV6 && ICMPV6_LINK.has(ip.icmpType);
+  return ip.family === 6 && ip.proto === PROTO_ICMPV6 && ICMPV6_LINK.has(ip.icmpType) && linkScoped6;
 }
 
 export class TapMode implements Mode {
@@ -50,10 +61,13 @@ export class TapMode implements Mode {
     return this.#tap.name;
   }
 
-  filter(client: ModeClient, p: Parsed): Drop | null {
+  filter(client: ModeClient, p: Parsed, frame: Uint8Array): Drop | null {
     const why = client.identity.check(p);
     if (why !== null) return { reason: p.kind === 'malformed' ? 'malformed' : p.kind === 'other' ? 'unsupported' : 'spoofed', detail: why };
-    if (p.kind !== 'ip' || linkControl(p.ip)) return null;
+    if (p.kind !== 'ip') return null;
+    const guarded = guardPacket(client.identity, p.ip, frame);
+    if (guarded !== null) return { reason: 'guard', detail: guarded };
+    if (linkControl(p.ip)) return null;
     const verdict = this.#policy.check(p.ip);
     return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, reset: true };
   }

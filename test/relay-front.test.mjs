@@ -1,0 +1,106 @@
+// The relay's web front and rules, as a hostile page or a careless operator would meet
+// them: the Origin is checked against a list (by default the relay's own URL), never
+// against the Host header, so DNS rebinding gets nowhere; a relay beyond loopback will
+// not start open by accident; /metrics takes a token or answers loopback only; one
+// address cannot hold every client slot; "deny all" means both families.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { request } from 'node:http';
+import WebSocket from 'ws';
+import { it } from './helpers.mjs';
+import { startRelay, rawClient, refusal } from './relay-util.mjs';
+
+it('DNS rebinding: Host and Origin both say evil.example, and the page is refused (4403)', async () => {
+  const relay = await startRelay({ mode: 'hub' });
+  try {
+    const host = `evil.example:${relay.port}`;
+    const r = await refusal(rawClient(relay.url, { origin: `http://${host}`, headers: { host } }));
+    assert.is(r.code, 4403);
+    assert.is(relay.stats().refused.origin, 1);
+    // The relay's own page origin still works; so does a client with no Origin at all.
+    (await rawClient(relay.url, { origin: `http://127.0.0.1:${relay.port}` }).open()).close();
+    (await rawClient(relay.url).open()).close();
+  } finally {
+    await relay.close();
+  }
+});
+
+it('listening beyond loopback needs --token or --origin, or --insecure-open', async () => {
+  const err = await startRelay({ mode: 'hub', host: '0.0.0.0' }).catch((e) => e);
+  assert.instance(err, TypeError);
+  assert.match(err.message, /beyond loopback\) with no token and no origins.*--insecure-open/);
+  for (const extra of [{ token: 't' }, { origins: ['https://app.example'] }, { insecureOpen: true }]) {
+    const relay = await startRelay({ mode: 'hub', host: '0.0.0.0', ...extra });
+    await relay.close();
+  }
+});
+
+/** GET /metrics over a chosen local address; resolves the status. */
+function metrics(port, { token, localAddress } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: `/metrics${token ? `?token=${token}` : ''}`, localAddress }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+it('/metrics: its own token when set; with no token, loopback clients only', async () => {
+  const open = await startRelay({ mode: 'hub' });
+  try {
+    assert.is(await metrics(open.port), 200, 'loopback, no token configured');
+    assert.is(await metrics(open.port, { localAddress: '127.0.0.2' }), 200, 'all of 127/8 is loopback');
+  } finally {
+    await open.close();
+  }
+  const locked = await startRelay({ mode: 'hub', token: 'client', metricsToken: 'stats' });
+  try {
+    assert.is(await metrics(locked.port), 401);
+    assert.is(await metrics(locked.port, { token: 'client' }), 401, 'the client token is not the metrics token');
+    assert.is(await metrics(locked.port, { token: 'stats' }), 200);
+  } finally {
+    await locked.close();
+  }
+});
+
+it('one address may hold at most maxClientsPerAddress clients; others are unaffected', async () => {
+  const relay = await startRelay({ mode: 'hub', maxClientsPerAddress: 3 });
+  const held = [];
+  try {
+    for (let i = 0; i < 3; i++) held.push(await rawClient(relay.url).open());
+    assert.equal(await refusal(rawClient(relay.url)), { status: 503 });
+    const page = await refusal(rawClient(relay.url, { origin: `http://127.0.0.1:${relay.port}` }));
+    assert.is(page.code, 4503);
+    assert.match(page.reason, /too many clients from this address/);
+    assert.is(relay.stats().refused.address, 2);
+    // From another (loopback) source address there is room.
+    const other = new WebSocket(relay.url, { localAddress: '127.0.0.9' });
+    await new Promise((resolve, reject) => {
+      other.once('open', resolve);
+      other.once('error', reject);
+    });
+    held.push(other);
+  } finally {
+    for (const c of held) c.close();
+    await relay.close();
+  }
+});
+
+it('rules: "any" covers both families; a deny of one whole family alone is refused with the fix', async () => {
+  for (const deny of [['0.0.0.0/0'], ['::/0'], ['tcp/0.0.0.0/0:25']]) {
+    const err = await startRelay({ mode: 'hub', deny }).catch((e) => e);
+    assert.instance(err, TypeError, deny.join());
+    assert.match(err.message, /would leave IPv[46] open; write --deny (tcp\/)?any/, err.message);
+  }
+  for (const deny of [['any'], ['0.0.0.0/0', '::/0'], ['tcp/any:25'], ['tcp/0.0.0.0/0:25', 'tcp/[::/0]:25']]) {
+    const relay = await startRelay({ mode: 'hub', deny });
+    await relay.close();
+  }
+  const { parseRule } = await import('../dist/relay.js');
+  assert.equal(parseRule('tcp/any:25').bytes.length, 0);
+  assert.throws(() => parseRule('any/8'), /not an IP address/);
+});
+
+test.run();
