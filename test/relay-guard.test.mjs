@@ -180,6 +180,7 @@ tapTest('tap: the same attacks leave the host kernel\'s IPv6 routes and neighbou
     execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=0', `net.ipv6.conf.${dev}.accept_ra=1`, `net.ipv6.conf.${dev}.accept_redirects=1`]);
     ip('-n', ns, 'addr', 'add', '10.78.0.1/24', 'dev', dev);
     ip('-n', ns, '-6', 'addr', 'add', 'fd00:78::1/64', 'dev', dev, 'nodad');
+    ip('-n', ns, '-6', 'addr', 'add', 'fd00:99::1/128', 'dev', 'lo');
     ip('-n', ns, 'link', 'set', dev, 'up');
     servers.push(nsServer(ns, '::', 8078, 'from the namespace\n'), nsServer(ns, '::', 25, 'smtp\n'));
     await Promise.all(servers.map((s) => s.ready));
@@ -196,6 +197,18 @@ tapTest('tap: the same attacks leave the host kernel\'s IPv6 routes and neighbou
     });
     // Every frame dropped; the SYNs behind extension headers judged as TCP to port 25.
     assert.equal(r.delta, { guard: 8, spoofed: 2, denied: 2, malformed: 1, fragment: 1 });
+    // The control-traffic exemptions reach only where that traffic goes: a DHCP request
+    // sent to the host rather than broadcast, and an NS with a payload to an address off
+    // the segment (fd00:99::1, the namespace's loopback) are judged, and denied.
+    const m = rawClient(relay.url);
+    await m.open();
+    const src4 = ip4('10.78.0.66');
+    const dst4 = ip4('10.78.0.1');
+    const before = relay.stats().dropped.denied;
+    m.send(ether(parseMac(kernelMac), M, 0x0800, ipv4Packet({ src: src4, dst: dst4, proto: 17, payload: udpDatagram({ src: src4, dst: dst4, sport: 68, dport: 67, payload: new Uint8Array(300) }) })));
+    m.send(icmp6(M_LL, ip6('fd00:99::1'), 135, cat([0, 0, 0, 0], ip6('fd00:99::1'), lla(1, M), [253, 4, ...new Uint8Array(30).fill(0x41)]), { dstMac: parseMac(kernelMac) }));
+    await until(() => relay.stats().dropped.denied === before + 2, 3000, 'both judged and denied');
+    m.close();
     await new Promise((res) => setTimeout(res, 300));
     assert.is(ip('-n', ns, '-6', 'route', 'show'), routes0, 'no route from the RA or the redirect');
     assert.not.match(ip('-n', ns, '-6', 'route', 'show'), /default/);

@@ -48,7 +48,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   let mode: Mode;
   try {
     const policy = new Policy({ allow, deny: o.deny });
-    mode = o.mode === 'nat' ? new NatMode(o, policy) : o.mode === 'hub' ? new HubMode() : new TapMode(o.tap, policy);
+    mode = o.mode === 'nat' ? new NatMode(o, policy) : o.mode === 'hub' ? new HubMode() : new TapMode(o.tap, policy, undefined, o.subnet6);
   } catch (err) {
     await demo?.close();
     throw err;
