@@ -100,7 +100,7 @@ const put32 = (b, o, v) => {
 const get16 = (b, o) => (b[o] << 8) | b[o + 1];
 const get32 = (b, o) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
-function cat(...parts) {
+export function cat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

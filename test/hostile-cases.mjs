@@ -12,22 +12,13 @@ import {
   Stack, createPair, SocketError, AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SOL_SOCKET, SO_LINGER,
 } from '../dist/index.js';
 import {
-  tapLink, parseTcp, fixChecksums, ether, ipv4Packet, ipv6Packet, ip4, ip6, parseMac,
+  tapLink, parseTcp, fixChecksums, ether, ipv4Packet, ipv6Packet, ip4, ip6, parseMac, cat,
 } from './frames.mjs';
 
 const ATTACKER_MAC = parseMac('02:00:00:00:0b:ad');
 const ATTACKER_LL = ip6('fe80::bad');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function cat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 const be16 = (v) => Uint8Array.from([(v >>> 8) & 0xff, v & 0xff]);
 const be32 = (v) => Uint8Array.from([(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
 const addr6 = (text) => ip6(text.split('%')[0]);

@@ -4,23 +4,11 @@
 // it does not, and cannot use another client's addresses. Needs root (CI runs as root).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { ether, ipv4Packet, udpDatagram, ip4, parseMac } from './frames.mjs';
-import { tapTest, uniqueNames, ip, sweepStale } from './util-tap.mjs';
+import { tapTest, uniqueNames, ip, sweepStale, nsServer } from './util-tap.mjs';
 import { startRelay, relayStack, fetchText, rawClient, until } from './relay-util.mjs';
 
 sweepStale();
-
-/** A TCP server in the namespace on addr:port that answers `reply` and closes. */
-function nsServer(ns, addr, port, reply) {
-  const code = `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, ${JSON.stringify(addr)}, () => console.log('ready'))`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
-    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-  return { child, ready };
-}
 
 tapTest('tap: stacks reach an allowed server behind the TAP device, are refused the rest, and cannot spoof', async () => {
   const { ns, dev } = uniqueNames();

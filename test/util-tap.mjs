@@ -222,3 +222,23 @@ export async function connectKernel(net, port, family = 4) {
   await s.connect(family === 6 ? net.kernel6 : net.kernel4, port);
   return s;
 }
+
+/**
+ * A TCP server in namespace ns on host:port that answers each connection with reply and
+ * closes: { child, ready, hits } (hits counts the connections it took).
+ */
+export function nsServer(ns, host, port, reply) {
+  const code = `require('net').createServer((s) => { console.log('hit'); s.end(${JSON.stringify(reply)}); })` +
+    `.listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = { child, hits: 0 };
+  server.ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      const text = String(d);
+      server.hits += (text.match(/hit/g) ?? []).length;
+      if (text.includes('ready')) resolve();
+    });
+    child.on('exit', (c) => reject(new Error(`server in ${ns} exited ${c}`)));
+  });
+  return server;
+}
