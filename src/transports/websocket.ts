@@ -5,6 +5,7 @@
 // browser bundles stay free of it.
 import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
 import type { Link, LinkReceiver } from './link.js';
+import { scheduleMacrotask } from './schedule.js';
 
 /** The fields of open, message, error and close events this link reads. */
 export interface WebSocketEventLike {
@@ -290,7 +291,12 @@ export class WebSocketLink implements Link {
     this.#finish(undefined, true);
   }
 
-  /** Sends a frame now, or adds it to the turn's batch (sent at the end of the turn, or once full). */
+  /**
+   * Sends a frame now, or adds it to the batch, which goes out once full or in the next
+   * macrotask: the ACKs a stack sends for several messages that arrive together then
+   * share one message (in Chromium a download ran about 15% faster than with a
+   * microtask flush, bench/browser.mjs).
+   */
   #write(ws: WebSocketLike, frame: Uint8Array): void {
     if (!this.#batch) {
       ws.send(frame);
@@ -304,7 +310,7 @@ export class WebSocketLink implements Link {
     }
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      scheduleMacrotask(() => this.#flush());
     }
   }
 
