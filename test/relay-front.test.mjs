@@ -103,4 +103,22 @@ it('rules: "any" covers both families; a deny of one whole family alone is refus
   assert.throws(() => parseRule('any/8'), /not an IP address/);
 });
 
+it('the default deny list, checked without sending anything: private, link-local, CGNAT, loopback, multicast, reserved', async () => {
+  const { Policy, parseRule } = await import('../dist/relay.js');
+  const policy = new Policy({ allow: ['tcp/203.0.113.7:443'] });
+  const check = (addr, port = 80, proto = 6) => {
+    const rule = parseRule(addr);
+    return policy.check({ family: rule.bytes.length === 4 ? 4 : 6, src: new Uint8Array(rule.bytes.length), dst: rule.bytes, proto, l4: 34, sport: 1, dport: port, flags: 2, seq: 0, ack: 0, payloadLength: 0, icmpType: -1, fragment: null });
+  };
+  for (const [addr, why] of [['192.168.1.1', /private/], ['169.254.169.254', /link-local/], ['100.64.0.1', /carrier-grade/], ['172.20.0.1', /private/],
+    ['10.1.2.3', /private/], ['127.0.0.2', /loopback/], ['224.0.0.1', /multicast/], ['240.0.0.1', /reserved/], ['::1', /loopback/], ['fd12::1', /unique local/],
+    ['fe80::1', /link-local/], ['::ffff:127.0.0.1', /IPv4-mapped/], ['64:ff9b::7f00:1', /NAT64/]]) {
+    const v = check(addr);
+    assert.is(v.ok, false, addr);
+    assert.match(v.reason, why, addr);
+  }
+  assert.equal(check('203.0.113.7', 443), { ok: true });
+  assert.equal(check('198.51.100.1', 443), { ok: true }, 'not in a denied range: allowed (the check sends nothing)');
+});
+
 test.run();

@@ -5,4 +5,5 @@ export type { RelayOptions, RelayMode, NatOptions, TapModeOptions, DemoOptions }
 export type { RelayStats, SessionStats, DropReason, RefusalReason, DropCounts, TrafficCounters } from './stats.js';
 export { DROP_REASONS, REFUSAL_REASONS } from './stats.js';
 export { parseRule, type Rule, type Protocol } from './rules.js';
+export { Policy, type PolicyOptions, type Verdict } from './policy.js';
 export { main, parseRelayArgs, USAGE } from './cli.js';
