@@ -117,7 +117,7 @@ function ownAddresses() {
   return Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a.address).slice(0, 2);
 }
 
-natTest('nat: denied destinations are refused at once (ECONNREFUSED), counted and logged once; the other client keeps fetching', async () => {
+natTest('nat: a denied destination is refused at once (ICMP prohibited: EHOSTUNREACH), a closed port is ECONNREFUSED; counted and logged once; the other client keeps fetching', async () => {
   const allowed = await loopbackServer('allowed\n');
   const secret = await loopbackServer('secret\n');
   const other = await loopbackServer('other\n');
@@ -135,7 +135,7 @@ natTest('nat: denied destinations are refused at once (ECONNREFUSED), counted an
       const t0 = Date.now();
       const err = await fetchText(alice.stack, address, port, '', { timeout: 5000 }).catch((e) => e);
       assert.instance(err, Error, `${address}:${port} was reached`);
-      assert.is(err.code, 'ECONNREFUSED', `${address}:${port}: ${err.code}`);
+      assert.is(err.code, 'EHOSTUNREACH', `${address}:${port}: ${err.code}`);
       assert.ok(Date.now() - t0 < 1000, `${address}:${port} refused after ${Date.now() - t0} ms`);
     };
     // Denials aim only at this host (its loopback through the gateway, its own
@@ -147,6 +147,12 @@ natTest('nat: denied destinations are refused at once (ECONNREFUSED), counted an
     for (const address of own) await refused(address, secret.port); // the relay host's own addresses
     const a = relay.stats().sessions[0];
     assert.is(a.dropped.denied, 1 + own.length);
+    // An allowed port nobody listens on: the RST comes from the host, through passt.
+    const closed = await loopbackServer('gone\n');
+    await closed.close();
+    const shut = await fetchText(alice.stack, '10.0.2.2', closed.port, '', { timeout: 5000 }).catch((e) => e);
+    assert.is(shut.code, 'ECONNREFUSED', 'a closed port, not a denial');
+    assert.is(relay.stats().sessions[0].dropped.denied, 1 + own.length, 'not counted as denied');
     assert.is(relay.lines.filter((l) => /client \d+: denied/.test(l)).length, 1);
     assert.ok(relay.lines.some((l) => l.includes(`denied by --deny 127.0.0.1:${secret.port}`)), relay.lines.join('\n'));
     // UDP to a loopback port nobody allowed: dropped (no answer), counted.
@@ -172,7 +178,7 @@ natTest('nat: without an --allow the host\'s loopback is denied by default', asy
   const { stack } = await relayStack(relay, CLIENT);
   try {
     const err = await fetchText(stack, '10.0.2.2', srv.port).catch((e) => e);
-    assert.is(err.code, 'ECONNREFUSED');
+    assert.is(err.code, 'EHOSTUNREACH');
     assert.ok(relay.lines.some((l) => /denied: 127\.0\.0\.1 is loopback \(denied by default\)/.test(l)), relay.lines.join('\n'));
   } finally {
     stack.dispose();

@@ -256,7 +256,7 @@ tcp_sock_fail_connect(struct lw_sock *s, int err)
   s->pcb.tcp = NULL;
   tcp_arg(pcb, NULL);
   tcp_err(pcb, NULL);
-  tcp_abort(pcb);   /* SYN_SENT: nothing is sent to the peer */
+  tcp_abandon(pcb, 0);   /* as Linux: a connect an ICMP error ended sends no RST */
   tcp_sock_ended(s, err);
 }
 

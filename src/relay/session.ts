@@ -7,7 +7,7 @@
 import type { WebSocket } from 'ws';
 import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from '../transports/batch.js';
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
-import { resetFor } from './forge.js';
+import { prohibitedFor, resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
 import { ConnectionTable, FragmentTable, TokenBucket } from './limits.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
@@ -71,7 +71,7 @@ export class Session implements ModeClient {
     this.#batch = ws.protocol === BATCH_PROTOCOL;
     ws.on('message', (data, isBinary) => {
       const msg = toBytes(data);
-      if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, msg.length);
+      if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, msg);
       else if (!this.#batch) this.#fromClient(msg);
       else this.#fromClientBatch(msg);
     });
@@ -95,7 +95,7 @@ export class Session implements ModeClient {
     // within a batch the lengths are all there is, so one that lies ends the session.
     const batch = readBatch(msg, this.#ctx.options.maxFrameSize);
     if (batch.error !== null) {
-      this.#drop({ reason: 'malformed', detail: `a malformed batch: ${batch.error}` }, msg.length);
+      this.#drop({ reason: 'malformed', detail: `a malformed batch: ${batch.error}` }, msg);
       this.#close(BATCH_CLOSE_CODE, `malformed batch: ${batch.error}`);
       return;
     }
@@ -112,34 +112,34 @@ export class Session implements ModeClient {
     this.#ctx.totals.framesIn++;
     this.#ctx.totals.bytesIn += frame.length;
     if (frame.length > o.maxFrameSize) {
-      this.#drop({ reason: 'oversize', detail: `a ${frame.length}-byte frame (limit ${o.maxFrameSize})` }, frame.length);
+      this.#drop({ reason: 'oversize', detail: `a ${frame.length}-byte frame (limit ${o.maxFrameSize})` }, frame);
       return;
     }
     const now = Date.now();
     if (!this.#frames.take(1, now) || !this.#bytes.take(frame.length, now)) {
-      this.#drop({ reason: 'rate', detail: `over ${o.framesPerSecond} frames/s or ${o.bytesPerSecond} bytes/s` }, frame.length);
+      this.#drop({ reason: 'rate', detail: `over ${o.framesPerSecond} frames/s or ${o.bytesPerSecond} bytes/s` }, frame);
       return;
     }
     const p = parseFrame(frame);
     const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why } : this.#ctx.mode.filter(this, p, frame);
     if (refused) {
-      this.#drop(refused, frame.length, p);
+      this.#drop(refused, frame, p);
       return;
     }
     // A later fragment has no ports to judge: it goes on only behind a first fragment
     // that passed every check, so a header hidden in one cannot walk past the rules.
     if (p.kind === 'ip' && p.ip.fragment && !this.#fragments.pass(p.ip, now)) {
-      this.#drop({ reason: 'fragment', detail: 'a later fragment of a datagram whose first fragment did not pass (or never came)' }, frame.length, p);
+      this.#drop({ reason: 'fragment', detail: 'a later fragment of a datagram whose first fragment did not pass (or never came)' }, frame, p);
       return;
     }
     if (p.kind === 'ip' && p.ip.proto === PROTO_TCP) {
       const flow = this.#connections.outbound(p.ip, now);
       if (flow === 'limit') {
-        this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame.length, p);
+        this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame, p);
         return;
       }
       if (flow === 'unknown' && this.#ctx.mode.statefulBackend) {
-        this.#drop({ reason: 'stale', detail: 'a TCP segment of a connection not opened in this session (from before a reconnect)', reset: true }, frame.length, p);
+        this.#drop({ reason: 'stale', detail: 'a TCP segment of a connection not opened in this session (from before a reconnect)', reset: true }, frame, p);
         return;
       }
     }
@@ -184,7 +184,7 @@ export class Session implements ModeClient {
     }
   }
 
-  #drop(d: Drop, _length: number, p?: Parsed): void {
+  #drop(d: Drop, frame: Uint8Array, p?: Parsed): void {
     this.#dropped[d.reason]++;
     this.#ctx.drops[d.reason]++;
     if (!this.#logged.has(d.reason)) {
@@ -192,10 +192,9 @@ export class Session implements ModeClient {
       this.#logged.add(d.reason);
       this.#ctx.options.log(`client ${this.id}: ${d.reason}: ${d.detail} (dropped; further ${d.reason} drops are counted, not logged)`);
     }
-    if (d.reset && p?.kind === 'ip') {
-      const rst = resetFor(p.ip, p.srcMac, p.dstMac);
-      if (rst) this.deliver(rst);
-    }
+    if (p?.kind !== 'ip') return;
+    const answer = d.reset ? resetFor(p.ip, p.srcMac, p.dstMac) : d.prohibit ? prohibitedFor(p.ip, frame, p.srcMac, p.dstMac) : null;
+    if (answer) this.deliver(answer);
   }
 
   pause(): void {

@@ -4,11 +4,15 @@ import type { Parsed } from '../frame.js';
 import type { Identity } from '../identity.js';
 import type { DropReason } from '../stats.js';
 
-/** A refusal: counted under reason; detail is logged once per client. reset: answer a TCP segment with RST. */
+/**
+ * A refusal: counted under reason; detail is logged once per client. reset: answer a TCP
+ * segment with RST; prohibit: answer TCP or UDP with ICMP administratively prohibited.
+ */
 export interface Drop {
   reason: DropReason;
   detail: string;
   reset?: boolean;
+  prohibit?: boolean;
 }
 
 /** The part of a session a mode sees. */

@@ -44,7 +44,7 @@ export class NatMode implements Mode {
     if ((udp || ip.proto === PROTO_TCP) && ip.dport === 53 && this.#dns.some((d) => sameBytes(d, ip.dst))) return null;
     const dst = sameBytes(ip.dst, this.#gateway) ? LOOPBACK : ip.dst;
     const verdict = this.#policy.check(ip, dst);
-    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, reset: true };
+    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, prohibit: true };
   }
 
   async open(client: ModeClient): Promise<SessionPort> {

@@ -75,7 +75,7 @@ export class TapMode implements Mode {
     if (guarded !== null) return { reason: 'guard', detail: guarded };
     if (linkControl(p.ip, this.#subnet6)) return null;
     const verdict = this.#policy.check(p.ip);
-    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, reset: true };
+    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, prohibit: true };
   }
 
   async open(client: ModeClient): Promise<SessionPort> {
