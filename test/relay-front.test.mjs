@@ -112,12 +112,23 @@ it('the default deny list, checked without sending anything: private, link-local
   };
   for (const [addr, why] of [['192.168.1.1', /private/], ['169.254.169.254', /link-local/], ['100.64.0.1', /carrier-grade/], ['172.20.0.1', /private/],
     ['10.1.2.3', /private/], ['127.0.0.2', /loopback/], ['224.0.0.1', /multicast/], ['240.0.0.1', /reserved/], ['::1', /loopback/], ['fd12::1', /unique local/],
-    ['fe80::1', /link-local/], ['::ffff:127.0.0.1', /IPv4-mapped/], ['64:ff9b::7f00:1', /NAT64/]]) {
+    ['fe80::1', /link-local/], ['::ffff:127.0.0.1', /IPv4-mapped/], ['64:ff9b::7f00:1', /NAT64/], ['64:ff9b:1::a00:1', /NAT64/],
+    ['2002:7f00:1::1', /6to4 address for 127\.0\.0\.1.*loopback/], ['2002:c0a8:101::1', /6to4 address for 192\.168\.1\.1/],
+    ['2001:0:a9fe:a9fe::1', /Teredo address for 169\.254\.169\.254/], ['2001:0:cb00:7107::f5ff:fffe', /Teredo address for 10\.0\.0\.1/],
+    ['::7f00:1', /IPv4-compatible address for 127\.0\.0\.1/]]) {
     const v = check(addr);
     assert.is(v.ok, false, addr);
     assert.match(v.reason, why, addr);
   }
   assert.equal(check('203.0.113.7', 443), { ok: true });
+  // An address the host gains after the start is denied within a few seconds.
+  let host = [];
+  const later = new Policy({ hostAddresses: () => host });
+  const probe = (p) => p.check({ family: 4, src: new Uint8Array(4), dst: Uint8Array.of(192, 0, 2, 44), proto: 6, l4: 34, sport: 1, dport: 80, flags: 2, seq: 0, ack: 0, payloadLength: 0, icmpType: -1, fragment: null });
+  assert.equal(probe(later), { ok: true });
+  host = ['192.0.2.44'];
+  await new Promise((r) => setTimeout(r, 2100));
+  assert.equal(probe(later), { ok: false, reason: "192.0.2.44 is the relay host's own address (denied by default)" });
   assert.equal(check('198.51.100.1', 443), { ok: true }, 'not in a denied range: allowed (the check sends nothing)');
 });
 

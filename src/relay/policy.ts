@@ -17,7 +17,12 @@ export interface PolicyOptions {
   deny?: readonly string[];
   /** Extra addresses denied as "the relay's own" (its public addresses are found by itself). */
   ownAddresses?: readonly string[];
+  /** Where the host's addresses come from (default: os.networkInterfaces()); read again every few seconds. */
+  hostAddresses?: () => string[];
 }
+
+/** How long the host's own addresses are trusted before they are read again (ms). */
+const HOST_ADDRESSES_TTL = 2000;
 
 interface Explicit {
   rule: Rule;
@@ -27,6 +32,10 @@ interface Explicit {
 export class Policy {
   readonly #explicit: Explicit[];
   readonly #defaults: Array<{ rule: Rule; reason: string }>;
+  readonly #hostSource: () => string[];
+  readonly #extraOwn: readonly string[];
+  #own: Rule[] = [];
+  #ownAt = -Infinity;
 
   constructor(options: PolicyOptions = {}) {
     this.#explicit = [
@@ -34,11 +43,19 @@ export class Policy {
       ...(options.deny ?? []).map((t) => ({ rule: parseRule(t), allow: false })),
     ];
     refuseHalfDenials(this.#explicit);
-    const own = [...hostAddresses(), ...(options.ownAddresses ?? [])];
-    this.#defaults = [
-      ...DEFAULT_DENY.map(([cidr, reason]) => ({ rule: parseRule(cidr), reason })),
-      ...own.map((a) => ({ rule: parseRule(a), reason: "the relay host's own address" })),
-    ];
+    this.#defaults = DEFAULT_DENY.map(([cidr, reason]) => ({ rule: parseRule(cidr), reason }));
+    this.#hostSource = options.hostAddresses ?? hostAddresses;
+    this.#extraOwn = options.ownAddresses ?? [];
+    this.#ownRules(Date.now());
+  }
+
+  /** The host's own addresses, read again once HOST_ADDRESSES_TTL has passed, so one added after the start is denied too. */
+  #ownRules(now: number): Rule[] {
+    if (now - this.#ownAt > HOST_ADDRESSES_TTL) {
+      this.#own = [...this.#hostSource(), ...this.#extraOwn].map((a) => parseRule(a));
+      this.#ownAt = now;
+    }
+    return this.#own;
   }
 
   /** The rules in force, for logs and stats. */
@@ -71,6 +88,15 @@ export class Policy {
     for (const d of this.#defaults) {
       if (matches(d.rule, dst, proto, port)) return { ok: false, reason: `${ipText(dst)} is ${d.reason} (denied by default)` };
     }
+    // IPv6 forms that carry an IPv4 address a relay or gateway would reach: the IPv4 one
+    // decides (6to4, Teredo's server and client, IPv4-compatible).
+    for (const [what, v4] of embeddedIPv4(dst)) {
+      const inner = this.check({ ...ip, family: 4, dst: v4 }, v4);
+      if (!inner.ok) return { ok: false, reason: `${ipText(dst)} is a ${what} address for ${ipText(v4)}: ${inner.reason}` };
+    }
+    for (const r of this.#ownRules(Date.now())) {
+      if (matches(r, dst, proto, port)) return { ok: false, reason: `${ipText(dst)} is the relay host's own address (denied by default)` };
+    }
     return { ok: true };
   }
 }
@@ -94,6 +120,17 @@ function refuseHalfDenials(rules: readonly Explicit[]): void {
         `${rule.bytes.length === 4 ? 'IPv6' : 'IPv4'} open; write --deny ${proto}any${suffix} for both, or add --deny ${proto}${other === '::/0' && suffix ? `[${other}]` : other}${suffix}`);
     }
   }
+}
+
+/** The IPv4 addresses an IPv6 address embeds, with the form's name. */
+function embeddedIPv4(a: Uint8Array): Array<[string, Uint8Array]> {
+  if (a.length !== 16) return [];
+  if (a[0] === 0x20 && a[1] === 0x02) return [['6to4', a.slice(2, 6)]];
+  if (a[0] === 0x20 && a[1] === 0x01 && a[2] === 0 && a[3] === 0) {
+    return [['Teredo', a.slice(4, 8)], ['Teredo', a.slice(12, 16).map((b) => b ^ 0xff)]];
+  }
+  if (a.subarray(0, 12).every((b) => b === 0) && !(a[12] === 0 && a[13] === 0 && a[14] === 0)) return [['IPv4-compatible', a.slice(12, 16)]];
+  return [];
 }
 
 export function protocolOf(proto: number): Protocol | null {

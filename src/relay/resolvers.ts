@@ -5,8 +5,10 @@ import { parseIPv4 } from '../address.js';
 
 /**
  * Where a client's DNS queries go: each IPv4 nameserver in /etc/resolv.conf, except that
- * a loopback one (systemd-resolved, dnsmasq) is reached through the gateway, which passt
- * maps to the host's loopback.
+ * 127.0.0.1 is reached through the gateway, which passt maps to exactly that address.
+ * Another loopback resolver (systemd-resolved's 127.0.0.53) is left out: the gateway does
+ * not lead there, and letting port 53 of the gateway through for it would reach whatever
+ * else listens on 127.0.0.1:53.
  */
 export function dnsTargets(gateway: string, resolvConf = '/etc/resolv.conf'): string[] {
   let text = '';
@@ -20,7 +22,8 @@ export function dnsTargets(gateway: string, resolvConf = '/etc/resolv.conf'): st
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     const bytes = m?.[1] ? parseIPv4(m[1]) : null;
     if (!bytes || !m?.[1]) continue;
-    out.add(bytes[0] === 127 ? gateway : m[1]);
+    if (bytes[0] !== 127) out.add(m[1]);
+    else if (bytes[1] === 0 && bytes[2] === 0 && bytes[3] === 1) out.add(gateway);
   }
   return [...out];
 }

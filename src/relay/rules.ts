@@ -109,6 +109,7 @@ export const DEFAULT_DENY: ReadonlyArray<readonly [string, string]> = [
   ['::1/128', 'loopback'],
   ['::ffff:0:0/96', 'IPv4-mapped'],
   ['64:ff9b::/96', 'NAT64'],
+  ['64:ff9b:1::/48', 'NAT64 (local use)'],
   ['fc00::/7', 'private (unique local)'],
   ['fe80::/10', 'link-local'],
   ['ff00::/8', 'multicast'],
