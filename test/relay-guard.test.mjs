@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { ether, ipv4Packet, ipv6Packet, udpDatagram, tcpSegment, ip4, ip6, parseMac, fixChecksums, Rng, cat } from './frames.mjs';
 import { it } from './helpers.mjs';
-import { tapTest, uniqueNames, ip, sweepStale, nsServer } from './util-tap.mjs';
+import { tapTest, uniqueNames, ip, sweepStale, nsServer, deleteNamespace } from './util-tap.mjs';
 import { startRelay, relayStack, rawClient, until, echoOnce, fetchText, lwip } from './relay-util.mjs';
 
 sweepStale();
@@ -203,11 +203,7 @@ tapTest('tap: the same attacks leave the host kernel\'s IPv6 routes and neighbou
     for (const n of nodes) n.stack.dispose();
     for (const s of servers) s.child.kill('SIGKILL');
     await relay?.close();
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // already gone
-    }
+    deleteNamespace(ns);
   }
 }, { ms: 40_000 });
 

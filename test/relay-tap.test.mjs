@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, ipv4Packet, udpDatagram, ip4, parseMac } from './frames.mjs';
-import { tapTest, uniqueNames, ip, sweepStale, nsServer } from './util-tap.mjs';
+import { tapTest, uniqueNames, ip, sweepStale, nsServer, deleteNamespace } from './util-tap.mjs';
 import { startRelay, relayStack, fetchText, rawClient, until } from './relay-util.mjs';
 
 sweepStale();
@@ -58,11 +58,7 @@ tapTest('tap: stacks reach an allowed server behind the TAP device, are refused 
     for (const s of stacks) s.dispose();
     for (const s of servers) s.child.kill('SIGKILL');
     await relay?.close();
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // already gone
-    }
+    deleteNamespace(ns);
   }
 }, { ms: 40_000 });
 

@@ -242,3 +242,12 @@ export function nsServer(ns, host, port, reply) {
   });
   return server;
 }
+
+/** Deletes namespace ns if it is still there (cleanup that must not throw). */
+export function deleteNamespace(ns) {
+  try {
+    ip('netns', 'del', ns);
+  } catch {
+    // already gone
+  }
+}

@@ -26,6 +26,29 @@ function put32(b: Uint8Array, o: number, v: number): void {
 }
 
 /**
+ * Writes, at o, an IP header for a packet from ip's destination back to its source,
+ * carrying payloadLength bytes of protocol proto.
+ */
+function replyHeader(out: Uint8Array, o: number, ip: IpInfo, proto: number, payloadLength: number): void {
+  if (ip.family === 4) {
+    out[o] = 0x45;
+    put16(out, o + 2, 20 + payloadLength);
+    out[o + 8] = 64;
+    out[o + 9] = proto;
+    out.set(ip.dst, o + 12);
+    out.set(ip.src, o + 16);
+    put16(out, o + 10, fold(sum16(out, o, o + 20, 0)));
+  } else {
+    out[o] = 0x60;
+    put16(out, o + 4, payloadLength);
+    out[o + 6] = proto;
+    out[o + 7] = 64;
+    out.set(ip.dst, o + 8);
+    out.set(ip.src, o + 24);
+  }
+}
+
+/**
  * The reset a closed port would send for this segment (RFC 9293 3.10.7.1), from the
  * destination back to the sender, addressed to the sender's MAC from the MAC it used as
  * next hop. Returns null for a segment that must not be answered (a reset itself).
@@ -38,22 +61,7 @@ export function resetFor(ip: IpInfo, clientMac: Uint8Array, routerMac: Uint8Arra
   frame.set(routerMac, 6);
   put16(frame, 12, ip.family === 4 ? ETH_IPV4 : ETH_IPV6);
   const o = 14;
-  if (ip.family === 4) {
-    frame[o] = 0x45;
-    put16(frame, o + 2, 40);
-    frame[o + 8] = 64;
-    frame[o + 9] = PROTO_TCP;
-    frame.set(ip.dst, o + 12);
-    frame.set(ip.src, o + 16);
-    put16(frame, o + 10, fold(sum16(frame, o, o + 20, 0)));
-  } else {
-    frame[o] = 0x60;
-    put16(frame, o + 4, 20);
-    frame[o + 6] = PROTO_TCP;
-    frame[o + 7] = 64;
-    frame.set(ip.dst, o + 8);
-    frame.set(ip.src, o + 24);
-  }
+  replyHeader(frame, o, ip, PROTO_TCP, 20);
   const t = o + ipHeader;
   put16(frame, t, ip.dport);
   put16(frame, t + 2, ip.sport);
@@ -93,22 +101,7 @@ export function prohibitedFor(ip: IpInfo, frame: Uint8Array, clientMac: Uint8Arr
   put16(out, 12, v4 ? ETH_IPV4 : ETH_IPV6);
   const o = 14;
   const len = 8 + quoted.length;
-  if (v4) {
-    out[o] = 0x45;
-    put16(out, o + 2, 20 + len);
-    out[o + 8] = 64;
-    out[o + 9] = PROTO_ICMP;
-    out.set(ip.dst, o + 12);
-    out.set(ip.src, o + 16);
-    put16(out, o + 10, fold(sum16(out, o, o + 20, 0)));
-  } else {
-    out[o] = 0x60;
-    put16(out, o + 4, len);
-    out[o + 6] = PROTO_ICMPV6;
-    out[o + 7] = 64;
-    out.set(ip.dst, o + 8);
-    out.set(ip.src, o + 24);
-  }
+  replyHeader(out, o, ip, v4 ? PROTO_ICMP : PROTO_ICMPV6, len);
   const m = o + ipHeader;
   out[m] = v4 ? 3 : 1;
   out[m + 1] = v4 ? 13 : 1;
