@@ -1,6 +1,7 @@
 // A link over a WebSocket. Two framings: batched (subprotocol lwip-wasm.batch.v1, see
-// batch.ts), offered by default and used when the server selects it; or one ethernet
-// frame per binary message with no header (what v86's wsproxy speaks), otherwise. Works
+// batch.ts), used whenever the server selects it (offered by default with the platform's
+// WebSocket; see the framing option); or one ethernet frame per binary message with no
+// header (what v86's wsproxy speaks), otherwise. Works
 // with the browser's WebSocket and with `ws` in Node; this module never imports `ws`, so
 // browser bundles stay free of it.
 import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
