@@ -30,8 +30,8 @@ INCLUDES = -Iwasm -I$(LWIPDIR)/include
 GLUE_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration $(INCLUDES)
 LWIP_CFLAGS = $(OPT) -std=c11 -w $(INCLUDES)
 LDFLAGS = $(OPT) --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB \
-          -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=65536 -sERROR_ON_UNDEFINED_SYMBOLS=0 \
-          -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0
+          -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=65536 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+          -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0 --js-library wasm/imports.js
 
 OBJDIR := build/obj-$(DEBUG)
 GLUE_OBJS = $(patsubst wasm/%.c,$(OBJDIR)/glue/%.o,$(GLUE_SRCS))
@@ -83,10 +83,12 @@ $(OBJDIR)/lwip/%.o: $(LWIPDIR)/%.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR
 	@emcc $(LWIP_CFLAGS) -c $< -o $@
 $(LWIP_SRCS): lwip/$(LWIP_VERSION_DIR)/.fetched
 
-$(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG)
-	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/lwip.js 2>&1 | grep -v "undefined symbol: js_" || true
-	@test -f $(WASM)
-	rm -f build/lwip.js
+$(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) wasm/imports.js
+	@# emcc writes the .wasm before its last checks, so link to a temporary name and keep
+	@# the result only if the whole link succeeded (a failed link must not leave a wasm).
+	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/lwip-link.js || { rm -f build/lwip-link.js build/lwip-link.wasm; exit 1; }
+	mv build/lwip-link.wasm $(WASM)
+	rm -f build/lwip-link.js
 
 # Rollup runs only when a source, its config or the dependencies changed (dist/index.js
 # stands for all its outputs); the wasm is copied only when it changed.
@@ -149,11 +151,11 @@ test-deps-tap:
 DEBUG_WASM := build/debug/lwip.wasm
 debug-wasm: fetch
 	@$(MAKE) --no-print-directory DEBUG=1 $(DEBUG_WASM)
-$(DEBUG_WASM): $(GLUE_OBJS) $(LWIP_OBJS)
+$(DEBUG_WASM): $(GLUE_OBJS) $(LWIP_OBJS) wasm/imports.js
 	@mkdir -p $(dir $@)
-	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/debug/lwip.js 2>&1 | grep -v "undefined symbol: js_" || true
-	@test -f $@
-	rm -f build/debug/lwip.js
+	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/debug/lwip-link.js || { rm -f build/debug/lwip-link.*; exit 1; }
+	mv build/debug/lwip-link.wasm $@
+	rm -f build/debug/lwip-link.js
 test-deps: test-deps-faults
 test-deps-faults: debug-wasm
 	@command -v tshark >/dev/null || { \

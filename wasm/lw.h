@@ -20,6 +20,7 @@
 #define LW_EXPORT EMSCRIPTEN_KEEPALIVE
 
 /* Imports provided by TypeScript (module "env"). */
+/* Imports provided by TypeScript (module "env"; declared for the linker in wasm/imports.js). */
 extern u32_t js_now(void);
 extern void js_diag(const char *msg, int len);
 extern void js_assert(const char *msg, int len);
