@@ -67,6 +67,7 @@ it('every createRelay option has a flag, and each flag lands on its option', asy
     '--connection-idle-timeout', '11', '--nat-address', '10.0.2.16', '--nat-prefix', '25', '--nat-gateway', '10.0.2.1',
     '--mtu', '9000', '--no-dns', '--passt', '/usr/bin/passt', '--passt-start-timeout', '12', '--demo-dist', '/tmp/d',
     '--no-metrics', '--quiet', '--max-clients-per-address', '13', '--metrics-token', 'm', '--insecure-open',
+    '--connections-per-second', '14', '--silent-timeout', '15',
   ]);
   assert.equal(o, {
     port: 0, host: '127.0.0.1', mode: 'nat', token: 't', origins: ['http://a.test', 'http://b.test'],
@@ -74,6 +75,7 @@ it('every createRelay option has a flag, and each flag lands on its option', asy
     bytesPerSecond: 8, maxFrameSize: 9000, clientHighWaterMark: 10, connectionIdleTimeout: 11,
     nat: { address: '10.0.2.16', prefix: 25, gateway: '10.0.2.1', dns: false, passt: '/usr/bin/passt', mtu: 9000, startTimeout: 12 },
     demo: { dist: '/tmp/d' }, metrics: false, maxClientsPerAddress: 13, metricsToken: 'm', insecureOpen: true,
+    connectionsPerSecond: 14, silentTimeout: 15,
   });
   const tap = parseRelayArgs(['--mode', 'tap', '--tap', 'tap9', '--tap-attach', '--tap-up', '--subnet', '10.1.0.0/24', '--quiet']);
   assert.equal(tap, { mode: 'tap', tap: { attach: true, up: true, name: 'tap9', subnet: '10.1.0.0/24' } });

@@ -8,7 +8,21 @@ import * as assert from 'uvu/assert';
 import { request } from 'node:http';
 import WebSocket from 'ws';
 import { it } from './helpers.mjs';
-import { startRelay, rawClient, refusal } from './relay-util.mjs';
+import { startRelay, rawClient, refusal, until } from './relay-util.mjs';
+import { ether, ipv4Packet, udpDatagram, tcpSegment, ip4, parseMac, Rng } from './frames.mjs';
+
+function udpFrame(mac, src, port) {
+  const s = ip4(src);
+  const d = ip4('10.44.0.255');
+  return ether(parseMac('ff:ff:ff:ff:ff:ff'), parseMac(mac), 0x0800, ipv4Packet({ src: s, dst: d, proto: 17, payload: udpDatagram({ src: s, dst: d, sport: 9, dport: 9 + port, payload: new Uint8Array(4) }) }));
+}
+
+function synFrame(mac, src, dst, sport) {
+  const s = ip4(src);
+  const d = ip4(dst);
+  const seg = tcpSegment(new Rng(1), { src: s, dst: d, sport, dport: 80, seq: 1, ack: 0, flags: 0x02, options: new Uint8Array(0) });
+  return ether(parseMac('02:00:00:00:44:99'), parseMac(mac), 0x0800, ipv4Packet({ src: s, dst: d, proto: 6, payload: seg }));
+}
 
 it('DNS rebinding: Host and Origin both say evil.example, and the page is refused (4403)', async () => {
   const relay = await startRelay({ mode: 'hub' });
@@ -84,6 +98,41 @@ it('one address may hold at most maxClientsPerAddress clients; others are unaffe
     held.push(other);
   } finally {
     for (const c of held) c.close();
+    await relay.close();
+  }
+});
+
+it('a client that sends nothing is closed (4408) after silentTimeout; one that talks stays', async () => {
+  const relay = await startRelay({ mode: 'hub', silentTimeout: 200 });
+  const quiet = rawClient(relay.url);
+  const talker = rawClient(relay.url);
+  try {
+    await quiet.open();
+    await talker.open();
+    talker.send(udpFrame('02:00:00:00:44:01', '10.44.0.1', 0));
+    await until(() => quiet.closed !== null, 3000, 'the silent client closed');
+    assert.is(quiet.closed.code, 4408);
+    assert.match(quiet.closed.reason, /sent nothing for 200 ms/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is(talker.closed, null, 'the client that spoke is still there');
+    assert.is(relay.stats().clients, 1);
+  } finally {
+    quiet.close();
+    talker.close();
+    await relay.close();
+  }
+});
+
+it('connectionsPerSecond: SYNs beyond the rate are refused with RST and counted', async () => {
+  const relay = await startRelay({ mode: 'hub', connectionsPerSecond: 3 });
+  const c = rawClient(relay.url);
+  try {
+    await c.open();
+    for (let i = 0; i < 6; i++) c.send(synFrame('02:00:00:00:44:02', '10.44.0.2', '10.44.0.9', 5000 + i));
+    await until(() => relay.stats().dropped.connections === 3, 3000, 'three SYNs over the rate');
+    await until(() => c.frames.filter((f) => f[12] === 0x08 && f[23] === 6 && (f[47] & 0x04)).length === 3, 3000, 'an RST for each');
+  } finally {
+    c.close();
     await relay.close();
   }
 });

@@ -24,6 +24,8 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --max-frame-size N       bytes, ethernet header included (1518, or the nat MTU + 18 if larger)
   --client-high-water-mark N   bytes queued towards a client before frames to it drop (1048576)
   --connection-idle-timeout MS idle time after which a TCP connection stops counting (300000)
+  --connections-per-second N   new TCP connections per client per second (100)
+  --silent-timeout MS      close a client that has sent nothing this long after connecting (30000)
   --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
   --mtu N                  nat: the MTU passt and its DHCP use (1500; up to 65520)
   --no-dns                 nat: give clients no DNS server
@@ -61,6 +63,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
       'insecure-open': { type: 'boolean' }, 'metrics-token': { type: 'string' },
       'frames-per-second': { type: 'string' }, 'bytes-per-second': { type: 'string' }, 'max-frame-size': { type: 'string' },
       'client-high-water-mark': { type: 'string' }, 'connection-idle-timeout': { type: 'string' },
+      'connections-per-second': { type: 'string' }, 'silent-timeout': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
       mtu: { type: 'string' }, 'no-dns': { type: 'boolean' }, passt: { type: 'string' }, 'passt-start-timeout': { type: 'string' },
       'demo-dist': { type: 'string' },
@@ -93,6 +96,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   set('maxFrameSize', int('max-frame-size', values['max-frame-size']));
   set('clientHighWaterMark', int('client-high-water-mark', values['client-high-water-mark']));
   set('connectionIdleTimeout', int('connection-idle-timeout', values['connection-idle-timeout']));
+  set('connectionsPerSecond', int('connections-per-second', values['connections-per-second']));
+  set('silentTimeout', int('silent-timeout', values['silent-timeout']));
   const nat: NonNullable<RelayOptions['nat']> = {};
   if (values['nat-address'] !== undefined) nat.address = values['nat-address'];
   const prefix = int('nat-prefix', values['nat-prefix']);

@@ -39,7 +39,7 @@ interface Flow {
 }
 
 /** What outbound() makes of a segment. */
-export type FlowVerdict = 'ok' | 'limit' | 'unknown';
+export type FlowVerdict = 'ok' | 'limit' | 'rate' | 'unknown';
 
 // Closed connections stay known this long (their last ACKs and retransmitted FINs are
 // still theirs), and at most this many known connections are kept per client.
@@ -50,11 +50,14 @@ export class ConnectionTable {
   readonly #limit: number;
   readonly #idleMs: number;
   readonly #flows = new Map<string, Flow>();
+  readonly #opens: TokenBucket;
   #counted = 0;
 
-  constructor(limit: number, idleMs: number) {
+  /** limit: open at once; idleMs: when an idle one stops counting; perSecond: new ones a second (with a one-second burst). */
+  constructor(limit: number, idleMs: number, perSecond = Infinity) {
     this.#limit = limit;
     this.#idleMs = idleMs;
+    this.#opens = new TokenBucket(perSecond);
   }
 
   /** Connections counted against the limit now. */
@@ -75,6 +78,7 @@ export class ConnectionTable {
     if (!flow || (opening && !flow.counted)) {
       if (!opening) return ip.flags & TCP_RST ? 'ok' : 'unknown';
       if (this.#counted >= this.#limit && (this.#sweep(now), this.#counted >= this.#limit)) return 'limit';
+      if (!this.#opens.take(1, now)) return 'rate';
       if (flow) this.#flows.delete(key); // a new connection on an old 4-tuple
       this.#flows.set(key, { lastSeen: now, clientFin: false, peerFin: false, counted: true });
       this.#counted++;

@@ -82,6 +82,10 @@ export interface RelayOptions {
   clientHighWaterMark?: number;
   /** Idle time after which a tracked TCP connection no longer counts (default 300000 ms). */
   connectionIdleTimeout?: number;
+  /** New TCP connections each client may open per second, with a one-second burst (default 100). */
+  connectionsPerSecond?: number;
+  /** A client that has sent no frame at all this long after connecting is closed with 4408 (default 30000 ms). */
+  silentTimeout?: number;
   nat?: NatOptions;
   tap?: TapModeOptions;
   /** hub: the subnets clients' addresses must be in (CIDR, one IPv4 and one IPv6 at most; default any). */
@@ -111,6 +115,8 @@ export interface Resolved {
   maxFrameSize: number;
   clientHighWaterMark: number;
   connectionIdleTimeout: number;
+  connectionsPerSecond: number;
+  silentTimeout: number;
   nat: Required<NatOptions>;
   tap: TapModeOptions;
   /** The subnets anti-spoofing holds clients to (hub: subnet; tap: tap.subnet). */
@@ -184,6 +190,8 @@ export function resolveOptions(o: RelayOptions): Resolved {
     maxFrameSize: positive('maxFrameSize', o.maxFrameSize, mode === 'nat' ? Math.max(1518, natMtu + 18) : 1518, 65535 + 14),
     clientHighWaterMark: positive('clientHighWaterMark', o.clientHighWaterMark, 1024 * 1024),
     connectionIdleTimeout: positive('connectionIdleTimeout', o.connectionIdleTimeout, 300_000),
+    connectionsPerSecond: positive('connectionsPerSecond', o.connectionsPerSecond, 100, Infinity),
+    silentTimeout: positive('silentTimeout', o.silentTimeout, 30_000),
     nat: {
       passt: nat.passt ?? 'passt',
       address: nat.address ?? '10.0.2.15',

@@ -51,6 +51,7 @@ export class Session implements ModeClient {
   readonly #batch: boolean;
   readonly #writer = new BatchWriter();
   #flushQueued = false;
+  #silentTimer: ReturnType<typeof setTimeout>;
 
   /** The client's source address (for the per-address cap). */
   readonly address: string;
@@ -66,7 +67,12 @@ export class Session implements ModeClient {
     this.identity = new Identity(id, ctx.registry, o.subnet, {}, { subnet6: o.subnet6, ipv6NeedsSubnet: o.mode === 'tap' });
     this.#frames = new TokenBucket(o.framesPerSecond);
     this.#bytes = new TokenBucket(o.bytesPerSecond);
-    this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout);
+    this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout, o.connectionsPerSecond);
+    // A client that says nothing at all holds a slot for nobody: close it after a while.
+    this.#silentTimer = setTimeout(() => {
+      if (this.#counters.framesIn === 0) this.#close(4408, `lwip-wasm relay: the client sent nothing for ${o.silentTimeout} ms`);
+    }, o.silentTimeout);
+    this.#silentTimer.unref?.();
     ws.binaryType = 'nodebuffer';
     this.#batch = ws.protocol === BATCH_PROTOCOL;
     ws.on('message', (data, isBinary) => {
@@ -136,6 +142,10 @@ export class Session implements ModeClient {
       const flow = this.#connections.outbound(p.ip, now);
       if (flow === 'limit') {
         this.#drop({ reason: 'connections', detail: `more than ${o.maxConnections} TCP connections`, reset: true }, frame, p);
+        return;
+      }
+      if (flow === 'rate') {
+        this.#drop({ reason: 'connections', detail: `more than ${o.connectionsPerSecond} new TCP connections a second`, reset: true }, frame, p);
         return;
       }
       if (flow === 'unknown' && this.#ctx.mode.statefulBackend) {
@@ -222,6 +232,7 @@ export class Session implements ModeClient {
   end(reason: string, terminate = true): void {
     if (this.#ended) return;
     this.#ended = true;
+    clearTimeout(this.#silentTimer);
     this.#port?.close();
     this.#ctx.registry.release(this.id);
     if (terminate && this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
