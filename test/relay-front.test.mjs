@@ -170,6 +170,13 @@ it('the default deny list, checked without sending anything: private, link-local
     assert.match(v.reason, why, addr);
   }
   assert.equal(check('203.0.113.7', 443), { ok: true });
+  // A later fragment has no port: the policy leaves it to the fragment gate (which lets
+  // it through only behind a first fragment that passed), so a port-specific allow of a
+  // private address still carries datagrams larger than the MTU.
+  const udpAllowed = new Policy({ allow: ['udp/192.168.1.10:5000'] });
+  const base = { family: 4, src: new Uint8Array(4), dst: Uint8Array.of(192, 168, 1, 10), proto: 17, sport: 1, dport: 5000, flags: 0, seq: 0, ack: 0, payloadLength: 0, icmpType: -1 };
+  assert.equal(udpAllowed.check({ ...base, l4: 34, fragment: { id: 1, first: true, proto: 17 } }), { ok: true });
+  assert.equal(udpAllowed.check({ ...base, l4: -1, dport: 0, fragment: { id: 1, first: false, proto: 17 } }), { ok: true });
   // An address the host gains after the start is denied within a few seconds.
   let host = [];
   const later = new Policy({ hostAddresses: () => host });

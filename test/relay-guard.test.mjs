@@ -54,6 +54,21 @@ function hiddenSyn(dst, dstMac, port, ext) {
   return ether(dstMac, M, 0x86dd, ipv6Packet({ src: M_LL, dst, ...chain(ext, 6, seg) }));
 }
 
+/**
+ * A UDP datagram of n bytes from Mallory's link-local to dst:port, in two fragments whose
+ * fragment header is followed by a destination-options header in the first.
+ */
+function fragmentedUdp(dst, dstMac, port, n) {
+  const data = new Uint8Array(n).fill(0x42);
+  const udp = udpDatagram({ src: M_LL, dst, sport: 7000, dport: port, payload: data });
+  const unfrag = cat([17, 0, 1, 4, 0, 0, 0, 0], udp); // destination options, then UDP
+  const cut = 8 + 8 * 50; // a multiple of 8: the first fragment's fragmentable part
+  const id = [0, 0, 0x12, 0x34];
+  const first = cat([60, 0, 0, 1], id, unfrag.subarray(0, cut));
+  const later = cat([60, 0, cut >> 8, cut & 0xf8], id, unfrag.subarray(cut)); // offset in bytes, M = 0
+  return [first, later].map((payload) => ether(dstMac, M, 0x86dd, ipv6Packet({ src: M_LL, dst, next: 44, payload })));
+}
+
 /** A later fragment (offset 8) of an ICMPv6 datagram whose first fragment never came. */
 function laterIcmpFragment(dst, dstMac) {
   const frag = [58, 0, 0, 8 << 3, 0, 0, 0, 9];
@@ -130,6 +145,17 @@ it('hub: RA, redirect, NA/NS naming others, a DHCP server, forged sources and hi
     assert.throws(() => s.connectSync('2001:db8::5', 80), (e) => e.code === 'ENETUNREACH', 'no router was learnt');
     s.close();
     assert.is(await echoOnce(a.stack, b.stack, '10.9.0.2', 'after'), 'after');
+    // A genuinely fragmented datagram still arrives: fragment header, then a
+    // destination-options header, then UDP; the later fragment follows the first.
+    const u = b.stack.socket(lwip.AF_INET6, lwip.SOCK_DGRAM);
+    u.bind('::', 7777);
+    const m = rawClient(relay.url);
+    await m.open();
+    for (const f of fragmentedUdp(ip6('fd00:9::2'), parseMac(b.nif.mac), 7777, 1200)) m.send(f);
+    const got = await u.recvfrom(4096, { timeout: 3000 });
+    assert.is(got.data.length, 1200, 'both fragments arrived and were reassembled');
+    u.close();
+    m.close();
     const l = b.stack.socket(lwip.AF_INET6, lwip.SOCK_STREAM);
     l.bind('::', 7);
     l.listen(2);

@@ -37,10 +37,12 @@ export interface IpInfo {
   icmpType: number;
   icmpCode?: number;
   /**
-   * Set for a fragment: its datagram's id, and whether it is the first (offset 0, which
-   * carries the whole transport header) or a later one (l4 is -1: nothing to read).
+   * Set for a fragment: its datagram's id, whether it is the first (offset 0, which
+   * carries the whole transport header) or a later one (l4 is -1: nothing to read), and
+   * the protocol every fragment of it names (IPv4's, or the IPv6 fragment header's next
+   * header, which for a first fragment may be a further extension header).
    */
-  fragment: { id: number; first: boolean } | null;
+  fragment: { id: number; first: boolean; proto: number } | null;
 }
 
 export interface ArpInfo {
@@ -98,7 +100,7 @@ function parseIpv4(f: Uint8Array): IpInfo | string {
   const fragOffset = fragField & 0x1fff;
   const info = blank(4, f.subarray(o + 12, o + 16), f.subarray(o + 16, o + 20), f[o + 9] ?? 0);
   info.l4 = fragOffset === 0 ? o + ihl : -1;
-  if (fragOffset !== 0 || (fragField & 0x2000) !== 0) info.fragment = { id: get16(f, o + 4), first: fragOffset === 0 };
+  if (fragOffset !== 0 || (fragField & 0x2000) !== 0) info.fragment = { id: get16(f, o + 4), first: fragOffset === 0, proto: info.proto };
   // RFC 1858: a TCP fragment at offset 8 would overwrite the first fragment's flags.
   if (fragOffset === 1 && info.proto === PROTO_TCP) return 'a TCP fragment at offset 8 (overlaps the header)';
   return upper(f, info, o + total);
@@ -123,7 +125,7 @@ function parseIpv6(f: Uint8Array): IpInfo | string {
     if (next === IPV6_FRAGMENT) {
       if (fragment) return 'two IPv6 fragment headers';
       const offset = get16(f, at + 2) >> 3;
-      fragment = { id: get32(f, at + 4), first: offset === 0 };
+      fragment = { id: get32(f, at + 4), first: offset === 0, proto: f[at] ?? 0 };
       next = f[at] ?? 0;
       if (offset !== 0) {
         at = -1; // a later fragment: the rest is payload

@@ -146,7 +146,7 @@ export class FragmentTable {
   pass(ip: IpInfo, now: number): boolean {
     const f = ip.fragment;
     if (!f) return true;
-    const key = `${ipText(ip.src)}|${ipText(ip.dst)}|${ip.proto}|${f.id}`;
+    const key = `${ipText(ip.src)}|${ipText(ip.dst)}|${f.proto}|${f.id}`;
     if (f.first) {
       this.#open.delete(key); // re-insert: Map order is age order
       this.#open.set(key, now + FRAGMENT_MS);

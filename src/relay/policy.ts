@@ -71,6 +71,9 @@ export class Policy {
    * gateway stands for the relay host's loopback).
    */
   check(ip: IpInfo, dst: Uint8Array = ip.dst): Verdict {
+    // A later fragment has no port to judge; its datagram's first fragment was judged,
+    // and the session lets it through only behind a first fragment that passed.
+    if (ip.fragment && !ip.fragment.first) return { ok: true };
     const proto = protocolOf(ip.proto);
     const port = ip.l4 < 0 ? -1 : ip.dport;
     let best: Explicit | undefined;
