@@ -275,6 +275,35 @@ const cases = {
     });
   },
 
+  /** Forged PTBs behind extension headers (a destination option, an atomic fragment
+   * header), which lwIP's raw input would not hand to the quote check: dropped, so A
+   * still sends whole 1500-byte packets to B. */
+  async 'ptb6-behind-extension-headers'() {
+    const k = await setup({ family: 6 });
+    const before = k.a.stats().icmp6.drop;
+    const ptb = ptb6(k, 1280, quoteTcp6(k, { seq: k.sndNxt(), sport: 4444 }));
+    fixChecksums(ptb); // the ICMPv6 checksum does not cover extension headers: reuse it
+    const withExt = (ext) => {
+      const ip = ptb.subarray(14);
+      const icmp = ip.subarray(40);
+      const f = ether(k.aMac, ATTACKER_MAC, 0x86dd, ipv6Packet({ src: ip.subarray(8, 24), dst: ip.subarray(24, 40), next: ext[0], hop: 64, payload: cat(ext.subarray(1), icmp) }));
+      return f;
+    };
+    k.inject([
+      withExt(Uint8Array.from([60, 58, 0, 1, 4, 0, 0, 0, 0])), // destination options, then ICMPv6
+      withExt(Uint8Array.from([44, 58, 0, 0, 0, 0, 0, 0, 7])), // an atomic fragment header
+      withExt(Uint8Array.from([60, 58, 31, ...new Uint8Array(254)])), // a 256-byte header
+    ]);
+    const dropped = k.a.stats().icmp6.drop - before;
+    const frags0 = k.seen.fragmentsFromA;
+    const moved = await k.moves(256 * 1024);
+    return k.finish({
+      [`data moved`]: moved,
+      [`3 PTBs behind extension headers dropped (got ${dropped})`]: dropped === 3,
+      [`A fragmented ${k.seen.fragmentsFromA - frags0} packets`]: k.seen.fragmentsFromA === frags0,
+    });
+  },
+
   /** A port unreachable quoting a connect in progress with the wrong sequence number is
    * dropped; the same error with the SYN's own sequence number fails the connect. */
   async 'unreach-forged-quote'() {

@@ -166,9 +166,13 @@ extern unsigned int lw_tcp_msl;
 /* --- Hooks ------------------------------------------------------------------------ */
 /* RFC 5961 checks on synchronized connections: a forged segment must carry an
  * in-window sequence number and a plausible ACK before lwIP acts on it (tcp_guard.c). */
-#define LWIP_HOOK_FILENAME              "tcp_guard.h"
+#define LWIP_HOOK_FILENAME              "hooks.h"
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
   tcp_guard_inpacket((pcb), (hdr), (p))
+/* ICMPv6 errors reach sock_icmp.c's checks only when they follow the IPv6 header
+ * directly (lwIP's raw input matches the first next header), so one behind extension
+ * headers is dropped before lwIP sees it (sock_icmp.c). */
+#define LWIP_HOOK_IP6_INPUT(p, inp)     icmp6_guard_input((p), (inp))
 /* RFC 6528 initial sequence numbers instead of lwIP's predictable counter (tcp_guard.c). */
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   tcp_guard_isn((local_ip), (local_port), (remote_ip), (remote_port))

@@ -20,6 +20,7 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/ip6.h"
 #include "lw.h"
+#include "hooks.h"
 
 static struct raw_pcb *icmp4_pcb, *icmp6_pcb;
 
@@ -281,6 +282,58 @@ icmp6_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
     icmp_sock_deliver(s, &q, state, icmp6_unreach[icmp[1]].err, icmp6_unreach[icmp[1]].fatal);
   }
   return 0;
+}
+
+/* LWIP_HOOK_IP6_INPUT, before lwIP parses the packet. lwIP hands a raw pcb only packets
+ * whose first next header is its protocol, so an ICMPv6 error behind extension headers
+ * (a destination option, an atomic fragment) would skip every check above and still
+ * reach nd6_input. Routers send errors without extension headers, so one that has them
+ * is dropped and counted. Bounded: at most 16 headers, each at least 8 bytes, read in
+ * place from the pbuf (a header may be up to 2 KiB). */
+int
+icmp6_guard_input(struct pbuf *p, struct netif *inp)
+{
+  int next = pbuf_try_get_at(p, 6), hops;
+  u32_t off = IP6_HLEN;
+  LWIP_UNUSED_ARG(inp);
+  if (p->tot_len < IP6_HLEN || (pbuf_get_at(p, 0) >> 4) != 6 || next == IP6_NEXTH_ICMP6) {
+    return 0;
+  }
+  for (hops = 0; hops < 16; hops++) {
+    int h0 = pbuf_try_get_at(p, (u16_t)off), h1 = pbuf_try_get_at(p, (u16_t)(off + 1));
+    if (off + 8 > p->tot_len || h0 < 0 || h1 < 0) {
+      return 0;   /* cut short: lwIP drops it */
+    }
+    if (next == IP6_NEXTH_HOPBYHOP || next == IP6_NEXTH_ROUTING || next == IP6_NEXTH_DESTOPTS) {
+      next = h0;
+      off += ((u32_t)h1 + 1) * 8;
+    } else if (next == IP6_NEXTH_FRAGMENT) {
+      if (((pbuf_get_at(p, (u16_t)(off + 2)) << 8 | pbuf_get_at(p, (u16_t)(off + 3))) & 0xfff8) != 0) {
+        return 0;   /* a later fragment: its first fragment decides */
+      }
+      next = h0;
+      off += 8;
+    } else {
+      break;
+    }
+  }
+  if (hops == 16) {
+    pbuf_free(p);   /* no real packet has more than 16 extension headers */
+    IP6_STATS_INC(ip6.drop);
+    return 1;
+  }
+  if (next != IP6_NEXTH_ICMP6 || off >= p->tot_len) {
+    return 0;
+  }
+  {
+    int type = pbuf_try_get_at(p, (u16_t)off);
+    if (type < 1 || type > 4) {
+      return 0;   /* informational messages are lwIP's (ND has its own checks) */
+    }
+  }
+  pbuf_free(p);
+  ICMP6_STATS_INC(icmp6.drop);
+  return 1;
 }
 
 int
