@@ -447,6 +447,36 @@ const cases = {
     });
   },
 
+  /** A router whose MAC really changes: its NAs with the new MAC are held back while A
+   * probes the old one, and taken once every probe has gone unanswered (lwIP never frees
+   * a router's entry, so without that it would stay on the dead MAC for good). */
+  async 'na-router-moves'() {
+    const k = await setup({ family: 6 });
+    const oldMac = parseMac('02:00:00:00:00:a1');
+    const newMac = parseMac('02:00:00:00:00:a3');
+    const rLL = ip6('fe80::a1');
+    k.inject([ra(k, { src: rLL, mac: oldMac })]);
+    const s = k.a.socket(AF_INET6, SOCK_STREAM);
+    const p = s.connect('2001:db8::5', 80, { timeout: 9000 }).catch(() => {});
+    await waitFor(() => framesTo(k, 0, oldMac) > 0, 3000, 'a frame to the router');
+    const move = () => k.inject([na(k, { target: rLL, mac: newMac, flags: 0xa0, dst: k.aIp }).map((b, i) => (i >= 6 && i < 12 ? newMac[i - 6] : b))]);
+    move();
+    const mark = k.seen.fromA.length;
+    await sleep(400);
+    const early = framesTo(k, mark, newMac);
+    await sleep(4000); // three unanswered probes, a second apart
+    move();
+    const mark2 = k.seen.fromA.length;
+    await waitFor(() => framesTo(k, mark2, newMac) > 0, 4000, 'a frame to the router at its new MAC').catch(() => {});
+    const late = framesTo(k, mark2, newMac);
+    s.close();
+    await p;
+    return k.finish({
+      [`A sent ${early} frames to the new MAC before verifying the old one`]: early === 0,
+      [`A sent ${late} frames to the new MAC once the old one stayed silent`]: late > 0,
+    });
+  },
+
   /** An unsolicited NA for an address A has no entry for creates none: A's first packet
    * to that address still goes out as a multicast solicitation, not to the attacker. */
   async 'na-no-entry'() {

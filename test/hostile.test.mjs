@@ -32,6 +32,7 @@ const names = {
   'redirect-not-first-hop': 'redirect from a node that is not the first hop is dropped',
   'redirect-from-router': 'redirect from the first-hop router is still taken',
   'na-override': 'unsolicited and unicast NAs naming the peer with another MAC do not move it; A probes the held MAC',
+  'na-router-moves': 'a router whose MAC changes is held to its old MAC while A probes it, and moved once the probes go unanswered',
   'na-no-entry': 'an unsolicited NA creates no neighbour entry',
   'accept-queue-resets': 'connect-then-reset 40 times to a backlog-2 listener: the accept queue stays within the backlog',
   'udp-empty-flood': '20000 empty UDP datagrams to an unread socket are charged against its buffer; the queue and the heap stay bounded',
