@@ -29,7 +29,8 @@ want=$(stamp)
 if [ ! -f "$here/$tarball" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  if ! ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | xargs grep -qs 'deb-src'; then
+  # grep -s: a pattern that matches no file, or a missing sources.list, is not an error
+  if ! grep -qs 'deb-src' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list; then
     echo "fetch.sh: apt has no deb-src entry to fetch lwIP's source from: run \`make setup\` (as root) once, or put $tarball in lwip/" >&2
     exit 1
   fi

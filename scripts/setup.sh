@@ -22,7 +22,8 @@ for pair in "${want[@]}"; do
 done
 
 has_src() {
-  ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | xargs grep -qs 'deb-src'
+  # grep -s: a pattern that matches no file, or a missing sources.list, is not an error
+  grep -qs 'deb-src' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list
 }
 lwip_tarball() {
   local here; here=$(cd "$(dirname "$0")/../lwip" && pwd)
