@@ -97,13 +97,13 @@ export default [
   // uses of the package (frames, addresses, the TAP link); ws stays a dependency.
   {
     input: 'src/relay/index.ts',
-    external: [/^node:/, 'ws'],
+    external: [/^node:/, 'ws', 'dns-packet'],
     plugins: [typescript({ tsconfig: './tsconfig.json', noEmitOnError: true, declaration: false, declarationDir: undefined, outDir: 'dist' })],
     output: { file: 'dist/relay.js', format: 'es', sourcemap: true },
   },
   {
     input: 'src/relay/index.ts',
-    external: [/^node:/, 'ws'],
+    external: [/^node:/, 'ws', 'dns-packet'],
     plugins: [dts()],
     output: { file: 'dist/relay.d.ts', format: 'es' },
   },

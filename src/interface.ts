@@ -11,7 +11,9 @@ import { ENETDOWN } from './gen/constants.js';
 export interface InterfaceOptions {
   /**
    * IPv4 address with prefix length, e.g. '10.0.0.1/24', or 'dhcp' to lease one (then
-   * Stack.addInterface returns a promise that resolves once leased).
+   * Stack.addInterface returns a promise that resolves once leased). With 'dhcp' the
+   * interface also takes IPv6 addresses from router advertisements (SLAAC), as a host
+   * set to configure itself does.
    */
   ip?: string;
   /** With ip: 'dhcp': how long to wait for the lease, and an AbortSignal. */
@@ -170,6 +172,7 @@ export class NetInterface implements FrameSink {
     });
     if (this.#dhcp) {
       try {
+        abi.netif_set_autoconf(this.index, 1); // "configure from the network": SLAAC for IPv6 too
         startDhcp(core, this.index);
       } catch (err) {
         this.remove();

@@ -174,11 +174,23 @@ export class Socket {
 
   /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
   async accept(opts?: WaitOptions): Promise<Socket> {
+    return (await this.acceptFrom(opts)).socket;
+  }
+
+  /**
+   * accept(2) with the address it fills in: the connection and its peer. The peer is
+   * known even for a connection reset while it waited in the queue (whose getpeername()
+   * says ENOTCONN, as on Linux).
+   */
+  async acceptFrom(opts?: WaitOptions): Promise<{ socket: Socket; peer: SocketAddress }> {
     checkWaitOptions(opts);
     let deadline: number | undefined; // SO_RCVTIMEO is read only if we have to wait
     for (;;) {
       const fd = this.#accept();
-      if (fd >= 0) return this.#adopt(fd);
+      if (fd >= 0) {
+        const peer = fromRaw(this.#core.heap.readAddress(this.#core.addrOut));
+        return { socket: this.#adopt(fd), peer };
+      }
       if (fd !== -EAGAIN) throw new SocketError(-fd, 'accept');
       deadline ??= this.#deadline(opts, SO_RCVTIMEO);
       await this.#wait(POLLIN, deadline, opts?.signal, 'accept');

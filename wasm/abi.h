@@ -228,6 +228,7 @@ LW_ENUMS(LW_ABI_ENUM)
   X(READ, int, netif_get_ip6, (int ifindex, int slot, u8_t *out)) \
   X(CALL, int, netif_set_default_index, (int ifindex)) \
   X(CALL, int, netif_set_link, (int ifindex, int up)) \
+  X(CALL, int, netif_set_autoconf, (int ifindex, int on)) \
   X(CALL, int, netif_remove_index, (int ifindex)) \
   X(CALL, int, netif_add_neighbor4, (const u8_t *ip, const u8_t *mac)) \
   /* dhcp.c: the DHCP client */ \

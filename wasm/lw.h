@@ -104,6 +104,15 @@ struct lw_sock {
 
   /* epoll registrations watching this socket (sock_epoll.c) */
   struct lw_epitem *watchers;
+
+  /* A connection's addresses, kept from when it was established: lwIP frees the pcb when
+   * the connection ends, but accept() still names the peer, and getsockname() the local
+   * address, of one that was reset meanwhile, as on Linux. */
+  struct lw_ends {
+    ip_addr_t local, remote;
+    u16_t lport, rport;
+    u8_t set;
+  } ends;
 };
 
 #define OF_LINGER     0x01u
@@ -182,6 +191,7 @@ int tcp_sock_shutdown(struct lw_sock *s, int how);
 void tcp_sock_close(struct lw_sock *s);
 u32_t tcp_sock_events(const struct lw_sock *s);
 void tcp_sock_fail_connect(struct lw_sock *s, int err);
+void tcp_sock_keep_ends(struct lw_sock *s);
 
 /* dhcp.c */
 void dhcp_tick_check(void);

@@ -94,7 +94,9 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 #define LWIP_IPV6_REASS                 1
 #define LWIP_IPV6_FRAG                  1
 #define LWIP_IPV6_AUTOCONFIG            1
-#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0   /* static addressing; no RS on every link-up */
+/* Router solicitations only from interfaces that configure themselves (SLAAC: ip 'dhcp');
+ * netif.c keeps rs_count at 0 on the others, so static links send none. */
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT   1
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS   0   /* static addresses are usable at once */
 #define LWIP_IPV6_NUM_ADDRESSES         4
 #define LWIP_ND6_QUEUEING               1

@@ -76,6 +76,7 @@ netif_add_eth(const u8_t *mac, u32_t mtu)
     netif_set_default(netif);
   }
   netif_set_up(netif);
+  netif->rs_count = 0;   /* no router solicitations unless it configures itself (netif_set_autoconf) */
   return netif_get_index(netif);
 }
 
@@ -160,9 +161,26 @@ netif_set_link(int ifindex, int up)
   }
   if (up) {
     netif_set_link_up(netif);
+    if (!netif->ip6_autoconfig_enabled) {
+      netif->rs_count = 0;
+    }
   } else {
     netif_set_link_down(netif);
   }
+  return 0;
+}
+
+/* IPv6 stateless autoconfiguration (SLAAC) on or off: with it, the interface asks for
+ * router advertisements and takes addresses from their prefixes. */
+LW_EXPORT int
+netif_set_autoconf(int ifindex, int on)
+{
+  struct netif *netif = netif_lookup(ifindex);
+  if (netif == NULL) {
+    return -LW_ENODEV;
+  }
+  netif_set_ip6_autoconfig_enabled(netif, on ? 1 : 0);
+  netif->rs_count = on ? LWIP_ND6_MAX_MULTICAST_SOLICIT : 0;
   return 0;
 }
 

@@ -252,7 +252,11 @@ sock_getsockname(int fd, struct lw_addr *out)
   SOCK_OR_EBADF(s, fd);
   memset(out, 0, sizeof(*out));
   if (s->pcb.any == NULL) {
-    out->family = s->domain;
+    if (s->type == LW_SOCK_STREAM && s->ends.set) {
+      sock_addr_out_for(s, out, &s->ends.local, s->ends.lport);   /* the ended connection's */
+    } else {
+      out->family = s->domain;
+    }
     return 0;
   }
   if (s->type == LW_SOCK_STREAM) {

@@ -32,6 +32,21 @@ tcp_sock_attach(struct lw_sock *s, struct tcp_pcb *pcb)
   sock_opt_apply_tcp(s);
 }
 
+/* Keeps the established connection's addresses (struct lw_ends in lw.h). */
+void
+tcp_sock_keep_ends(struct lw_sock *s)
+{
+  const struct tcp_pcb *pcb = s->pcb.tcp;
+  if (pcb == NULL) {
+    return;
+  }
+  ip_addr_copy(s->ends.local, pcb->local_ip);
+  ip_addr_copy(s->ends.remote, pcb->remote_ip);
+  s->ends.lport = pcb->local_port;
+  s->ends.rport = pcb->remote_port;
+  s->ends.set = 1;
+}
+
 /* Hands the pcb to lwIP for good: it finishes the close (LAST_ACK, TIME_WAIT) alone. */
 static void
 tcp_sock_detach(struct lw_sock *s)
@@ -102,6 +117,7 @@ tcp_sock_reopen(struct lw_sock *s)
   }
   tcp_sock_rx_free(s);
   s->flags &= (u8_t)~(SF_EOF | SF_FIN | SF_WR_SHUT | SF_RD_SHUT | SF_BOUND);
+  s->ends.set = 0;
   return tcp_sock_open(s);
 }
 
@@ -145,6 +161,7 @@ tcp_sock_on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
     newpcb->rcv_ann_right_edge = newpcb->rcv_nxt + 0xFFFFu;
   }
   tcp_sock_attach(c, newpcb);
+  tcp_sock_keep_ends(c);
   c->state = LS_CONNECTED;
   /* Count it against the backlog until accept() takes it, as Linux's accept queue does. */
   tcp_backlog_delayed(newpcb);
@@ -220,8 +237,7 @@ tcp_sock_accept(struct lw_sock *s, struct lw_addr *peer)
     tcp_backlog_accepted(c->pcb.tcp);
     sock_addr_out_for(c, peer, &c->pcb.tcp->remote_ip, c->pcb.tcp->remote_port);
   } else {
-    memset(peer, 0, sizeof(*peer));
-    peer->family = c->domain;
+    sock_addr_out_for(c, peer, &c->ends.remote, c->ends.rport);   /* reset while queued */
   }
   c->events = 0;
   sock_refresh(c);
@@ -239,6 +255,7 @@ tcp_sock_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     sys_untimeout(tcp_sock_arp_check, s);
     tcp_poll(pcb, NULL, 0);
     s->state = LS_CONNECTED;
+    tcp_sock_keep_ends(s);
     sock_opt_apply_tcp(s);   /* TCP_MAXSEG and SO_RCVBUF take effect on the live connection */
     sock_refresh(s);
   }

@@ -138,6 +138,12 @@ stack_init(void)
   }
   done = 1;
   lwip_init();
+  {
+    struct netif *n;
+    NETIF_FOREACH(n) {
+      n->rs_count = 0;   /* loopback: no router solicitations (see netif_set_autoconf) */
+    }
+  }
   for (i = 0; i < lwip_num_cyclic_timers; i++) {
     lwip_cyclic_timer_handler h = lwip_cyclic_timers[i].handler;
     if (h == igmp_tmr || h == mld6_tmr || h == dhcp_fine_tmr) {   /* on demand instead */

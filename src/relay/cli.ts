@@ -8,7 +8,8 @@ export const USAGE = `Usage: lwip-wasm relay [options]
 
   --port N                 port to listen on (default 8080)
   --host ADDR              address to listen on (default 127.0.0.1)
-  --mode nat|hub|tap       nat: outbound through passt (default); hub: clients only; tap: a TAP device
+  --mode nat|hub|tap       nat: a gateway per client, flows judged and opened by the relay
+                           (default); hub: clients only; tap: a TAP device
   --token SECRET           clients must send ?token=SECRET (or Authorization: Bearer SECRET)
   --origin URL             a page origin allowed to connect (repeatable; '*' for any; default:
                            the relay's own, http://127.0.0.1:PORT on loopback)
@@ -19,6 +20,7 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --max-clients N          clients at once (64)
   --max-clients-per-address N   clients at once from one source address (16)
   --max-connections N      TCP connections per client (64)
+  --max-udp-flows N        nat: UDP flows per client (256)
   --frames-per-second N    per client (10000)
   --bytes-per-second N     per client (4194304)
   --max-frame-size N       bytes, ethernet header included (1518, or the nat MTU + 18 if larger)
@@ -26,11 +28,12 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --connection-idle-timeout MS idle time after which a TCP connection stops counting (300000)
   --connections-per-second N   new TCP connections per client per second (100)
   --silent-timeout MS      close a client that has sent nothing this long after connecting (30000)
-  --nat-address A --nat-prefix N --nat-gateway G   what passt's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
-  --mtu N                  nat: the MTU passt and its DHCP use (1500; up to 65520)
-  --no-dns                 nat: give clients no DNS server
-  --passt PATH             the passt executable (default: passt from PATH)
-  --passt-start-timeout MS nat: how long passt may take to start (5000)
+  --nat-address A --nat-prefix N --nat-gateway G   what the gateway's DHCP hands out (10.0.2.15/24 via 10.0.2.2)
+  --nat-ipv6 CIDR          nat: the IPv6 /64 clients take addresses from (fd00:2::/64); 'off' for none
+  --mtu N                  nat: the clients' MTU, handed out by DHCP and RA (1500; up to 65520)
+  --no-dns                 nat: no DNS server on the gateway
+  --connect-timeout MS     nat: how long a real TCP connect may take (20000)
+  --udp-idle-timeout MS    nat: how long an idle UDP flow lasts (60000)
   --tap NAME               tap: the device (default: a new tapN)
   --tap-attach             tap: only attach to an existing device   --tap-up  set it up (CAP_NET_ADMIN)
   --subnet CIDR            hub, tap: clients' addresses must be in it (once for IPv4, once for IPv6;
@@ -65,7 +68,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
       'client-high-water-mark': { type: 'string' }, 'connection-idle-timeout': { type: 'string' },
       'connections-per-second': { type: 'string' }, 'silent-timeout': { type: 'string' },
       'nat-address': { type: 'string' }, 'nat-prefix': { type: 'string' }, 'nat-gateway': { type: 'string' },
-      mtu: { type: 'string' }, 'no-dns': { type: 'boolean' }, passt: { type: 'string' }, 'passt-start-timeout': { type: 'string' },
+      mtu: { type: 'string' }, 'no-dns': { type: 'boolean' }, 'nat-ipv6': { type: 'string' },
+      'connect-timeout': { type: 'string' }, 'udp-idle-timeout': { type: 'string' }, 'max-udp-flows': { type: 'string' },
       'demo-dist': { type: 'string' },
       tap: { type: 'string' }, 'tap-attach': { type: 'boolean' }, 'tap-up': { type: 'boolean' }, subnet: { type: 'string', multiple: true },
       demo: { type: 'boolean' }, 'no-metrics': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -91,6 +95,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   set('metricsToken', values['metrics-token']);
   if (values['insecure-open']) o.insecureOpen = true;
   set('maxConnections', int('max-connections', values['max-connections']));
+  set('maxUdpFlows', int('max-udp-flows', values['max-udp-flows']));
   set('framesPerSecond', int('frames-per-second', values['frames-per-second']));
   set('bytesPerSecond', int('bytes-per-second', values['bytes-per-second']));
   set('maxFrameSize', int('max-frame-size', values['max-frame-size']));
@@ -104,11 +109,13 @@ export function parseRelayArgs(argv: readonly string[]): RelayOptions & { help?:
   if (prefix !== undefined) nat.prefix = prefix;
   if (values['nat-gateway'] !== undefined) nat.gateway = values['nat-gateway'];
   if (values['no-dns']) nat.dns = false;
-  if (values.passt !== undefined) nat.passt = values.passt;
+  if (values['nat-ipv6'] !== undefined) nat.ipv6 = values['nat-ipv6'] === 'off' ? false : values['nat-ipv6'];
   const mtu = int('mtu', values.mtu);
   if (mtu !== undefined) nat.mtu = mtu;
-  const startTimeout = int('passt-start-timeout', values['passt-start-timeout']);
-  if (startTimeout !== undefined) nat.startTimeout = startTimeout;
+  const connectTimeout = int('connect-timeout', values['connect-timeout']);
+  if (connectTimeout !== undefined) nat.connectTimeout = connectTimeout;
+  const udpIdle = int('udp-idle-timeout', values['udp-idle-timeout']);
+  if (udpIdle !== undefined) nat.udpIdleTimeout = udpIdle;
   if (Object.keys(nat).length) o.nat = nat;
   if (values.tap !== undefined || values['tap-attach'] || values['tap-up']) {
     o.tap = { attach: values['tap-attach'] ?? false, up: values['tap-up'] ?? false };

@@ -11,7 +11,8 @@ export const DEMO_PAGE = `<!doctype html>
 </style>
 <h1>lwIP in WebAssembly, through the relay</h1>
 <p>This page runs a TCP/IP stack (lwIP compiled to WebAssembly). Its ethernet frames go
-over a WebSocket to the relay, which hands them to passt on the relay host. The stack
+over a WebSocket to the relay, where a gateway of its own (another lwIP stack) takes its
+connections and opens the ones the relay allows for real. The stack
 fetches a page from a server on the relay host's loopback, which this demo's relay
 allows explicitly (everything else there is denied).</p>
 <p id="status">starting…</p>
@@ -47,11 +48,11 @@ async function run() {
   await link.ready;
   let nif;
   try {
-    log('DHCP: asking the relay\\'s passt for an address');
+    log('DHCP: asking the relay\\'s gateway for an address');
     nif = await stack.addInterface(link, { ip: 'dhcp', dhcp: { timeout: 10000 } });
     log('DHCP: leased ' + nif.dhcp.address + '/' + nif.dhcp.prefix + ' from ' + nif.dhcp.server + ', gateway ' + nif.dhcp.gateway);
   } catch (err) {
-    // A build without DHCP, or no answer: the addresses passt would have handed out.
+    // No answer: the addresses the gateway would have handed out.
     log('DHCP: ' + (err && err.message) + '; using ' + cfg.ip + ' via ' + cfg.gateway);
     nif = stack.addInterface(link, { ip: cfg.ip, gateway: cfg.gateway });
   }

@@ -5,19 +5,29 @@ import { parseRule, type Rule } from './rules.js';
 export type RelayMode = 'nat' | 'hub' | 'tap';
 
 export interface NatOptions {
-  /** The passt executable (default 'passt' from PATH). */
-  passt?: string;
-  /** The client's address, prefix and gateway, as passt's DHCP hands them out (10.0.2.15/24 via 10.0.2.2). */
+  /** The client's address and prefix length, as the gateway's DHCP hands them out (10.0.2.15/24). */
   address?: string;
   prefix?: number;
-  /** The gateway; connections to it reach the relay host's loopback (passt's mapping), which the filter treats as 127.0.0.1. */
+  /** The gateway (10.0.2.2); connections to it reach the relay host's 127.0.0.1, judged as such. */
   gateway?: string;
-  /** Give clients the host's DNS resolvers by DHCP and let DNS (port 53) reach them (default true). */
+  /**
+   * The IPv6 /64 clients take addresses from by SLAAC (default 'fd00:2::/64'; the gateway is
+   * its ::2, which stands for the relay host's ::1), or false for no IPv6.
+   */
+  ipv6?: string | false;
+  /** Serve DNS on the gateway, through the relay host's resolver, and hand it out (default true). */
   dns?: boolean;
-  /** MTU handed out by DHCP (default 1500). */
+  /**
+   * How the gateway's DNS resolves A and AAAA (default: node:dns lookup, so /etc/hosts
+   * counts): all addresses of the family, or a rejection with code ENOTFOUND.
+   */
+  lookup?: (name: string, family: 4 | 6) => Promise<string[]>;
+  /** MTU of the client's link, handed out by DHCP and RA (default 1500). */
   mtu?: number;
-  /** How long to wait for passt to start (default 5000 ms). */
-  startTimeout?: number;
+  /** How long a real TCP connect may take; then the client's attempt is dropped (default 20000 ms). */
+  connectTimeout?: number;
+  /** How long an idle UDP flow lasts (default 60000 ms). */
+  udpIdleTimeout?: number;
 }
 
 export interface TapModeOptions {
@@ -73,6 +83,8 @@ export interface RelayOptions {
   maxClients?: number;
   /** TCP connections each client may have open (default 64). */
   maxConnections?: number;
+  /** UDP flows each client may have at once (nat; default 256). */
+  maxUdpFlows?: number;
   /** Frames and bytes each client may send per second, with a one-second burst (defaults 10000 and 4 MiB; a download's ACKs count: 15 MiB/s takes about 5600 a second). */
   framesPerSecond?: number;
   bytesPerSecond?: number;
@@ -110,6 +122,7 @@ export interface Resolved {
   deny: readonly string[];
   maxClients: number;
   maxConnections: number;
+  maxUdpFlows: number;
   framesPerSecond: number;
   bytesPerSecond: number;
   maxFrameSize: number;
@@ -117,7 +130,7 @@ export interface Resolved {
   connectionIdleTimeout: number;
   connectionsPerSecond: number;
   silentTimeout: number;
-  nat: Required<NatOptions>;
+  nat: Required<Omit<NatOptions, 'lookup'>> & Pick<NatOptions, 'lookup'>;
   tap: TapModeOptions;
   /** The subnets anti-spoofing holds clients to (hub: subnet; tap: tap.subnet). */
   subnet: Rule | null;
@@ -184,6 +197,7 @@ export function resolveOptions(o: RelayOptions): Resolved {
     deny: [...(o.deny ?? [])],
     maxClients: positive('maxClients', o.maxClients, 64),
     maxConnections: positive('maxConnections', o.maxConnections, 64),
+    maxUdpFlows: positive('maxUdpFlows', o.maxUdpFlows, 256),
     framesPerSecond: positive('framesPerSecond', o.framesPerSecond, 10_000, Infinity),
     bytesPerSecond: positive('bytesPerSecond', o.bytesPerSecond, 4 * 1024 * 1024, Infinity),
     // A client on a larger nat MTU sends larger frames; the default follows it.
@@ -193,13 +207,15 @@ export function resolveOptions(o: RelayOptions): Resolved {
     connectionsPerSecond: positive('connectionsPerSecond', o.connectionsPerSecond, 100, Infinity),
     silentTimeout: positive('silentTimeout', o.silentTimeout, 30_000),
     nat: {
-      passt: nat.passt ?? 'passt',
       address: nat.address ?? '10.0.2.15',
       prefix: positive('nat.prefix', nat.prefix, 24, 30),
       gateway: nat.gateway ?? '10.0.2.2',
+      ipv6: nat.ipv6 ?? 'fd00:2::/64',
       dns: nat.dns ?? true,
+      lookup: nat.lookup,
       mtu: natMtu,
-      startTimeout: positive('nat.startTimeout', nat.startTimeout, 5000),
+      connectTimeout: positive('nat.connectTimeout', nat.connectTimeout, 20_000),
+      udpIdleTimeout: positive('nat.udpIdleTimeout', nat.udpIdleTimeout, 60_000),
     },
     tap: o.tap ?? {},
     subnet: subnets.v4,

@@ -4,6 +4,7 @@
 // private, link-local, multicast, reserved ranges and the relay host's own addresses, and
 // allow the rest.
 import { networkInterfaces } from 'node:os';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { parseIPv4, parseIPv6 } from '../address.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type IpInfo } from './frame.js';
 import { DEFAULT_DENY, ipText, matches, parseRule, type Protocol, type Rule } from './rules.js';
@@ -19,6 +20,15 @@ export interface PolicyOptions {
   ownAddresses?: readonly string[];
   /** Where the host's addresses come from (default: os.networkInterfaces()); read again every few seconds. */
   hostAddresses?: () => string[];
+  /** Resolves a host a rule names to all its addresses (default: node:dns lookup); again every 30 s. */
+  lookup?: (host: string) => Promise<string[]>;
+}
+
+/** How often the hosts rules name are resolved again (ms). */
+const HOST_RULE_TTL = 30_000;
+
+async function lookupAll(host: string): Promise<string[]> {
+  return (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }
 
 /** How long the host's own addresses are trusted before they are read again (ms). */
@@ -36,6 +46,10 @@ export class Policy {
   readonly #extraOwn: readonly string[];
   #own: Rule[] = [];
   #ownAt = -Infinity;
+  /** Addresses (as text) of each host a rule names, as last resolved. */
+  readonly #hosts = new Map<string, Set<string>>();
+  readonly #lookup: (host: string) => Promise<string[]>;
+  #hostTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: PolicyOptions = {}) {
     this.#explicit = [
@@ -47,6 +61,30 @@ export class Policy {
     this.#hostSource = options.hostAddresses ?? hostAddresses;
     this.#extraOwn = options.ownAddresses ?? [];
     this.#ownRules(Date.now());
+    this.#lookup = options.lookup ?? lookupAll;
+    const hosts = [...new Set(this.#explicit.map((e) => e.rule.host).filter((h): h is string => h !== null))];
+    if (hosts.length > 0) {
+      for (const h of hosts) this.#hosts.set(h, new Set());
+      void this.refreshHosts();
+      this.#hostTimer = setInterval(() => void this.refreshHosts(), HOST_RULE_TTL);
+      this.#hostTimer.unref?.();
+    }
+  }
+
+  /** Resolves the hosts rules name again; a host that fails to resolve keeps its last addresses. */
+  async refreshHosts(): Promise<void> {
+    await Promise.all([...this.#hosts.keys()].map(async (h) => {
+      try {
+        this.#hosts.set(h, new Set((await this.#lookup(h)).map((a) => ipText(parseIPv4(a) ?? parseIPv6(a) ?? new Uint8Array(0)))));
+      } catch {
+        // unresolvable now: the rule matches only what the client resolved through us
+      }
+    }));
+  }
+
+  /** Stops resolving rules' hosts (the relay is closing). */
+  close(): void {
+    if (this.#hostTimer) clearInterval(this.#hostTimer);
   }
 
   /** The host's own addresses, read again once HOST_ADDRESSES_TTL has passed, so one added after the start is denied too. */
@@ -67,19 +105,28 @@ export class Policy {
   }
 
   /**
-   * Decides one outbound packet. dst is the address it really reaches (in nat mode the
-   * gateway stands for the relay host's loopback).
+   * Decides one outbound packet. dst is the address it really reaches (tap mode: the
+   * packet's own destination).
    */
   check(ip: IpInfo, dst: Uint8Array = ip.dst): Verdict {
     // A later fragment has no port to judge; its datagram's first fragment was judged,
     // and the session lets it through only behind a first fragment that passed.
     if (ip.fragment && !ip.fragment.first) return { ok: true };
-    const proto = protocolOf(ip.proto);
-    const port = ip.l4 < 0 ? -1 : ip.dport;
+    return this.judge(protocolOf(ip.proto), dst, ip.l4 < 0 ? -1 : ip.dport);
+  }
+
+  /**
+   * Decides one connection or flow: protocol, the address it really reaches (nat: the
+   * gateway stands for the relay host's loopback), the port (-1 for none), and the name
+   * the client resolved it from through the relay's DNS, if it did.
+   */
+  judge(proto: Protocol | null, dst: Uint8Array, port: number, name?: string): Verdict {
     let best: Explicit | undefined;
     let bestScore = -1;
+    const dstText = ipText(dst);
+    const hostMatch = (host: string): boolean => name === host || (this.#hosts.get(host)?.has(dstText) ?? false);
     for (const e of this.#explicit) {
-      if (!matches(e.rule, dst, proto, port)) continue;
+      if (!matches(e.rule, dst, proto, port, hostMatch)) continue;
       const ported = e.rule.portLo !== 0 || e.rule.portHi !== 65535 ? 1 : 0;
       const score = e.rule.prefix * 4 + ported * 2 + (e.allow ? 0 : 1);
       if (score > bestScore) {
@@ -94,7 +141,7 @@ export class Policy {
     // IPv6 forms that carry an IPv4 address a relay or gateway would reach: the IPv4 one
     // decides (6to4, Teredo's server and client, IPv4-compatible).
     for (const [what, v4] of embeddedIPv4(dst)) {
-      const inner = this.check({ ...ip, family: 4, dst: v4 }, v4);
+      const inner = this.judge(proto, v4, port, name);
       if (!inner.ok) return { ok: false, reason: `${ipText(dst)} is a ${what} address for ${ipText(v4)}: ${inner.reason}` };
     }
     for (const r of this.#ownRules(Date.now())) {

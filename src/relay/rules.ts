@@ -1,6 +1,7 @@
 // Destination rules: "CIDR", "CIDR:port", "CIDR:lo-hi", optionally "tcp/"/"udp/"/"icmp/"
 // in front; IPv6 CIDRs in brackets when a port follows ("[::1]:80", "[fd00::/8]:1-1024");
-// "any" for every address of both families ("any", "tcp/any:25").
+// "any" for every address of both families ("any", "tcp/any:25"); a host name for the
+// addresses it resolves to ("tcp/db.internal:5432"; the policy resolves it).
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../address.js';
 
 export type Protocol = 'tcp' | 'udp' | 'icmp';
@@ -8,8 +9,10 @@ export type Protocol = 'tcp' | 'udp' | 'icmp';
 export interface Rule {
   /** The text it was parsed from, for logs. */
   readonly text: string;
-  /** The network (4 or 16 bytes), or empty for "any" (both families). */
+  /** The network (4 or 16 bytes), or empty for "any" (both families) and host rules. */
   readonly bytes: Uint8Array;
+  /** A host name (lowercase) for a rule naming one; null otherwise. */
+  readonly host: string | null;
   readonly prefix: number;
   readonly proto: Protocol | null;
   readonly portLo: number;
@@ -41,21 +44,30 @@ export function parseRule(text: string): Rule {
   }
   const [addr = '', prefixText] = cidr.split('/');
   const bytes = addr.toLowerCase() === 'any' && prefixText === undefined ? new Uint8Array(0) : parseIPv4(addr) ?? parseIPv6(addr);
-  if (!bytes) return bad('not an IP address');
+  if (!bytes) {
+    // A host name (RFC 1123 labels, at least one letter): the addresses it resolves to.
+    if (prefixText !== undefined || !/^(?=.*[a-z])[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i.test(addr)) {
+      return bad('not an IP address or host name');
+    }
+    const { portLo, portHi } = parsePorts(ports, proto, bad);
+    return { text, bytes: new Uint8Array(0), host: addr.toLowerCase().replace(/\.$/, ''), prefix: 128, proto, portLo, portHi };
+  }
   const max = bytes.length * 8;
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) bad('bad prefix length');
-  let portLo = 0;
-  let portHi = 65535;
-  if (ports !== '') {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(ports);
-    if (!m) return bad('bad port range');
-    portLo = Number(m[1]);
-    portHi = m[2] === undefined ? portLo : Number(m[2]);
-    if (portLo > 65535 || portHi > 65535 || portLo > portHi) bad('port out of range');
-    if (proto === 'icmp') bad('ICMP has no ports');
-  }
-  return { text, bytes: mask(bytes, prefix), prefix, proto, portLo, portHi };
+  const { portLo, portHi } = parsePorts(ports, proto, bad);
+  return { text, bytes: mask(bytes, prefix), host: null, prefix, proto, portLo, portHi };
+}
+
+function parsePorts(ports: string, proto: Protocol | null, bad: (why: string) => never): { portLo: number; portHi: number } {
+  if (ports === '') return { portLo: 0, portHi: 65535 };
+  const m = /^(\d+)(?:-(\d+))?$/.exec(ports);
+  if (!m) return bad('bad port range');
+  const portLo = Number(m[1]);
+  const portHi = m[2] === undefined ? portLo : Number(m[2]);
+  if (portLo > 65535 || portHi > 65535 || portLo > portHi) bad('port out of range');
+  if (proto === 'icmp') bad('ICMP has no ports');
+  return { portLo, portHi };
 }
 
 function mask(bytes: Uint8Array, prefix: number): Uint8Array {
@@ -78,8 +90,13 @@ export function inPrefix(addr: Uint8Array, net: Uint8Array, prefix: number): boo
   return true;
 }
 
-export function matches(rule: Rule, addr: Uint8Array, proto: Protocol | null, port: number): boolean {
-  if (!inPrefix(addr, rule.bytes, rule.prefix)) return false;
+/**
+ * Whether rule covers a flow to addr. A host rule needs hostMatch, which says whether
+ * the address is the host's (as the client resolved it, or as the policy did).
+ */
+export function matches(rule: Rule, addr: Uint8Array, proto: Protocol | null, port: number,
+  hostMatch?: (host: string) => boolean): boolean {
+  if (rule.host !== null ? !hostMatch?.(rule.host) : !inPrefix(addr, rule.bytes, rule.prefix)) return false;
   if (rule.proto !== null && rule.proto !== proto) return false;
   if (rule.portLo === 0 && rule.portHi === 65535) return true;
   return proto !== 'icmp' && proto !== null && port >= rule.portLo && port <= rule.portHi;

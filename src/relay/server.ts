@@ -24,7 +24,7 @@ export interface Relay {
   /** With demo: the page's URL. */
   readonly demoUrl: string | null;
   stats(): RelayStats;
-  /** Ends every session, stops listening, and releases passt processes and the TAP device. */
+  /** Ends every session, stops listening, and releases the gateways and the TAP device. */
   close(): Promise<void>;
 }
 
@@ -47,7 +47,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const allow = demo ? [...o.allow, demo.allowRule] : o.allow;
   let mode: Mode;
   try {
-    const policy = new Policy({ allow, deny: o.deny });
+    const lookup = o.nat.lookup;
+    const policy = new Policy({
+      allow, deny: o.deny,
+      // Host rules resolve as the gateways' DNS does.
+      ...(lookup ? { lookup: async (host: string) => (await Promise.allSettled([lookup(host, 4), lookup(host, 6)])).flatMap((r) => (r.status === 'fulfilled' ? r.value : [])) } : {}),
+    });
     mode = o.mode === 'nat' ? new NatMode(o, policy) : o.mode === 'hub' ? new HubMode() : new TapMode(o.tap, policy, undefined, o.subnet6);
   } catch (err) {
     await demo?.close();

@@ -14,7 +14,7 @@ import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
 import type { Resolved } from './options.js';
 import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type TrafficCounters } from './stats.js';
 
-/** Frames held while passt starts (it takes a few tens of ms); beyond, they are lost as on a link coming up. */
+/** Frames held while the backend starts (a gateway takes a few ms); beyond, they are lost as on a link coming up. */
 const EARLY_FRAMES = 64;
 
 export interface SessionContext {
@@ -24,7 +24,7 @@ export interface SessionContext {
   /** Totals across sessions. */
   totals: TrafficCounters;
   drops: Record<DropReason, number>;
-  /** The mode could not give this session a backend (passt failed to start). */
+  /** The mode could not give this session a backend (its gateway failed to start). */
   onBackendFailure(): void;
   onEnd(session: Session): void;
 }
@@ -133,7 +133,12 @@ export class Session implements ModeClient {
       return;
     }
     // A later fragment has no ports to judge: it goes on only behind a first fragment
-    // that passed every check, so a header hidden in one cannot walk past the rules.
+    // that passed every check, so a header hidden in one cannot walk past the rules. (A
+    // terminating backend reassembles first and judges the whole datagram.)
+    if (this.#ctx.mode.terminates) {
+      this.#toBackend(frame);
+      return;
+    }
     if (p.kind === 'ip' && p.ip.fragment && !this.#fragments.pass(p.ip, now)) {
       this.#drop({ reason: 'fragment', detail: 'a later fragment of a datagram whose first fragment did not pass (or never came)' }, frame, p);
       return;
@@ -148,13 +153,18 @@ export class Session implements ModeClient {
         this.#drop({ reason: 'connections', detail: `more than ${o.connectionsPerSecond} new TCP connections a second`, reset: true }, frame, p);
         return;
       }
-      if (flow === 'unknown' && this.#ctx.mode.statefulBackend) {
-        this.#drop({ reason: 'stale', detail: 'a TCP segment of a connection not opened in this session (from before a reconnect)', reset: true }, frame, p);
-        return;
-      }
     }
+    this.#toBackend(frame);
+  }
+
+  #toBackend(frame: Uint8Array): void {
     if (this.#port) this.#port.send(frame);
     else if (this.#early.length < EARLY_FRAMES) this.#early.push(frame);
+  }
+
+  /** The backend refused one of the client's flows. */
+  refuse(reason: DropReason, detail: string): void {
+    this.#count(reason, detail);
   }
 
   /** A frame from the backend for this client. */
@@ -194,14 +204,18 @@ export class Session implements ModeClient {
     }
   }
 
-  #drop(d: Drop, frame: Uint8Array, p?: Parsed): void {
-    this.#dropped[d.reason]++;
-    this.#ctx.drops[d.reason]++;
-    if (!this.#logged.has(d.reason)) {
+  #count(reason: DropReason, detail: string): void {
+    this.#dropped[reason]++;
+    this.#ctx.drops[reason]++;
+    if (!this.#logged.has(reason)) {
       // Once per client and kind: a flood of refusals must not become a flood of log lines.
-      this.#logged.add(d.reason);
-      this.#ctx.options.log(`client ${this.id}: ${d.reason}: ${d.detail} (dropped; further ${d.reason} drops are counted, not logged)`);
+      this.#logged.add(reason);
+      this.#ctx.options.log(`client ${this.id}: ${reason}: ${detail} (dropped; further ${reason} drops are counted, not logged)`);
     }
+  }
+
+  #drop(d: Drop, frame: Uint8Array, p?: Parsed): void {
+    this.#count(d.reason, d.detail);
     if (p?.kind !== 'ip') return;
     const answer = d.reset ? resetFor(p.ip, p.srcMac, p.dstMac) : d.prohibit ? prohibitedFor(p.ip, frame, p.srcMac, p.dstMac) : null;
     if (answer) this.deliver(answer);
@@ -249,7 +263,8 @@ export class Session implements ModeClient {
       framing: this.#batch ? 'batch' : 'single',
       mac: this.identity.mac ?? null,
       ipv4: this.identity.ipv4 ?? null,
-      connections: this.#connections.size,
+      connections: this.#port?.connections ?? this.#connections.size,
+      udpFlows: this.#port?.udpFlows ?? 0,
       ...this.#counters,
       dropped: { ...this.#dropped },
     };

@@ -2,7 +2,7 @@
 
 /** Why a frame from a client was not forwarded. */
 export const DROP_REASONS = [
-  'oversize', 'malformed', 'rate', 'denied', 'connections', 'spoofed', 'unsupported', 'stale', 'guard', 'fragment',
+  'oversize', 'malformed', 'rate', 'denied', 'connections', 'flows', 'spoofed', 'unsupported', 'stale', 'guard', 'fragment',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -45,6 +45,8 @@ export interface SessionStats extends TrafficCounters {
   ipv4: string | null;
   /** Its TCP connections the relay is tracking against maxConnections. */
   connections: number;
+  /** nat: its UDP flows (maxUdpFlows). */
+  udpFlows: number;
   dropped: DropCounts;
 }
 

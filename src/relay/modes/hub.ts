@@ -7,7 +7,7 @@ import type { Drop, Mode, ModeClient, SessionPort } from './mode.js';
 
 export class HubMode implements Mode {
   readonly name = 'hub' as const;
-  readonly statefulBackend = false;
+  readonly terminates = false;
   readonly #clients = new Set<ModeClient>();
 
   filter(client: ModeClient, p: Parsed, frame: Uint8Array): Drop | null {

@@ -26,22 +26,27 @@ export interface ModeClient {
   /** Stop and restart reading the client (the backend pushes back). */
   pause(): void;
   resume(): void;
+  /** The backend refused a flow (policy, limits): counted, and logged once per kind. */
+  refuse(reason: DropReason, detail: string): void;
 }
 
 export interface SessionPort {
   /** Forwards a frame that passed every check. */
   send(frame: Uint8Array): void;
   close(): void;
+  /** A backend that tracks the client's flows itself (nat) reports them. */
+  readonly connections?: number;
+  readonly udpFlows?: number;
 }
 
 export interface Mode {
   readonly name: 'nat' | 'hub' | 'tap';
   /**
-   * The backend keeps per-connection state that a new session lacks (passt): a TCP segment
-   * of a connection the client did not open in this session is answered with RST, so it
-   * fails at once (ECONNRESET) instead of retransmitting into silence.
+   * The backend terminates the client's traffic in a stack of its own (nat): it reassembles,
+   * judges flows, counts connections and answers stale segments itself, so the session
+   * skips its per-packet connection table and fragment gate.
    */
-  readonly statefulBackend: boolean;
+  readonly terminates: boolean;
   /** The mode's verdict on a frame the client sent (p is frame, parsed). */
   filter(client: ModeClient, p: Parsed, frame: Uint8Array): Drop | null;
   open(client: ModeClient): Promise<SessionPort>;

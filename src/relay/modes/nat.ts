@@ -1,65 +1,49 @@
-// nat: each client gets its own passt, so it has DHCP, DNS and outbound TCP/UDP/ICMP to
-// the relay host's network, and nothing else: every IPv4 packet passes the destination
-// filter first. passt maps the gateway address to the host's loopback, so the filter
-// judges packets to the gateway as packets to 127.0.0.1.
+// nat: each client gets a gateway of its own, a stack in this process (src/relay/nat/),
+// that terminates its traffic: DHCP, DNS and router advertisements come from it, and
+// every TCP connection and UDP flow the client opens is judged by the policy as a flow
+// (after reassembly) and carried by a real socket only if allowed.
 import { parseIPv4 } from '../../address.js';
-import { PROTO_TCP, PROTO_UDP, sameBytes, type Parsed } from '../frame.js';
-import { Passt, type PasstConfig } from '../passt.js';
+import type { Parsed } from '../frame.js';
+import { Gateway, gatewayIPv6 } from '../nat/gateway.js';
+import { hostResolver, type NameSource } from '../nat/dns-server.js';
 import type { Policy } from '../policy.js';
-import { dnsTargets } from '../resolvers.js';
 import type { Resolved } from '../options.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './mode.js';
 
-const LOOPBACK = Uint8Array.of(127, 0, 0, 1);
-
 export class NatMode implements Mode {
   readonly name = 'nat' as const;
-  readonly statefulBackend = true;
+  readonly terminates = true;
+  readonly #o: Resolved;
   readonly #policy: Policy;
-  readonly #config: PasstConfig;
-  readonly #gateway: Uint8Array;
-  readonly #dns: Uint8Array[];
+  readonly #names: NameSource;
 
   constructor(options: Resolved, policy: Policy) {
     const nat = options.nat;
-    const gateway = parseIPv4(nat.gateway);
-    if (!gateway || !parseIPv4(nat.address)) throw new TypeError('lwip-wasm relay: nat.address and nat.gateway must be IPv4 addresses');
+    if (!parseIPv4(nat.gateway) || !parseIPv4(nat.address)) throw new TypeError('lwip-wasm relay: nat.address and nat.gateway must be IPv4 addresses');
+    if (nat.ipv6 !== false) gatewayIPv6(nat.ipv6); // throws a clear error for a bad prefix
+    this.#o = options;
     this.#policy = policy;
-    this.#gateway = gateway;
-    this.#dns = nat.dns ? dnsTargets(nat.gateway).map((a) => parseIPv4(a)).filter((a): a is Uint8Array => a !== null) : [];
-    this.#config = {
-      command: nat.passt, address: nat.address, prefix: nat.prefix, gateway: nat.gateway,
-      dns: nat.dns, mtu: nat.mtu, startTimeoutMs: nat.startTimeout,
-    };
+    const host = hostResolver();
+    this.#names = nat.lookup ? { lookup: nat.lookup, resolve: (name, type) => host.resolve(name, type) } : host;
   }
 
   filter(_client: ModeClient, p: Parsed): Drop | null {
-    if (p.kind === 'arp') return null; // answered by passt itself
     if (p.kind === 'malformed') return { reason: 'malformed', detail: p.why };
     if (p.kind === 'other') return { reason: 'unsupported', detail: `ethertype 0x${p.ethertype.toString(16)} is not carried` };
-    const ip = p.ip;
-    if (ip.family === 6) return { reason: 'unsupported', detail: 'IPv6 is not carried in nat mode' };
-    const udp = ip.proto === PROTO_UDP;
-    if (udp && ip.sport === 68 && ip.dport === 67) return null; // DHCP, answered by passt
-    if ((udp || ip.proto === PROTO_TCP) && ip.dport === 53 && this.#dns.some((d) => sameBytes(d, ip.dst))) return null;
-    const dst = sameBytes(ip.dst, this.#gateway) ? LOOPBACK : ip.dst;
-    const verdict = this.#policy.check(ip, dst);
-    return verdict.ok ? null : { reason: 'denied', detail: verdict.reason, prohibit: true };
+    return null; // the gateway judges flows, not packets
   }
 
   async open(client: ModeClient): Promise<SessionPort> {
-    const passt = await Passt.start(this.#config, {
-      onFrame: (f) => client.deliver(f),
-      onClose: (why) => client.fail(why),
-    });
-    passt.onDrain(() => client.resume());
-    return {
-      send: (frame) => {
-        if (!passt.send(frame)) client.pause();
-      },
-      close: () => passt.close(),
-    };
+    const o = this.#o;
+    return Gateway.start({
+      address: o.nat.address, prefix: o.nat.prefix, gateway: o.nat.gateway, ipv6: o.nat.ipv6 === false ? null : o.nat.ipv6,
+      mtu: o.nat.mtu, dns: o.nat.dns, names: this.#names, policy: this.#policy,
+      maxConnections: o.maxConnections, connectionsPerSecond: o.connectionsPerSecond, maxUdpFlows: o.maxUdpFlows,
+      udpIdleTimeout: o.nat.udpIdleTimeout, connectTimeout: o.nat.connectTimeout,
+    }, client);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#policy.close();
+  }
 }

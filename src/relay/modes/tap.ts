@@ -37,7 +37,7 @@ function linkControl(ip: IpInfo, subnet6: Rule | null): boolean {
 
 export class TapMode implements Mode {
   readonly name = 'tap' as const;
-  readonly statefulBackend = false;
+  readonly terminates = false;
   readonly #policy: Policy;
   readonly #clients = new Set<ModeClient>();
   readonly #tap: TapLink;
