@@ -14,7 +14,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1].split(',') : undefined;
-// browser (bench/browser.mjs) needs Chromium and passt, and skips, saying so, without them.
+// browser (bench/browser.mjs) needs Chromium, and skips, saying so, without it.
 const WORKLOADS = ['size', 'bulk', 'pingpong', 'churn', 'udp', 'scale', 'idle', 'browser'];
 const LIMIT_MS = quick ? 120_000 : 1_800_000;
 

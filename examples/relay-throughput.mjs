@@ -1,4 +1,5 @@
-// Measures TCP through a nat relay and passt, all on this machine: a Node stack downloads
+// Measures TCP through a nat relay (its gateway stack and real sockets), all on this
+// machine: a Node stack downloads
 // from, then uploads to, a server on 127.0.0.1 (allowed explicitly), with the default
 // per-client limits and with them lifted. Usage: node examples/relay-throughput.mjs [MiB]
 import { createServer } from 'node:net';

@@ -10,8 +10,8 @@ set -euo pipefail
 build=(emcc:emscripten xz:xz-utils)
 # Tests: Chromium (browser suites, with playwright-core), iproute2 and iputils (TAP and
 # network namespaces), curl, socat and iperf (real peers), iperf3 (kernel baseline),
-# tshark (reads the capture suite's pcaps), passt (the relay's nat mode).
-tests=(chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark passt:passt)
+# tshark (reads the capture suite's pcaps).
+tests=(chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${tests[@]}")

@@ -1,7 +1,7 @@
 // DHCP: addInterface(link, { ip: 'dhcp' }) resolves once leased and reports the lease.
-// A real DHCP server (passt, behind the relay's nat mode, over the WebSocket link), and
-// a small server written in test/util-dns-dhcp.mjs on an in-memory stack for what passt
-// cannot show: a short lease renewed on lwIP's schedule (virtual time), and expiry.
+// The relay's nat gateway (its DHCP server, over the WebSocket link), and a small server
+// written in test/util-dns-dhcp.mjs on an in-memory stack for what the relay's fixed
+// lease cannot show: a short lease renewed on lwIP's schedule (virtual time), and expiry.
 import WebSocket from 'ws';
 import {
   createPair, connectWebSocket, VirtualClock, SocketError, AF_INET, SOCK_STREAM,
@@ -111,10 +111,10 @@ it('an aborted lease wait rejects with the reason and removes the interface; bad
   }
 });
 
-it('passt (real DHCP, via the relay in nat mode over the WebSocket link): leased and usable', async () => {
+it('the relay\'s gateway (its DHCP server, in nat mode over the WebSocket link): leased and usable', async () => {
   const web = createServer((s) => {
-    s.on('error', () => {}); // passt may reset it when the client goes
-    s.end('hello through passt\n');
+    s.on('error', () => {}); // the relay may reset it when the client goes
+    s.end('hello via the relay\n');
   });
   await new Promise((r) => web.listen(0, '127.0.0.1', r));
   const port = web.address().port;
@@ -128,10 +128,10 @@ it('passt (real DHCP, via the relay in nat mode over the WebSocket link): leased
     assert.is(nif.dhcp.state, 'bound');
     assert.ok(nif.dhcp.leaseTime > 0);
     assert.equal(nif.dhcp.dns, [], 'the relay was told to give no DNS server');
-    // the gateway is the relay host's loopback (passt's mapping): the lease routes traffic
+    // the gateway stands for the relay host's loopback: the lease routes traffic
     const s = stack.socket(AF_INET, SOCK_STREAM);
     await s.connect('10.0.2.2', port, { timeout: 5000 });
-    assert.is(new TextDecoder().decode(await readExactly(s, 20)), 'hello through passt\n');
+    assert.is(new TextDecoder().decode(await readExactly(s, 20)), 'hello via the relay\n');
     s.close();
     link.close();
   } finally {

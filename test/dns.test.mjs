@@ -1,6 +1,7 @@
 // DNS: stack.resolve(name, { family, timeout, signal }) with lwIP's resolver. Servers
 // are a small DNS server in test/util-dns-dhcp.mjs on an in-memory stack, and a Node
-// dgram server on the host's 127.0.0.1:53 reached through a real relay (passt); never
+// dgram server on the host's 127.0.0.1:53 reached through a real relay (its gateway, with
+// its own DNS server off, forwards UDP to port 53 like any other allowed flow); never
 // the host's own resolver.
 import dgram from 'node:dgram';
 import WebSocket from 'ws';
@@ -168,7 +169,7 @@ it('DHCP gives the server; configured servers win over it; [] goes back to DHCP\
   }
 });
 
-it('through a real relay (passt): a DNS server on the host\'s 127.0.0.1:53, reached via the gateway', async () => {
+it('through a real relay: a DNS server on the host\'s 127.0.0.1:53, reached via the gateway', async () => {
   const udp = dgram.createSocket('udp4');
   const asked = [];
   udp.on('message', (q, rinfo) => {

@@ -1,15 +1,15 @@
 // The demo in a real browser: Debian's headless Chromium loads the page `relay --demo`
 // serves, whose stack (the dist/ bundle and wasm) connects to the relay over a WebSocket
-// and fetches, through passt, a page from the relay host's loopback; the test checks the
+// and fetches, through its gateway, a page from the relay host's loopback; the test checks the
 // bytes against a direct fetch of the same server, and the page's log and socket table.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { it } from './helpers.mjs';
-import { startRelay, havePasst } from './relay-util.mjs';
+import { startRelay } from './relay-util.mjs';
 import { CHROMIUM, haveChromium, launchChromium } from './util-browser.mjs';
 
-const reason = !haveChromium ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : !havePasst() ? 'passt is not installed' : null;
+const reason = !haveChromium ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : null;
 const browserTest = reason ? (name) => { console.log(`skipping "${name}": ${reason}`); test.skip(name); } : it;
 
 browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loopback through the relay, byte for byte', async () => {
@@ -32,7 +32,7 @@ browserTest('relay --demo: the page\'s stack fetches from the relay host\'s loop
     // The page shows its log and an ss table with the connection to the gateway.
     assert.match(result.ssDuring, new RegExp(`ESTAB.*10\\.0\\.2\\.2:${cfg.target.port}`));
     assert.ok(result.log.some((l) => l.startsWith('link: connected')), result.log.join('\n'));
-    // The address came from passt's DHCP, through the relay.
+    // The address came from the gateway's DHCP, through the relay.
     assert.is(result.lease?.address, '10.0.2.15', result.log.join('\n'));
     assert.is(result.lease.gateway, '10.0.2.2');
     assert.match(await page.textContent('#status'), /^done: HTTP\/1.1 200 OK/);

@@ -65,7 +65,8 @@ it('every createRelay option has a flag, and each flag lands on its option', asy
     '--allow', 'tcp/127.0.0.1:80', '--deny', '10.0.0.0/8', '--max-clients', '5', '--max-connections', '6',
     '--frames-per-second', '7', '--bytes-per-second', '8', '--max-frame-size', '9000', '--client-high-water-mark', '10',
     '--connection-idle-timeout', '11', '--nat-address', '10.0.2.16', '--nat-prefix', '25', '--nat-gateway', '10.0.2.1',
-    '--mtu', '9000', '--no-dns', '--passt', '/usr/bin/passt', '--passt-start-timeout', '12', '--demo-dist', '/tmp/d',
+    '--mtu', '9000', '--no-dns', '--nat-ipv6', 'fd00:9::/64', '--connect-timeout', '12', '--udp-idle-timeout', '16',
+    '--max-udp-flows', '17', '--demo-dist', '/tmp/d',
     '--no-metrics', '--quiet', '--max-clients-per-address', '13', '--metrics-token', 'm', '--insecure-open',
     '--connections-per-second', '14', '--silent-timeout', '15',
   ]);
@@ -73,10 +74,13 @@ it('every createRelay option has a flag, and each flag lands on its option', asy
     port: 0, host: '127.0.0.1', mode: 'nat', token: 't', origins: ['http://a.test', 'http://b.test'],
     allow: ['tcp/127.0.0.1:80'], deny: ['10.0.0.0/8'], maxClients: 5, maxConnections: 6, framesPerSecond: 7,
     bytesPerSecond: 8, maxFrameSize: 9000, clientHighWaterMark: 10, connectionIdleTimeout: 11,
-    nat: { address: '10.0.2.16', prefix: 25, gateway: '10.0.2.1', dns: false, passt: '/usr/bin/passt', mtu: 9000, startTimeout: 12 },
+    nat: { address: '10.0.2.16', prefix: 25, gateway: '10.0.2.1', dns: false, ipv6: 'fd00:9::/64', mtu: 9000, connectTimeout: 12, udpIdleTimeout: 16 },
     demo: { dist: '/tmp/d' }, metrics: false, maxClientsPerAddress: 13, metricsToken: 'm', insecureOpen: true,
-    connectionsPerSecond: 14, silentTimeout: 15,
+    connectionsPerSecond: 14, silentTimeout: 15, maxUdpFlows: 17,
   });
+  assert.equal(parseRelayArgs(['--nat-ipv6', 'off', '--quiet']).nat, { ipv6: false });
+  // passt is gone: its flags are refused, not ignored
+  assert.throws(() => parseRelayArgs(['--passt', '/usr/bin/passt']), /Unknown option '--passt'/);
   const tap = parseRelayArgs(['--mode', 'tap', '--tap', 'tap9', '--tap-attach', '--tap-up', '--subnet', '10.1.0.0/24', '--quiet']);
   assert.equal(tap, { mode: 'tap', tap: { attach: true, up: true, name: 'tap9', subnet: '10.1.0.0/24' } });
   assert.equal(parseRelayArgs(['--mode', 'hub', '--subnet', '10.2.0.0/24', '--quiet']), { mode: 'hub', subnet: '10.2.0.0/24' });

@@ -1,6 +1,6 @@
 // Admission and limits, each shown refusing one client while the other clients keep
 // working: the token, the Origin allowlist, the client limit, connections per client,
-// frames and bytes per second, and frame size. hub mode, so no passt is needed.
+// frames and bytes per second, and frame size. hub mode: no real sockets are opened.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ether, parseMac, ip4, ipv4Packet, udpDatagram } from './frames.mjs';

@@ -3,22 +3,12 @@
 // to the relay with the package's WebSocket link, and loopback servers the tests' relay policies allow explicitly.
 import { createServer as createTcpServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { createRelay } from '../dist/relay.js';
 import * as lwip from '../dist/index.js';
 import { createStack, sleep } from './helpers.mjs';
 
 export { sleep };
-
-export function havePasst() {
-  try {
-    execFileSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A relay on 127.0.0.1, any free port; its log lines are collected in relay.lines. */
 export async function startRelay(options = {}) {
