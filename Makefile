@@ -95,7 +95,10 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) wasm/imports.js
 TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/constants.ts src/gen/wasm-inline.ts
 ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
+# Shared chunks are named by content hash, so the last build's files go first (all but
+# the wasm), or stale chunks would pile up and ship.
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json
+	@rm -f $(wildcard dist/*.js dist/*.cjs dist/*.ts dist/*.cts dist/*.map)
 	npx rollup -c --silent
 	@touch $@
 
