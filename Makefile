@@ -121,18 +121,28 @@ clean:
 distclean: clean
 	rm -rf lwip/$(LWIP_VERSION_DIR) node_modules
 
-# --- The optional TAP addon (native/tap, Linux, built by node-gyp) ---------------------
-# `npm ci` already builds it (the package's install script); this rebuilds it after edits.
-# A machine where it cannot build still builds everything else: the script says why.
-ADDON := native/tap/build/Release/tap.node
-.PHONY: addon clean-addon test-deps-tap
+# --- The optional TAP addon (native/tap, Linux, N-API) ---------------------------------
+# Built here, never at install time: native/tap/build.mjs runs prebuildify, and the
+# prebuild (prebuilds/<platform>-<arch>/tap.<libc>.node) ships in the tarball, where
+# node-gyp-build finds it. A checkout that cannot compile it still builds everything
+# else (the script says why); `make package`, which `npm pack` runs, insists on it.
+ADDON_TUPLE := $(shell node -p 'process.platform + "-" + process.arch' 2>/dev/null)
+ADDON_LIBC := $(if $(wildcard /etc/alpine-release),musl,glibc)
+ADDON := native/tap/prebuilds/$(ADDON_TUPLE)/tap.$(ADDON_LIBC).node
+ADDON_FLAGS :=
+.PHONY: addon clean-addon package test-deps-tap
 all: addon
 addon: $(ADDON)
 $(ADDON): native/tap/tap.c native/tap/binding.gyp native/tap/build.mjs | node_modules/.package-lock.json
-	@node native/tap/build.mjs
+	@node native/tap/build.mjs $(ADDON_FLAGS)
 clean: clean-addon
 clean-addon:
-	rm -rf native/tap/build
+	rm -rf native/tap/build native/tap/prebuilds
+
+# What the tarball needs (package.json's prepack): everything built, and the addon's
+# prebuild without fail, since installing the package compiles nothing.
+package: ADDON_FLAGS := --strict
+package: all
 
 # Real peers from Debian for the TAP suites, the relay and the benchmarks: ip, ping,
 # curl, socat, iperf 2 (bench/tap.mjs), iperf3 (the kernel baseline in bench/) and
