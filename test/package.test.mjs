@@ -5,7 +5,7 @@
 // both give working stacks; lwip-wasm/tap must load the prebuilt addon; a CJS and an ESM
 // consumer must typecheck; attw and publint must pass on the same tarball.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,8 @@ function run(cmd, args, { stdoutOnly = false, ...opts } = {}) {
   return stdoutOnly ? r.stdout : out;
 }
 
-// The environment of a user's shell: none of the npm_* variables `npm test` sets for us.
-const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+// The environment of a user's shell: none of the variables `make test` and `npm test` set.
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|MAKE|MFLAGS$)/i.test(k)));
 
 // Pack and install once, before the tests (uvu's before hook would hide a failure here).
 try {
@@ -44,10 +44,10 @@ try {
 
 function setup() {
   // Pack with scripts on, as a release does: prepack runs `make package`.
-  const packed = run('npm', ['pack', '--pack-destination', work, '--json'], { cwd: root, env: userEnv, stdoutOnly: true });
-  const [info] = JSON.parse(packed.slice(packed.indexOf('[')));
-  tarball = join(work, info.filename);
-  files = info.files.map((f) => f.path);
+  // (prepack's own output shares stdout with npm's, so the tarball is found by name.)
+  run('npm', ['pack', '--pack-destination', work], { cwd: root, env: userEnv });
+  tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')));
+  files = run('tar', ['-tzf', tarball], { stdoutOnly: true }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
 
   // Every compiler and build tool a native build could reach, recording and failing.
   mkdirSync(shims);
