@@ -4,6 +4,8 @@
 #   make DEBUG=1   wasm with lwIP assertions and debug output
 #   make wasm      only the wasm;  make ts  only the TypeScript
 #   make clean     removes build output (keeps the fetched lwIP source)
+#   make package   what `npm pack` needs (its prepack): everything, and the TAP addon's
+#                  prebuild without fail
 
 LWIP_VERSION_DIR := $(shell sed -n 's/^dir=//p' lwip/VERSION)
 LWIPDIR := lwip/$(LWIP_VERSION_DIR)/src
