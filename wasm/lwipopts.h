@@ -7,7 +7,7 @@
 /* One thread, no OS: JS drives input, timers and the socket calls from its event loop. */
 #define NO_SYS                          1
 #define SYS_LIGHTWEIGHT_PROT            0
-#define LWIP_SOCKET                     0   /* our own socket layer lives in wasm/sock.c */
+#define LWIP_SOCKET                     0   /* our own socket layer: wasm/sock_*.c */
 #define LWIP_NETCONN                    0
 #define LWIP_TIMERS                     1   /* JS sleeps until sys_timeouts_sleeptime() */
 /* Only makes lwip_cyclic_timer visible, so stack.c can stop IGMP's and MLD's 100 ms
