@@ -1,7 +1,7 @@
 // Builds dist/ in three passes:
 //   1. Node: every entry (index, inline, node, tap, relay) in one graph, as ESM (.js) and
-//      CJS (.cjs). What entries share lives in shared chunks, so Stack, Socket and
-//      SocketError are the same classes whichever entry they came from.
+//      CJS (.cjs). What entries share lives in shared chunks, so Socket, SocketError and
+//      the main Stack are the same classes whichever entry they came from.
 //   2. Browser: the "browser" condition of the main entry and of lwip-wasm/inline
 //      (browser.js, browser-inline.js), ESM only, with src/bindings/read-file.browser.ts
 //      in place of read-file.ts.
@@ -30,16 +30,6 @@ const browserFiles = {
       return fileURLToPath(new URL(id.replace(/read-file\.js$/, 'read-file.browser.ts'), `file://${importer}`));
     }
     return null;
-  },
-};
-// rollup-plugin-dts points the imports of .d.cts chunks at .cjs files, but leaves a
-// `declare module './x.js'` augmentation (src/node.ts adds stack.net and stack.dgram)
-// as written, which in a .d.cts names the ESM declarations; point it at './x.cjs' too.
-const ctsAugmentations = {
-  name: 'cts-augmentations',
-  renderChunk(code, chunk) {
-    if (!chunk.fileName.endsWith('.d.cts')) return null;
-    return code.replace(/^(declare module ['"]\.{1,2}\/[^'"]+)\.js(['"])/gm, '$1.cjs$2');
   },
 };
 // The wasm as base64 (src/gen/wasm-inline.ts) gets no source map, so the maps of
@@ -79,10 +69,7 @@ export default [
     plugins: [dts()],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: '[name]-[hash].d.ts' },
-      {
-        dir: 'dist', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: '[name]-[hash].d.cts',
-        plugins: [ctsAugmentations],
-      },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].d.cts', chunkFileNames: '[name]-[hash].d.cts' },
     ],
   },
 ];
