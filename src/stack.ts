@@ -14,6 +14,7 @@ import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { realClock, checkClock, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
+import { Interceptor } from './intercept.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
 import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
@@ -237,6 +238,20 @@ export class Stack {
     this.#core.openFds.add(fd);
     this.#core.kick();
     return s;
+  }
+
+  /**
+   * Makes iface a transparent gateway for its peer: TCP connections and UDP datagrams to
+   * any address are taken, each connection attempt held until the caller's verdict (see
+   * Interceptor and docs/intercept.md). The relay's nat mode is built on it. Throws
+   * EALREADY if iface already intercepts.
+   */
+  intercept(iface: NetInterface): Interceptor {
+    const core = this.#core;
+    core.assertAlive();
+    if (this.#interfaces.get(iface.index) !== iface) throw new TypeError('lwip-wasm: not an interface of this stack');
+    const fd = core.check(core.abi.intercept_open(iface.index), 'intercept');
+    return new Interceptor(core, iface.index, this.#wrap(fd, AF_INET6, SOCK_STREAM));
   }
 
   /** The current revents of each entry, as poll(2) with timeout 0. */

@@ -51,11 +51,18 @@
   A(s, u8_t, mask, 4) \
   A(s, u8_t, gw, 4)          /* 0.0.0.0 for none */
 
+/* A flow an intercepting interface saw (intercept.c): a held SYN, or a UDP datagram. */
+#define LW_FLOW_FIELDS(F, A, N, s) \
+  F(s, u32_t, id)            /* a held SYN's id, for intercept_verdict; 0 for datagrams */ \
+  N(s, lw_addr, src)         /* who sent it (the client), with its port */ \
+  N(s, lw_addr, dst)         /* where it was going */
+
 /* One entry of the change stream (stack_changed): something JS may be waiting on. */
 #define LW_CHANGE_FIELDS(F, A, N, s) \
   F(s, u32_t, kind)          /* LW_CHANGE_* */ \
   F(s, s32_t, id)            /* fd, epoll id, DNS query id or interface index */ \
-  F(s, u32_t, events)        /* socket: POLL* bits; epoll: 1 if ready; DNS: 1; DHCP: 1 if leased */
+  F(s, u32_t, events)        /* socket: POLL* bits; epoll: 1 if ready; DNS: 1; DHCP: 1 if
+                              * leased; INTERCEPT: LW_INTERCEPT_* bits */
 
 /* One event from epoll_wait. */
 #define LW_EPOLL_EVENT_FIELDS(F, A, N, s) \
@@ -146,6 +153,7 @@
   R(lw_frame, LW_FRAME_FIELDS) \
   R(lw_ip4_config, LW_IP4_CONFIG_FIELDS) \
   R(lw_change, LW_CHANGE_FIELDS) \
+  R(lw_flow, LW_FLOW_FIELDS) \
   R(lw_epoll_event, LW_EPOLL_EVENT_FIELDS) \
   R(lw_lease, LW_LEASE_FIELDS) \
   R(lw_ss_row, LW_SS_ROW_FIELDS) \
@@ -168,14 +176,23 @@ LW_RECORDS(LW_ABI_STRUCT)
  * One list per enum: E(ENUM, NAME) is LW_<ENUM>_<NAME>, counting from 0 in list order,
  * and LW_<ENUM>_COUNT follows the last. */
 #define LW_CHANGE_KINDS(E) /* what a change-stream entry is about */ \
-  E(CHANGE, SOCK) E(CHANGE, EPOLL) E(CHANGE, DNS) E(CHANGE, DHCP)
+  E(CHANGE, SOCK) E(CHANGE, EPOLL) E(CHANGE, DNS) E(CHANGE, DHCP) E(CHANGE, INTERCEPT)
 #define LW_CONFIG_KEYS(E) /* stack_set_config's keys */ \
   E(CONFIG, CONNECT_TIMEOUT) E(CONFIG, MAX_FDS) E(CONFIG, UDP_RCVBUF) E(CONFIG, TIME_WAIT)
 #define LW_DHCP_STATES(E) /* the DHCP client's states, named as lwIP's DHCP_STATE_* */ \
   E(DHCP, OFF) E(DHCP, REQUESTING) E(DHCP, INIT) E(DHCP, REBOOTING) E(DHCP, REBINDING) \
   E(DHCP, RENEWING) E(DHCP, SELECTING) E(DHCP, INFORMING) E(DHCP, CHECKING) \
   E(DHCP, PERMANENT) E(DHCP, BOUND) E(DHCP, RELEASING) E(DHCP, BACKING_OFF)
-#define LW_ENUMS(G) G(CHANGE, LW_CHANGE_KINDS) G(CONFIG, LW_CONFIG_KEYS) G(DHCP, LW_DHCP_STATES)
+#define LW_VERDICTS(E) /* what becomes of a flow an intercepting interface holds */ \
+  E(VERDICT, ALLOW)          /* TCP: let the SYN through (the real connection is up) */ \
+  E(VERDICT, RESET)          /* TCP: answer RST (the real host refused) */ \
+  E(VERDICT, NET_UNREACH)    /* ICMP network unreachable (IPv6: no route) */ \
+  E(VERDICT, HOST_UNREACH)   /* ICMP host (IPv6: address) unreachable */ \
+  E(VERDICT, PORT_UNREACH)   /* ICMP port unreachable (UDP: the real host said so) */ \
+  E(VERDICT, PROHIBITED)     /* ICMP administratively prohibited (policy) */ \
+  E(VERDICT, DROP)           /* nothing: the client times out, or asks again */
+#define LW_ENUMS(G) G(CHANGE, LW_CHANGE_KINDS) G(CONFIG, LW_CONFIG_KEYS) G(DHCP, LW_DHCP_STATES) \
+  G(VERDICT, LW_VERDICTS)
 
 #define LW_ABI_E(e, n) LW_##e##_##n,
 #define LW_ABI_ENUM(e, list) enum { list(LW_ABI_E) LW_##e##_COUNT };
@@ -242,6 +259,14 @@ LW_ENUMS(LW_ABI_ENUM)
   X(READ, int, sock_pending, (int fd)) \
   X(CALL, int, sock_setsockopt, (int fd, int level, int name, const u8_t *val, u32_t len)) \
   X(CALL, int, sock_getsockopt, (int fd, int level, int name, u8_t *out, u32_t cap)) \
+  /* intercept.c: an interface that takes flows to any address (a gateway) */ \
+  X(CALL, int, intercept_open, (int ifindex)) \
+  X(CALL, int, intercept_close, (int ifindex)) \
+  X(READ, int, intercept_syns, (int ifindex, struct lw_flow *out, int max)) \
+  X(CALL, int, intercept_verdict, (int ifindex, u32_t id, int verdict)) \
+  X(READ, int, intercept_udp_recv, (int ifindex, struct lw_flow *meta, u8_t *buf, u32_t cap)) \
+  X(CALL, int, intercept_udp_send, (int ifindex, const struct lw_flow *flow, const u8_t *buf, u32_t len)) \
+  X(CALL, int, intercept_udp_unreach, (int ifindex, const struct lw_flow *flow, int verdict)) \
   /* sock_epoll.c: epoll */ \
   X(CALL, int, epoll_create, (void)) \
   X(CALL, int, epoll_ctl, (int id, int op, int fd, u32_t events)) \

@@ -155,6 +155,10 @@
 #define LW_EALREADY       114
 #define LW_EINPROGRESS    115
 
+/* The events of a CHANGE_INTERCEPT entry (intercept.c) */
+#define LW_INTERCEPT_SYN  1   /* SYNs held, not yet reported (intercept_syns) */
+#define LW_INTERCEPT_UDP  2   /* datagrams queued (intercept_udp_recv) */
+
 /* lw_ss_row.flags (stack_ss) */
 #define LW_SSF_TCPINFO    1   /* the TCP fields (mss ... rcv_wnd) are filled in */
 

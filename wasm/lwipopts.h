@@ -168,7 +168,11 @@ extern unsigned int lw_tcp_msl;
  * in-window sequence number and a plausible ACK before lwIP acts on it (tcp_guard.c). */
 #define LWIP_HOOK_FILENAME              "hooks.h"
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-  tcp_guard_inpacket((pcb), (hdr), (p))
+  tcp_guard_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
+/* An intercepting interface (the relay's per-client gateway, intercept.c) takes TCP and
+ * UDP for addresses it does not own (wasm/patches/0020). */
+#define LWIP_HOOK_IP4_INPUT_ACCEPT(p, inp) intercept_accept4((p), (inp))
+#define LWIP_HOOK_IP6_INPUT_ACCEPT(p, inp) intercept_accept6((p), (inp))
 /* ICMPv6 errors reach sock_icmp.c's checks only when they follow the IPv6 header
  * directly (lwIP's raw input matches the first next header), so one behind extension
  * headers is dropped before lwIP sees it (sock_icmp.c). */

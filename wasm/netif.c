@@ -11,6 +11,7 @@
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "lw.h"
+#include "hooks.h"
 
 struct lw_netif_init {
   u8_t mac[6];
@@ -172,6 +173,7 @@ netif_remove_index(int ifindex)
   if (netif == NULL || netif->linkoutput != netif_eth_linkoutput) {
     return -LW_ENODEV;
   }
+  intercept_netif_gone(ifindex);
   if (netif_dhcp_data(netif) != NULL) { /* the DHCP client goes with its interface */
     dhcp_release_and_stop(netif);
     dhcp_cleanup(netif);
