@@ -5,6 +5,8 @@
 #   make DEBUG=1   wasm with lwIP assertions and debug output
 #   make wasm      only the wasm;  make ts  only the TypeScript
 #   make clean     removes build output (keeps the fetched lwIP source)
+#   make package   what `npm pack` needs (its prepack): everything, and the TAP addon's
+#                  prebuild without fail
 
 LWIP_VERSION_DIR := $(shell sed -n 's/^dir=//p' lwip/VERSION)
 LWIPDIR := lwip/$(LWIP_VERSION_DIR)/src
@@ -113,7 +115,10 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) build/exports.json buil
 TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts src/gen/wasm-inline.ts
 ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
+# Shared chunks are named by content hash, so the last build's files go first (all but
+# the wasm), or stale chunks would pile up and ship.
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json
+	@rm -f $(wildcard dist/*.js dist/*.cjs dist/*.ts dist/*.cts dist/*.map)
 	npx rollup -c --silent
 	@touch $@
 
@@ -129,18 +134,28 @@ clean:
 distclean: clean
 	rm -rf lwip/$(LWIP_VERSION_DIR) node_modules
 
-# --- The optional TAP addon (native/tap, Linux, built by node-gyp) ---------------------
-# `npm ci` already builds it (the package's install script); this rebuilds it after edits.
-# A machine where it cannot build still builds everything else: the script says why.
-ADDON := native/tap/build/Release/tap.node
-.PHONY: addon clean-addon
+# --- The optional TAP addon (native/tap, Linux, N-API) ---------------------------------
+# Built here, never at install time: native/tap/build.mjs runs prebuildify, and the
+# prebuild (prebuilds/<platform>-<arch>/tap.<libc>.node) ships in the tarball, where
+# node-gyp-build finds it. A checkout that cannot compile it still builds everything
+# else (the script says why); `make package`, which `npm pack` runs, insists on it.
+ADDON_TUPLE := $(shell node -p 'process.platform + "-" + process.arch' 2>/dev/null)
+ADDON_LIBC := $(if $(wildcard /etc/alpine-release),musl,glibc)
+ADDON := native/tap/prebuilds/$(ADDON_TUPLE)/tap.$(ADDON_LIBC).node
+ADDON_FLAGS :=
+.PHONY: addon clean-addon package
 all: addon
 addon: $(ADDON)
 $(ADDON): native/tap/tap.c native/tap/binding.gyp native/tap/build.mjs | node_modules/.package-lock.json
-	@node native/tap/build.mjs
+	@node native/tap/build.mjs $(ADDON_FLAGS)
 clean: clean-addon
 clean-addon:
-	rm -rf native/tap/build
+	rm -rf native/tap/build native/tap/prebuilds
+
+# What the tarball needs (package.json's prepack): everything built, and the addon's
+# prebuild without fail, since installing the package compiles nothing.
+package: ADDON_FLAGS := --strict
+package: all
 
 # A DEBUG wasm (lwIP's assertions on) beside the normal one lets the frame fuzzer run
 # with every assertion armed. It has its own objects (build/obj-1) and folder;

@@ -1,42 +1,54 @@
 #!/usr/bin/env node
-// Builds the optional TAP addon (native/tap/build/Release/tap.node) with node-gyp.
-// Run by `npm install` (the package's install script) and by `make addon`. A machine
-// where it cannot build still installs the package: this prints why and exits 0, and
-// only `lwip-wasm/tap` is unavailable there. `--strict` makes a failed build fail.
-import { spawnSync } from 'node:child_process';
+// Builds the TAP addon's prebuild, prebuilds/<platform>-<arch>/tap.<libc>.node, with
+// prebuildify (node-gyp underneath). N-API: one build serves every Node version. `make`
+// runs this in a checkout, and `npm pack` (through `make package`) ships the result, so
+// installing the package compiles nothing. A checkout that cannot build it still builds
+// everything else: this says why and exits 0; `--strict` makes that a failure.
+// Usage: node native/tap/build.mjs [--strict] [addon folder, default: this script's]
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const strict = process.argv.includes('--strict');
+const args = process.argv.slice(2);
+const strict = args.includes('--strict');
+const dir = resolve(args.find((a) => !a.startsWith('--')) ?? dirname(fileURLToPath(import.meta.url)));
 
 function giveUp(why) {
-  console.error(`lwip-wasm: the optional TAP addon was not built: ${why}`);
-  console.error('lwip-wasm: everything except `lwip-wasm/tap` works without it. To build it later, install');
-  console.error('lwip-wasm: python3, make and a C compiler, then run `npm rebuild lwip-wasm` (or `make addon`).');
+  console.error(`lwip-wasm: the TAP addon was not built: ${why}`);
+  console.error('lwip-wasm: everything except `lwip-wasm/tap` builds without it. It needs python3, make and');
+  console.error('lwip-wasm: a C compiler; install them, then run `make addon`.');
   process.exit(strict ? 1 : 0);
 }
 
-if (process.platform !== 'linux') {
-  console.error(`lwip-wasm: skipping the TAP addon: TAP devices need Linux (this is ${process.platform})`);
-  process.exit(0);
-}
+if (process.platform !== 'linux') giveUp(`TAP devices need Linux (this is ${process.platform})`);
 
 // node-gyp: the one npm runs us with, else the one bundled with npm beside this Node.
 const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-const gyp = [process.env.npm_config_node_gyp, bundled].find((p) => p && existsSync(p));
-const [cmd, pre] = gyp ? [process.execPath, [gyp]] : ['node-gyp', []];
+const nodeGyp = [process.env.npm_config_node_gyp, bundled].find((p) => p && existsSync(p));
+if (!nodeGyp) giveUp('node-gyp not found (it comes with npm)');
 
-// Build against this Node's own headers when it has them, rather than downloading them.
-const args = [...pre, 'rebuild', '--directory', here];
+// Build against this Node's own headers when it has them, rather than downloading them
+// (prebuildify hands its environment to node-gyp, which reads npm_config_nodedir).
 const prefix = dirname(dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) {
-  args.push(`--nodedir=${prefix}`);
+  process.env.npm_config_nodedir = prefix;
 }
 
-const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-if (r.error) giveUp(`could not run node-gyp (${r.error.message})`);
-if (r.status !== 0) giveUp(`node-gyp exited with status ${r.status} (see above)`);
-if (!existsSync(join(here, 'build', 'Release', 'tap.node'))) giveUp('node-gyp produced no tap.node');
-console.log('lwip-wasm: built the TAP addon (native/tap/build/Release/tap.node)');
+const prebuildify = createRequire(import.meta.url)('prebuildify');
+const options = {
+  cwd: dir,
+  name: 'tap',
+  napi: true,
+  targets: [process.versions.node], // N-API: the headers of the Node at hand serve all versions
+  strip: true,
+  tagLibc: true, // a glibc build does not load on musl, nor the other way round
+  nodeGyp,
+};
+prebuildify(options, (err) => {
+  if (err) giveUp(`${err.message} (see above)`);
+  const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  const out = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `tap.${libc}.node`);
+  if (!existsSync(out)) giveUp(`prebuildify produced no ${out}`);
+  console.log(`lwip-wasm: built the TAP addon (${out})`);
+});

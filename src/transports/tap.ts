@@ -42,7 +42,7 @@ export interface TapOptions {
   up?: boolean;
   /** Bytes waiting for the device above which send() returns false (default 1 MiB). */
   highWaterMark?: number;
-  /** Path of the addon (tap.node). Default: the one `npm install` built in native/tap/build/Release. */
+  /** Path of the addon (tap.node). Default: the package's prebuild for this platform (native/tap/prebuilds). */
   addon?: string;
 }
 
@@ -85,29 +85,51 @@ const ERRNO: Record<number, string> = {
 };
 const errnoName = (neg: number): string => ERRNO[-neg] ?? `E${-neg}`;
 
-const DEFAULT_ADDON = '../native/tap/build/Release/tap.node';
+// The addon's folder, from dist/ (chunks sit beside the entries). The package carries
+// prebuilds/<platform>-<arch>/tap.<libc>.node there; a local node-gyp build puts
+// build/Release/tap.node beside it, which node-gyp-build prefers.
+const addonDir = (): string => fileURLToPath(new URL('../native/tap', import.meta.url));
 const loaded = new Map<string, TapAddon>();
+
+function howToBuild(dir: string): string {
+  return 'To build one for this machine (needs python3, make and a C compiler): ' +
+    `\`npx node-gyp rebuild --directory ${dir}\` (in a checkout of lwip-wasm: \`make addon\`).`;
+}
+
+/** The addon file: the one given, else the one node-gyp-build picks for this platform. */
+function addonFile(path: string | undefined): string {
+  if (path !== undefined) {
+    if (!existsSync(path)) {
+      throw new TapError('ELIBACC', 'load', `lwip-wasm: there is no TAP addon at ${path}. ${howToBuild(addonDir())}`);
+    }
+    return path;
+  }
+  const dir = addonDir();
+  try {
+    const nodeGypBuild = createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string };
+    return nodeGypBuild.path(dir);
+  } catch (err) {
+    throw new TapError('ELIBACC', 'load',
+      `lwip-wasm: no TAP addon for ${process.platform}-${process.arch} in ${dir} (the package carries one ` +
+      `for linux-x64 with glibc). ${howToBuild(dir)}`, undefined, { cause: err });
+  }
+}
 
 function loadAddon(path?: string): TapAddon {
   if (process.platform !== 'linux') {
     throw new TapError('ENOSYS', 'load', `lwip-wasm: TAP links need Linux's TUN/TAP driver; this is ${process.platform}`);
   }
-  const file = path ?? fileURLToPath(new URL(DEFAULT_ADDON, import.meta.url));
+  const file = addonFile(path);
   const hit = loaded.get(file);
   if (hit) return hit;
-  if (!existsSync(file)) {
-    throw new TapError('ELIBACC', 'load',
-      `lwip-wasm: the TAP addon is not built (no ${file}). It builds at install time when python3, make ` +
-      'and a C compiler are present: install them, then run `npm rebuild lwip-wasm` (in a checkout: `make addon`).');
-  }
   try {
     const addon = createRequire(import.meta.url)(file) as TapAddon;
     loaded.set(file, addon);
     return addon;
   } catch (err) {
     throw new TapError('ELIBACC', 'load',
-      `lwip-wasm: the TAP addon ${file} did not load (${(err as Error).message}); rebuild it for this Node ` +
-      'with `npm rebuild lwip-wasm` (in a checkout: `make addon`)', undefined, { cause: err });
+      `lwip-wasm: the TAP addon ${file} did not load (${(err as Error).message}). ${howToBuild(addonDir())}`,
+      undefined, { cause: err });
   }
 }
 
