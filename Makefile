@@ -133,8 +133,8 @@ clean-addon:
 
 # Real peers from Debian for the TAP suites, the relay and the benchmarks: ip, ping,
 # curl, socat, iperf 2 (bench/tap.mjs), iperf3 (the kernel baseline in bench/) and
-# passt (the relay's userspace NAT).
-TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 passt:passt
+# passt (the relay's userspace NAT). nftables (random loss between namespaces: the SACK test, bench/loss.mjs) and ethtool.
+TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 passt:passt nft:nftables ethtool:ethtool
 test-deps: test-deps-tap
 test-deps-tap:
 	@missing=$$(for t in $(TAP_TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t#*:}; done); \

@@ -18,8 +18,8 @@
 #define BETA_SCALE  1024u
 #define CUBIC_C     0.4
 /* Reno-friendly estimate: one segment per cwnd * 8 / 15 ACKed segments
- * (3 (1 - beta) / (1 + beta), in Linux's fixed point). */
-#define FRIENDLY_SCALE (8u * (BETA_SCALE + 3u * BETA) / 3u / (BETA_SCALE - BETA))
+ * (3 (1 - beta) / (1 + beta) segments per RTT, in Linux's fixed point: 15). */
+#define FRIENDLY_SCALE (8u * (BETA_SCALE + BETA) / 3u / (BETA_SCALE - BETA))
 
 void
 tcp_cc_init(struct tcp_pcb *pcb)

@@ -114,11 +114,13 @@ tcp_loss_delack_due(const struct tcp_pcb *pcb)
   return DUE(pcb->loss.delack_at, sys_now());
 }
 
+/* TSval: the stack's millisecond clock, plus one so that it is never 0 (a virtual
+ * clock starts there, and an echo of 0 reads as no echo, RFC 7323 3.2). */
 u32_t
 tcp_loss_tsval(const struct tcp_pcb *pcb)
 {
   LWIP_UNUSED_ARG(pcb);
-  return sys_now();
+  return sys_now() + 1;
 }
 
 void
@@ -325,7 +327,9 @@ rack_detect(struct tcp_pcb *pcb, u32_t now)
     if ((s32_t)(s->loss.order - l->rack_order) >= 0) {
       continue;   /* not sent before the reference */
     }
-    remaining = (s32_t)(s->loss.xmit_ms + l->rack_rtt + reo - now);
+    /* + 1: send times are whole milliseconds, so "rtt + reo ms ago" is only certain
+     * one tick later */
+    remaining = (s32_t)(s->loss.xmit_ms + l->rack_rtt + reo + 1 - now);
     if (remaining <= 0) {
       mark_lost(s);
     } else if ((u32_t)remaining > timeout) {
@@ -478,6 +482,7 @@ detect_losses(struct tcp_pcb *pcb, u32_t acked, int dupack)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t reo = 0;
+  recount(pcb);   /* this ACK's SACKs marked segments, and lwIP freed the acked ones */
   if (pcb->flags & TF_SACK) {
     if (l->sacked > 0 || l->retrans > 0 || l->lost > 0) {
       reo = rack_detect(pcb, sys_now());
