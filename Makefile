@@ -1,6 +1,7 @@
 # lwip-wasm build: `make` fetches lwIP, builds the wasm, then the TypeScript.
-#   make test      builds, then runs the whole test suite
-#   make demo      builds, then runs the demo (two stacks talking HTTP over a pair)
+#   make setup     installs what the build and tests need from Debian (root, once)
+#   make test      sets up, builds, then runs the whole test suite
+#   make demo      sets up, builds, then runs the demo (two stacks talking HTTP over a pair)
 #   make DEBUG=1   wasm with lwIP assertions and debug output
 #   make wasm      only the wasm;  make ts  only the TypeScript
 #   make clean     removes build output (keeps the fetched lwIP source)
@@ -23,7 +24,8 @@ OPT += -mbulk-memory
 
 LWIP_SRCS = $(wildcard $(LWIPDIR)/core/*.c) $(wildcard $(LWIPDIR)/core/ipv4/*.c) \
             $(wildcard $(LWIPDIR)/core/ipv6/*.c) $(LWIPDIR)/netif/ethernet.c
-GLUE_SRCS = $(wildcard wasm/*.c)
+# wasm/abi_layout.c is not glue: it is built alone, for the generator (below).
+GLUE_SRCS = $(filter-out wasm/abi_layout.c,$(wildcard wasm/*.c))
 GLUE_HDRS = $(wildcard wasm/*.h wasm/arch/*.h)
 INCLUDES = -Iwasm -I$(LWIPDIR)/include
 # Our glue is held to -Wall -Wextra; lwIP is a pinned dependency, so its warnings are muted.
@@ -31,15 +33,22 @@ GLUE_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implic
 LWIP_CFLAGS = $(OPT) -std=c11 -w $(INCLUDES)
 LDFLAGS = $(OPT) --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB \
           -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=65536 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
-          -sEXPORTED_FUNCTIONS=_malloc,_free -sFILESYSTEM=0 --js-library wasm/imports.js
+          -sEXPORTED_FUNCTIONS=@build/exports.json -sFILESYSTEM=0 --js-library build/imports.js
 
 OBJDIR := build/obj-$(DEBUG)
 GLUE_OBJS = $(patsubst wasm/%.c,$(OBJDIR)/glue/%.o,$(GLUE_SRCS))
 LWIP_OBJS = $(patsubst $(LWIPDIR)/%.c,$(OBJDIR)/lwip/%.o,$(LWIP_SRCS))
 WASM := build/lwip.wasm
 
-.PHONY: all wasm ts gen test demo clean distclean fetch
+.PHONY: all wasm ts gen test demo clean distclean fetch setup setup-build
 all: wasm ts
+
+# Everything that needs root or apt is here (scripts/setup.sh): the README's two
+# commands call it; a plain `make` only checks, and says what to run.
+setup:
+	@bash scripts/setup.sh --test
+setup-build:
+	@bash scripts/setup.sh
 
 # fetch.sh runs every time: it is a no-op while the tree's stamp (the tarball's digest and
 # the patches' digests) is current, and otherwise unpacks a clean tree and re-applies
@@ -51,18 +60,27 @@ fetch: | emcc-check
 # Tools from Debian: emscripten builds the wasm; xz-utils unpacks the lwIP tarball.
 emcc-check:
 	@command -v emcc >/dev/null && command -v xz >/dev/null || { \
-	  echo "installing emscripten and xz-utils (Debian packages)"; \
-	  [ "$$(id -u)" = 0 ] || { echo "run as root, or: sudo apt-get install emscripten xz-utils" >&2; exit 1; }; \
-	  apt-get update -qq && apt-get install -y -qq emscripten xz-utils >/dev/null; }
+	  echo "emscripten or xz-utils is missing: run \`make setup\` (as root), or sudo apt-get install emscripten xz-utils" >&2; exit 1; }
 .PHONY: emcc-check
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
 
-gen: src/gen/constants.ts
-src/gen/constants.ts: wasm/lw_const.h scripts/gen-constants.mjs
-	node scripts/gen-constants.mjs
+# The C/TS boundary (wasm/abi.h) as the compiler lays it out: build/abi-layout.wasm holds
+# its records' offsets and sizes, its enums, exports and imports; scripts/gen-abi.mjs
+# writes the TS side, the linker's export list and its import declarations from it.
+# The generator rewrites a file only when its text changes, so the stamp stands for them.
+ABI_OUT := src/gen/abi.ts src/gen/constants.ts build/exports.json build/imports.js
+gen: build/.abi-stamp
+build/abi-layout.wasm: wasm/abi_layout.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR)/.fetched | emcc-check
+	@mkdir -p build
+	emcc -O0 -std=c11 -Wall -Wextra -Werror $(INCLUDES) --no-entry -sERROR_ON_UNDEFINED_SYMBOLS=1 \
+	  -sEXPORTED_FUNCTIONS=_abi_rows,_abi_count,_abi_row_size $< -o $@
+build/.abi-stamp: build/abi-layout.wasm scripts/gen-abi.mjs wasm/lw_const.h
+	node scripts/gen-abi.mjs
+	@touch $@
+$(ABI_OUT): build/.abi-stamp ;
 # The wasm as base64 for lwip-wasm/inline; rewritten only when the wasm changed.
 src/gen/wasm-inline.ts: $(WASM) scripts/gen-inline.mjs
 	node scripts/gen-inline.mjs
@@ -83,7 +101,7 @@ $(OBJDIR)/lwip/%.o: $(LWIPDIR)/%.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR
 	@emcc $(LWIP_CFLAGS) -c $< -o $@
 $(LWIP_SRCS): lwip/$(LWIP_VERSION_DIR)/.fetched
 
-$(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) wasm/imports.js
+$(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) build/exports.json build/imports.js
 	@# emcc writes the .wasm before its last checks, so link to a temporary name and keep
 	@# the result only if the whole link succeeded (a failed link must not leave a wasm).
 	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/lwip-link.js || { rm -f build/lwip-link.js build/lwip-link.wasm; exit 1; }
@@ -92,25 +110,18 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) wasm/imports.js
 
 # Rollup runs only when a source, its config or the dependencies changed (dist/index.js
 # stands for all its outputs); the wasm is copied only when it changed.
-TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/constants.ts src/gen/wasm-inline.ts
+TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts src/gen/wasm-inline.ts
 ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json
 	npx rollup -c --silent
 	@touch $@
 
-# Test-only tools from Debian: Chromium for the browser suite (driven by playwright-core).
-test-deps:
-	@command -v chromium >/dev/null || { \
-	  [ "$$(id -u)" = 0 ] || { echo "browser tests need Chromium: sudo apt-get install chromium" >&2; exit 0; }; \
-	  echo "installing chromium (Debian package) for the browser tests"; \
-	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
-.PHONY: test-deps
-
-test: all test-deps
+# The tests also use the DEBUG wasm (below) for the frame fuzzer.
+test: setup all debug-wasm
 	npm test
 
-demo: all
+demo: setup-build all
 	node examples/demo.mjs
 
 clean:
@@ -122,7 +133,7 @@ distclean: clean
 # `npm ci` already builds it (the package's install script); this rebuilds it after edits.
 # A machine where it cannot build still builds everything else: the script says why.
 ADDON := native/tap/build/Release/tap.node
-.PHONY: addon clean-addon test-deps-tap
+.PHONY: addon clean-addon
 all: addon
 addon: $(ADDON)
 $(ADDON): native/tap/tap.c native/tap/binding.gyp native/tap/build.mjs | node_modules/.package-lock.json
@@ -131,35 +142,15 @@ clean: clean-addon
 clean-addon:
 	rm -rf native/tap/build
 
-# Real peers from Debian for the TAP suites, the relay and the benchmarks: ip, ping,
-# curl, socat, iperf 2 (bench/tap.mjs), iperf3 (the kernel baseline in bench/) and
-# passt (the relay's userspace NAT). nftables (random loss between namespaces: the SACK test, bench/loss.mjs) and ethtool.
-TAP_TOOLS := ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 passt:passt nft:nftables ethtool:ethtool
-test-deps: test-deps-tap
-test-deps-tap:
-	@missing=$$(for t in $(TAP_TOOLS); do command -v $${t%%:*} >/dev/null || echo $${t#*:}; done); \
-	missing=$$(echo $$missing); \
-	[ -z "$$missing" ] || [ "$$(uname -s)" != Linux ] || { \
-	  [ "$$(id -u)" = 0 ] || { echo "TAP tests need: sudo apt-get install $$missing" >&2; exit 0; }; \
-	  echo "installing $$missing (Debian packages) for the TAP tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
-
-# Reliability suites: tshark reads the capture suite's pcap files, and a DEBUG wasm
-# (lwIP's assertions on) beside the normal one lets the frame fuzzer run with every
-# assertion armed. It has its own objects (build/obj-1) and folder; build/lwip.wasm is
-# left alone.
+# A DEBUG wasm (lwIP's assertions on) beside the normal one lets the frame fuzzer run
+# with every assertion armed. It has its own objects (build/obj-1) and folder;
+# build/lwip.wasm is left alone.
 DEBUG_WASM := build/debug/lwip.wasm
 debug-wasm: fetch
 	@$(MAKE) --no-print-directory DEBUG=1 $(DEBUG_WASM)
-$(DEBUG_WASM): $(GLUE_OBJS) $(LWIP_OBJS) wasm/imports.js
+$(DEBUG_WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/exports.json build/imports.js
 	@mkdir -p $(dir $@)
 	emcc $(LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) -o build/debug/lwip-link.js || { rm -f build/debug/lwip-link.*; exit 1; }
 	mv build/debug/lwip-link.wasm $@
 	rm -f build/debug/lwip-link.js
-test-deps: test-deps-faults
-test-deps-faults: debug-wasm
-	@command -v tshark >/dev/null || { \
-	  [ "$$(id -u)" = 0 ] || { echo "the capture tests need tshark: sudo apt-get install tshark" >&2; exit 0; }; \
-	  echo "installing tshark (Debian package) for the capture tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
-.PHONY: debug-wasm test-deps-faults
+.PHONY: debug-wasm

@@ -30,16 +30,8 @@ if [ ! -f "$here/$tarball" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   if ! ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | xargs grep -qs 'deb-src'; then
-    [ "$(id -u)" = 0 ] || { echo "fetch.sh: needs root once to add a deb-src entry (or put $tarball in lwip/)" >&2; exit 1; }
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-        > /etc/apt/sources.list.d/lwip-wasm-src.sources
-    elif [ -f /etc/apt/sources.list ]; then
-      sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/lwip-wasm-src.list
-    else
-      echo "fetch.sh: no apt source found to derive a deb-src entry from" >&2; exit 1
-    fi
-    apt-get update -qq
+    echo "fetch.sh: apt has no deb-src entry to fetch lwIP's source from: run \`make setup\` (as root) once, or put $tarball in lwip/" >&2
+    exit 1
   fi
   (cd "$tmp" && apt-get source --download-only -qq "$package=${version}-"'*' >/dev/null 2>&1 \
     || apt-get source --download-only -qq "$package" >/dev/null)

@@ -1,8 +1,8 @@
 // The engine room behind Stack: owns the wasm instance, runs the main loop (frames in,
-// timers, loopback, frames out, readiness), and turns negative errno into errors.
-import type { LwipExports, Ptr } from './bindings/exports.js';
-import { Heap, ADDR_SIZE } from './bindings/memory.js';
-import { Readiness, ALWAYS, type Waiter } from './readiness.js';
+// timers, loopback, frames out, the change stream), and turns negative errno into errors.
+import { Abi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, type CallGuard, type Ptr, type RawExports } from './gen/abi.js';
+import { Heap } from './bindings/memory.js';
+import { Changes, ALWAYS, type ChangeKind, type Waiter } from './changes.js';
 import { SocketError, StackError } from './errors.js';
 import { EAGAIN, POLLNVAL } from './gen/constants.js';
 import type { Clock, ClockTimer } from './clock.js';
@@ -12,6 +12,7 @@ export interface FrameSink {
   transmit(frame: Uint8Array): void;
 }
 
+/** Change-stream entries drained per call. */
 const CHANGED_BATCH = 256;
 /** Outgoing batches up to POOL_MAX bytes are copied into a shared POOL_SIZE pool. */
 const POOL_SIZE = 64 * 1024;
@@ -21,12 +22,15 @@ const POOL_MAX = 4096;
 const u32At = (b: Uint8Array, i: number): number =>
   (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const NO_TIMEOUT = 0xffffffff;
+/** A frame record in the inbox or outbox: its header, then its bytes padded to 4. */
+const frameRecord = (len: number): number => LW_FRAME.size + ((len + 3) & ~3);
 
-export class Core {
-  readonly ex: LwipExports;
+export class Core implements CallGuard {
+  /** The wasm's exports, typed and guarded by call kind (src/gen/abi.ts). */
+  readonly abi: Abi;
   readonly heap: Heap;
-  readonly readiness = new Readiness();
-  /** Two lw_addr slots and the changed-fd buffer, allocated once. */
+  readonly changes = new Changes();
+  /** Two lw_addr slots and the change-stream buffer, allocated once. */
   readonly addrIn: Ptr;
   readonly addrOut: Ptr;
   readonly #changedBuf: Ptr;
@@ -42,14 +46,30 @@ export class Core {
   readonly clock: Clock;
   readonly #onFailure: (err: Error) => void;
 
-  constructor(ex: LwipExports, clock: Clock, onFailure: (err: Error) => void) {
-    this.ex = ex;
-    this.heap = new Heap(ex);
+  constructor(raw: RawExports, clock: Clock, onFailure: (err: Error) => void) {
+    this.abi = new Abi(raw, this);
+    this.heap = new Heap(raw.memory, (size) => this.abi.malloc(size));
     this.clock = clock;
     this.#onFailure = onFailure;
-    this.addrIn = this.heap.alloc(ADDR_SIZE * 2);
-    this.addrOut = this.addrIn + ADDR_SIZE;
-    this.#changedBuf = this.heap.alloc(CHANGED_BATCH * 4);
+    this.addrIn = this.heap.alloc(LW_ADDR.size * 2);
+    this.addrOut = this.addrIn + LW_ADDR.size;
+    this.#changedBuf = this.heap.alloc(CHANGED_BATCH * LW_CHANGE.size);
+  }
+
+  // CallGuard: how every call into the wasm is wrapped (src/gen/abi.ts).
+  enter(): void {
+    this.assertAlive();
+  }
+
+  trap(err: unknown): unknown {
+    if (!(err instanceof WebAssembly.RuntimeError)) return err;
+    this.fail(err); // a trap leaves the instance corrupt: nothing may call it again
+    try {
+      this.assertAlive();
+    } catch (failed) {
+      return failed;
+    }
+    return err;
   }
 
   get alive(): boolean {
@@ -64,20 +84,6 @@ export class Core {
       });
     }
     if (this.#disposed) throw new StackError('ESTACKDISPOSED', 'lwip-wasm: the stack was disposed');
-  }
-
-  /** Runs fn against the wasm; a trap fails the whole stack instead of leaving it corrupt. */
-  guard<T>(fn: () => T): T {
-    this.assertAlive();
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof WebAssembly.RuntimeError) {
-        this.fail(err);
-        this.assertAlive();
-      }
-      throw err;
-    }
   }
 
   /** Returns ret, or throws the SocketError its negative errno names. */
@@ -102,11 +108,9 @@ export class Core {
   flush(): void {
     if (!this.alive) return;
     try {
-      const ex = this.ex;
-      const outLen = ex.stack_poll();
+      const outLen = this.abi.stack_poll();
       if (outLen > 0) this.#drainOutbox(outLen);
       this.#drainChanged();
-      this.#wakeEpolls();
       this.#schedule();
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
@@ -118,19 +122,19 @@ export class Core {
     if (!this.alive || frames.length === 0) return;
     try {
       let total = 0;
-      for (const f of frames) total += 8 + ((f.byteLength + 3) & ~3);
-      const ptr = this.ex.stack_inbox(total);
+      for (const f of frames) total += frameRecord(f.byteLength);
+      const ptr = this.abi.stack_inbox(total);
       if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory for input');
       const dv = this.heap.dv();
       const u8 = this.heap.u8();
       let off = ptr;
       for (const f of frames) {
-        dv.setUint32(off, ifindex, true);
-        dv.setUint32(off + 4, f.byteLength, true);
-        u8.set(f, off + 8);
-        off += 8 + ((f.byteLength + 3) & ~3);
+        dv.setUint32(off + LW_FRAME.ifindex, ifindex, true);
+        dv.setUint32(off + LW_FRAME.len, f.byteLength, true);
+        u8.set(f, off + LW_FRAME.size);
+        off += frameRecord(f.byteLength);
       }
-      this.ex.stack_input(total);
+      this.abi.stack_input(total);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       return;
@@ -139,18 +143,19 @@ export class Core {
   }
 
   #drainOutbox(len: number): void {
-    const ex = this.ex;
-    const base = ex.stack_outbox();
+    const abi = this.abi;
+    const base = abi.stack_outbox();
     // The bytes must leave wasm memory: the outbox is reused by the next call, and links
     // send asynchronously. Each frame is a view into one copy of the batch, whose
     // headers are read from the copy too, since a link's send may re-enter this stack.
     const out = this.#copyOut(base, len);
-    ex.stack_outbox_clear();
-    for (let off = 0; off + 8 <= len; ) {
-      const ifindex = u32At(out, off);
-      const flen = u32At(out, off + 4);
-      this.sinks.get(ifindex)?.transmit(out.subarray(off + 8, off + 8 + flen));
-      off += 8 + ((flen + 3) & ~3);
+    abi.stack_outbox_clear();
+    for (let off = 0; off + LW_FRAME.size <= len; ) {
+      const ifindex = u32At(out, off + LW_FRAME.ifindex);
+      const flen = u32At(out, off + LW_FRAME.len);
+      const at = off + LW_FRAME.size;
+      this.sinks.get(ifindex)?.transmit(out.subarray(at, at + flen));
+      off += frameRecord(flen);
     }
   }
 
@@ -176,24 +181,28 @@ export class Core {
     return out;
   }
 
+  /** Wakes what the change stream names; a woken waiter may call in and post more. */
   #drainChanged(): void {
-    const ex = this.ex;
+    const buf = this.#changedBuf;
     for (;;) {
-      const n = ex.stack_changed(this.#changedBuf, CHANGED_BATCH);
+      const n = this.abi.stack_changed(buf, CHANGED_BATCH);
       if (n <= 0) return;
+      // Read the whole batch before waking anyone: a waiter's call may grow memory.
       const dv = this.heap.dv();
-      for (let i = 0; i < n; i++) {
-        const fd = dv.getInt32(this.#changedBuf + i * 4, true);
-        const ev = ex.sock_events(fd);
-        if (ev >= 0) this.readiness.notify(fd, ev);
+      const batch: number[] = new Array<number>(n * 3);
+      for (let i = 0, p = buf; i < n; i++, p += LW_CHANGE.size) {
+        batch[i * 3] = dv.getUint32(p + LW_CHANGE.kind, true);
+        batch[i * 3 + 1] = dv.getInt32(p + LW_CHANGE.id, true);
+        batch[i * 3 + 2] = dv.getUint32(p + LW_CHANGE.events, true);
       }
+      for (let i = 0; i < n; i++) this.changes.notify(batch[i * 3]!, batch[i * 3 + 1]!, batch[i * 3 + 2]!);
       if (n < CHANGED_BATCH) return;
     }
   }
 
   /** Arms one timer for lwIP's next timeout; none when lwIP has none armed. */
   #schedule(): void {
-    const ms = this.ex.stack_next_timeout() >>> 0;
+    const ms = this.abi.stack_next_timeout();
     if (ms === NO_TIMEOUT) {
       this.#clearTimer();
       return;
@@ -236,12 +245,12 @@ export class Core {
     onTimeout: () => Error = () => new SocketError(EAGAIN, 'wait')): Promise<number> {
     this.assertAlive();
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const now = this.ex.sock_events(fd);
+    const now = this.abi.sock_events(fd);
     if (now < 0) return Promise.resolve(POLLNVAL);
     if (now & (mask | ALWAYS)) return Promise.resolve(now & (mask | ALWAYS));
     return new Promise<number>((resolve, reject) => {
-      const w = new FdWait(this, fd, mask | ALWAYS, signal, resolve, reject);
-      this.readiness.add(w);
+      const w = new ChangeWait(this, CHANGE.SOCK, fd, mask | ALWAYS, signal, resolve, reject);
+      this.changes.add(w);
       signal?.addEventListener('abort', w, { once: true });
       if (deadline !== Infinity) {
         w.timer = this.clock.setTimer(() => w.fail(onTimeout()), Math.max(0, deadline - this.clock.now()));
@@ -249,62 +258,26 @@ export class Core {
     });
   }
 
-  /** Epoll waits, to be failed with the stack (fd waits are in readiness). */
-  readonly #pending = new Set<(err: Error) => void>();
-  readonly #epollWaiters = new Map<number, Set<(ready: boolean) => void>>();
-
   /**
-   * Waits until epoll instance id may have events (true), or the deadline passes (false).
-   * Aborting rejects with the signal's reason.
+   * Waits until the change stream names id of kind (an epoll instance with events, a DNS
+   * answer, a DHCP lease gained or lost): resolves true, or false once the deadline (in
+   * this.clock's milliseconds; Infinity for none) passes. Aborting rejects with the
+   * signal's reason. The caller checks the state itself and waits again if need be.
    */
-  waitEpoll(id: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+  waitChange(kind: ChangeKind, id: number, deadline: number, signal?: AbortSignal): Promise<boolean> {
     this.assertAlive();
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<boolean>((resolve, reject) => {
-      let timer: ClockTimer | undefined;
-      let set = this.#epollWaiters.get(id);
-      if (!set) {
-        set = new Set();
-        this.#epollWaiters.set(id, set);
-      }
-      const waiters = set;
-      const done = (): void => {
-        waiters.delete(wake);
-        if (waiters.size === 0) this.#epollWaiters.delete(id);
-        this.#pending.delete(failAll);
-        timer?.clear();
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const wake = (ready: boolean): void => {
-        done();
-        resolve(ready);
-      };
-      const failAll = (err: Error): void => {
-        done();
-        reject(err);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(signal!.reason);
-      };
-      waiters.add(wake);
-      this.#pending.add(failAll);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const w = new ChangeWait(this, kind, id, 0, signal, () => resolve(true), reject);
+      this.changes.add(w);
+      signal?.addEventListener('abort', w, { once: true });
       if (deadline !== Infinity) {
-        timer = this.clock.setTimer(() => wake(false), Math.max(0, deadline - this.clock.now()));
+        w.timer = this.clock.setTimer(() => {
+          w.done();
+          resolve(false);
+        }, Math.max(0, deadline - this.clock.now()));
       }
     });
-  }
-
-  /** Wakes the waiters of one epoll instance (it was closed). */
-  wakeEpoll(id: number): void {
-    for (const w of [...(this.#epollWaiters.get(id) ?? [])]) w(true);
-  }
-
-  #wakeEpolls(): void {
-    for (const [id, set] of this.#epollWaiters) {
-      if (this.ex.epoll_pending(id) !== 0) for (const w of [...set]) w(true);
-    }
   }
 
   /** The stack cannot go on (a wasm trap, or a bug): reject every pending wait. */
@@ -313,8 +286,7 @@ export class Core {
     this.#failure = err;
     this.#clearTimer();
     const wrapped = new StackError('ESTACKFAILED', `lwip-wasm: the stack failed: ${err.message}`, { cause: err });
-    this.readiness.failAll(wrapped);
-    for (const f of [...this.#pending]) f(wrapped);
+    this.changes.failAll(wrapped);
     this.#onFailure(err);
   }
 
@@ -323,43 +295,43 @@ export class Core {
     this.#disposed = true;
     this.#clearTimer();
     const err = new StackError('ESTACKDISPOSED', 'lwip-wasm: the stack was disposed');
-    this.readiness.failAll(err);
-    for (const f of [...this.#pending]) f(err);
+    this.changes.failAll(err);
   }
 }
 
-/** One wait on an fd's readiness: its own abort listener (handleEvent) and timer. */
-class FdWait implements Waiter {
+/** One wait in the change stream: its own abort listener (handleEvent) and timer. */
+class ChangeWait implements Waiter {
   timer: ClockTimer | undefined;
 
   constructor(
     readonly core: Core,
-    readonly fd: number,
+    readonly kind: ChangeKind,
+    readonly id: number,
     readonly mask: number,
     readonly signal: AbortSignal | undefined,
-    readonly resolve: (revents: number) => void,
+    readonly resolve: (events: number) => void,
     readonly reject: (err: unknown) => void,
   ) {}
 
-  #done(): void {
-    this.core.readiness.remove(this);
+  done(): void {
+    this.core.changes.remove(this);
     this.timer?.clear();
     this.signal?.removeEventListener('abort', this);
   }
 
-  wake(revents: number): void {
-    this.#done();
-    this.resolve(revents);
+  wake(events: number): void {
+    this.done();
+    this.resolve(events);
   }
 
   fail(err: Error): void {
-    this.#done();
+    this.done();
     this.reject(err);
   }
 
   /** The signal's 'abort' event. */
   handleEvent(): void {
-    this.#done();
+    this.done();
     this.reject(this.signal!.reason);
   }
 }

@@ -4,7 +4,7 @@ import type { Core } from './core.js';
 import { formatIPv4, formatIPv6 } from './address.js';
 import { SocketError } from './errors.js';
 import { AF_INET, EINVAL, ETIMEDOUT } from './gen/constants.js';
-import { watch } from './watch.js';
+import { CHANGE, DHCP_NAMES, LW_LEASE, readLwLease } from './gen/abi.js';
 
 export interface DhcpOptions {
   /** Milliseconds to wait for a lease before addInterface rejects with ETIMEDOUT (default 30000). */
@@ -18,10 +18,9 @@ export type DhcpState =
   | 'off' | 'requesting' | 'init' | 'rebooting' | 'rebinding' | 'renewing' | 'selecting'
   | 'informing' | 'checking' | 'permanent' | 'bound' | 'releasing' | 'backing-off';
 
-const STATES: readonly DhcpState[] = [
-  'off', 'requesting', 'init', 'rebooting', 'rebinding', 'renewing', 'selecting',
-  'informing', 'checking', 'permanent', 'bound', 'releasing', 'backing-off',
-];
+/** wasm/abi.h's LW_DHCP_* names as DhcpState ('BACKING_OFF' is 'backing-off'). */
+const stateName = (i: number): DhcpState =>
+  (DHCP_NAMES[i]?.toLowerCase().replace('_', '-') as DhcpState | undefined) ?? 'off';
 
 /** A lease as the DHCP client holds it now. */
 export interface DhcpLease {
@@ -42,18 +41,13 @@ export interface DhcpLease {
   elapsed: number;
 }
 
-const LEASE_FIELDS = 9;
-
-function u32ToIPv4(v: number): string {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
-  return formatIPv4(b);
-}
-
-function prefixOf(maskLe: number): number {
-  const m = ((maskLe & 0xff) << 24) | ((maskLe >>> 8 & 0xff) << 16) | ((maskLe >>> 16 & 0xff) << 8) | (maskLe >>> 24);
+/** The prefix length of a netmask (its leading one bits). */
+function prefixOf(mask: Uint8Array): number {
   let n = 0;
-  for (let bit = 31; bit >= 0 && (m >>> bit) & 1; bit--) n++;
+  for (const b of mask) {
+    for (let bit = 7; bit >= 0 && (b >> bit) & 1; bit--) n++;
+    if (b !== 0xff) break;
+  }
   return n;
 }
 
@@ -69,15 +63,14 @@ export function checkDhcpOptions(o: DhcpOptions | undefined): void {
 }
 
 export function startDhcp(core: Core, index: number): void {
-  core.check(core.guard(() => core.ex.dhcp_start_index(index)), 'dhcp');
-  core.kick();
+  core.check(core.abi.dhcp_start_index(index), 'dhcp');
 }
 
 /** The DNS servers in lwIP's table, which DHCP fills from the lease. */
 export function dhcpDnsServers(core: Core): string[] {
   const out: string[] = [];
   for (let i = 0; i < 16; i++) { // until -EINVAL: the C side knows DNS_MAX_SERVERS
-    const r = core.ex.dns_server_get(i, 1, core.addrOut);
+    const r = core.abi.dns_server_get(i, 1, core.addrOut);
     if (r === -EINVAL) break;
     if (r === 0) {
       const raw = core.heap.readAddress(core.addrOut);
@@ -90,72 +83,50 @@ export function dhcpDnsServers(core: Core): string[] {
 /** The client's state; null unless an address is leased (bound, renewing, rebinding). */
 export function readLease(core: Core, index: number, dns: string[]): DhcpLease | null {
   if (!core.alive) return null;
-  const ptr = core.ex.stack_scratch(LEASE_FIELDS * 4);
-  if (core.ex.dhcp_lease_get(index, ptr) !== 1) return null;
-  const dv = core.heap.dv();
-  const f = (i: number): number => dv.getUint32(ptr + i * 4, true);
-  const gw = f(3);
+  const ptr = core.abi.stack_scratch(LW_LEASE.size);
+  if (core.abi.dhcp_lease_get(index, ptr) !== 1) return null;
+  const l = readLwLease(core.heap, ptr);
   return {
-    state: STATES[f(0)] ?? 'off',
-    address: u32ToIPv4(f(1)),
-    netmask: u32ToIPv4(f(2)),
-    prefix: prefixOf(f(2)),
-    gateway: gw === 0 ? null : u32ToIPv4(gw),
-    server: u32ToIPv4(f(4)),
+    state: stateName(l.state),
+    address: formatIPv4(l.addr),
+    netmask: formatIPv4(l.mask),
+    prefix: prefixOf(l.mask),
+    gateway: l.gw.every((b) => b === 0) ? null : formatIPv4(l.gw),
+    server: formatIPv4(l.server),
     dns: [...dns],
-    leaseTime: f(5),
-    renewalTime: f(6),
-    rebindTime: f(7),
-    elapsed: f(8),
+    leaseTime: l.leaseTime,
+    renewalTime: l.renewalTime,
+    rebindTime: l.rebindTime,
+    elapsed: l.elapsed,
   };
 }
 
 /**
  * Resolves once the interface has a lease. On timeout (ETIMEDOUT), abort, the link going
  * away for good (its own error: a relay's refusal says why), or the stack going away,
- * rejects after calling giveUp (which removes the interface).
+ * rejects after calling giveUp (which removes the interface). It waits on the change
+ * stream: C posts the interface when a lease is gained or lost, and the interface posts
+ * it when its link goes away.
  */
-export function waitForLease(core: Core, index: number, opts: DhcpOptions | undefined,
+export async function waitForLease(core: Core, index: number, opts: DhcpOptions | undefined,
   onLease: () => void, giveUp: () => void, linkGone: () => Error | undefined): Promise<void> {
   const signal = opts?.signal;
-  if (signal?.aborted) {
-    giveUp();
-    return Promise.reject(signal.reason);
-  }
   const deadline = core.clock.now() + (opts?.timeout ?? 30_000);
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown): void => {
-      stop();
-      signal?.removeEventListener('abort', onAbort);
-      giveUp();
-      reject(err);
-    };
-    const onAbort = (): void => fail(signal!.reason);
-    const stop = watch(core, () => {
-      if (!core.alive) {
-        try {
-          core.assertAlive();
-        } catch (err) {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        }
-        return true;
-      }
-      if (core.ex.dhcp_lease_get(index, core.ex.stack_scratch(LEASE_FIELDS * 4)) === 1) {
-        signal?.removeEventListener('abort', onAbort);
+  const leased = (): boolean => core.abi.dhcp_lease_get(index, core.abi.stack_scratch(LW_LEASE.size)) === 1;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      if (leased()) {
         onLease();
-        resolve();
-        return true;
+        return;
       }
       const gone = linkGone();
-      if (gone || core.clock.now() >= deadline) {
-        signal?.removeEventListener('abort', onAbort);
-        giveUp();
-        reject(gone ?? new SocketError(ETIMEDOUT, 'dhcp'));
-        return true;
-      }
-      return false;
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+      if (gone) throw gone;
+      if (core.clock.now() >= deadline) throw new SocketError(ETIMEDOUT, 'dhcp');
+      await core.waitChange(CHANGE.DHCP, index, deadline, signal);
+    }
+  } catch (err) {
+    if (core.alive) giveUp();
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { Socket } from './socket.js';
 import { SocketError } from './errors.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL, EBADF } from './gen/constants.js';
+import { CHANGE, LW_EPOLL_EVENT } from './gen/abi.js';
 
 export interface EpollEvent<T = unknown> {
   socket: Socket;
@@ -33,7 +34,7 @@ export class Epoll<T = unknown> {
   /** @internal created by stack.epoll() */
   constructor(core: Core) {
     this.#core = core;
-    this.#id = core.check(core.guard(() => core.ex.epoll_create()), 'epoll_create');
+    this.#id = core.check(core.abi.epoll_create(), 'epoll_create');
   }
 
   get closed(): boolean {
@@ -47,8 +48,7 @@ export class Epoll<T = unknown> {
     // Another stack's socket would name an unrelated descriptor here: not ours, so EBADF.
     if (socket.closed || !socket._ownedBy(this.#core)) throw new SocketError(EBADF, syscall);
     const core = this.#core;
-    core.check(core.guard(() => core.ex.epoll_ctl(this.#id, op, socket.fd, events | 0)), syscall);
-    core.kick();
+    core.check(core.abi.epoll_ctl(this.#id, op, socket.fd, events | 0), syscall);
   }
 
   /** EPOLL_CTL_ADD: watch socket for events (EPOLLIN | EPOLLOUT | EPOLLET | ...). EEXIST if already added. */
@@ -91,18 +91,18 @@ export class Epoll<T = unknown> {
     const core = this.#core;
     if (this.#bufCap < maxEvents) {
       // Allocate before freeing: if alloc throws, #buf must still be ours to free once.
-      const buf = core.heap.alloc(maxEvents * 8);
+      const buf = core.heap.alloc(maxEvents * LW_EPOLL_EVENT.size);
       const old = this.#buf;
       this.#buf = buf;
       this.#bufCap = maxEvents;
-      if (old) core.guard(() => core.ex.free(old));
+      if (old) core.abi.free(old);
     }
-    const n = core.check(core.guard(() => core.ex.epoll_wait(this.#id, this.#buf, maxEvents)), 'epoll_wait');
+    const n = core.check(core.abi.epoll_wait(this.#id, this.#buf, maxEvents), 'epoll_wait');
     const dv = core.heap.dv();
     const out: EpollEvent<T>[] = [];
-    for (let i = 0; i < n; i++) {
-      const fd = dv.getUint32(this.#buf + i * 8, true);
-      const events = dv.getUint32(this.#buf + i * 8 + 4, true);
+    for (let i = 0, p = this.#buf; i < n; i++, p += LW_EPOLL_EVENT.size) {
+      const fd = dv.getInt32(p + LW_EPOLL_EVENT.fd, true);
+      const events = dv.getUint32(p + LW_EPOLL_EVENT.events, true);
       const reg = this.#regs.get(fd);
       if (reg && !reg.socket.closed) out.push({ socket: reg.socket, events, data: reg.data });
       else if (reg) this.#regs.delete(fd);
@@ -127,7 +127,7 @@ export class Epoll<T = unknown> {
       if (ready.length > 0 || timeoutMs === 0) return ready;
       const left = deadline - core.clock.now();
       if (left <= 0) return [];
-      const woke = await core.waitEpoll(this.#id, deadline, opts?.signal);
+      const woke = await core.waitChange(CHANGE.EPOLL, this.#id, deadline, opts?.signal);
       if (!woke) return [];
       if (this.#closed) throw new SocketError(EBADF, 'epoll_wait');
     }
@@ -139,12 +139,12 @@ export class Epoll<T = unknown> {
     this.#closed = true;
     const core = this.#core;
     if (core.alive) {
-      core.guard(() => core.ex.epoll_close(this.#id));
-      if (this.#buf) core.guard(() => core.ex.free(this.#buf));
+      core.abi.epoll_close(this.#id);
+      if (this.#buf) core.abi.free(this.#buf);
     }
     this.#buf = 0;
     this.#bufCap = 0;
-    core.wakeEpoll(this.#id);
+    core.changes.notify(CHANGE.EPOLL, this.#id, 0); // a pending wait sees #closed: EBADF
     this.#regs.clear();
   }
 }

@@ -17,6 +17,7 @@ export { DnsError, type DnsErrorCode, type ResolveOptions, type ResolvedAddress 
 export type { DhcpLease, DhcpOptions, DhcpState } from './dhcp.js';
 export { loadModule, type WasmSource } from './bindings/load.js';
 export { Epoll, type EpollEvent } from './epoll.js';
+export { Interceptor, type InterceptVerdict, type HeldConnect, type InterceptedDatagram } from './intercept.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';
 export type { OptionValue, Linger, IPv4Membership, IPv6Membership } from './options.js';
 export type { RecvOptions } from './socket.js';

@@ -4,7 +4,7 @@ import type { Core, FrameSink } from './core.js';
 import type { Link } from './transports/link.js';
 import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
 import { startDhcp, readLease, dhcpDnsServers, checkDhcpOptions, type DhcpLease, type DhcpOptions } from './dhcp.js';
-import { poke } from './watch.js';
+import { CHANGE, LW_IP4_CONFIG, writeLwIp4Config } from './gen/abi.js';
 import { SocketError } from './errors.js';
 import { ENETDOWN } from './gen/constants.js';
 
@@ -48,6 +48,13 @@ export interface IPv4Config {
 
 /** lwIP keeps 4 IPv6 addresses per interface (LWIP_IPV6_NUM_ADDRESSES); one is link-local. */
 const MAX_STATIC_IPV6 = 3;
+
+/** A random unicast, locally administered MAC (02:xx:xx:xx:xx:xx), as Linux gives veths. */
+export function randomMac(random: () => number): Uint8Array {
+  const r1 = random();
+  const r2 = random();
+  return Uint8Array.of(0x02, r1 & 0xff, (r1 >>> 8) & 0xff, (r1 >>> 16) & 0xff, r2 & 0xff, (r2 >>> 8) & 0xff);
+}
 
 function parseMac(mac: string | Uint8Array): Uint8Array {
   if (mac instanceof Uint8Array) {
@@ -122,42 +129,42 @@ export class NetInterface implements FrameSink {
       throw new RangeError(`lwip-wasm: at most ${MAX_STATIC_IPV6} static IPv6 addresses per interface (one slot is the link-local address)`);
     }
 
-    const ex = core.ex;
+    const abi = core.abi;
     const macPtr = core.addrIn;
     core.heap.u8().set(mac, macPtr);
-    this.index = core.check(core.guard(() => ex.netif_add_eth(macPtr, mtu)), 'addInterface');
+    this.index = core.check(abi.netif_add_eth(macPtr, mtu), 'addInterface');
     this.name = `en${this.index - 2}`;
     if (v4) {
       const mask = prefixToMask(v4.prefix);
-      const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
-      core.guard(() => ex.netif_set_ip4(this.index, u32(v4.bytes), u32(mask), gw ? u32(gw) : 0));
+      const cfg = abi.stack_scratch(LW_IP4_CONFIG.size);
+      writeLwIp4Config(core.heap, cfg, { addr: v4.bytes, mask, gw: gw ?? new Uint8Array(4) });
+      abi.netif_set_ip4(this.index, cfg);
       this.#ipv4 = { address: formatIPv4(v4.bytes), netmask: formatIPv4(mask), prefix: v4.prefix, gateway: gw ? formatIPv4(gw) : null };
     } else {
       this.#ipv4 = null;
     }
     for (const a of v6) {
       core.heap.u8().set(a.bytes, core.addrIn);
-      const slot = core.guard(() => ex.netif_add_ip6(this.index, core.addrIn));
+      const slot = abi.netif_add_ip6(this.index, core.addrIn);
       if (slot < 0) {
-        core.guard(() => ex.netif_remove_index(this.index)); // add nothing on failure
+        abi.netif_remove_index(this.index); // add nothing on failure
         core.check(slot, 'addInterface', formatIPv6(a.bytes));
       }
     }
-    if (opts.default) core.guard(() => ex.netif_set_default_index(this.index));
+    if (opts.default) abi.netif_set_default_index(this.index);
     core.sinks.set(this.index, this);
     link.attach({
       onFrames: (frames) => {
         this.counters.rxFrames += frames.length;
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames);
-        poke(core); // a DHCP ACK or DNS answer may have just arrived
       },
       onDrain: () => this.#drain(),
       onClose: (err) => {
         this.#linkGone = err ?? new SocketError(ENETDOWN, 'link');
         if (!this.#removed && core.alive) {
-          core.guard(() => ex.netif_set_link(this.index, 0));
-          core.kick();
+          abi.netif_set_link(this.index, 0);
+          core.changes.notify(CHANGE.DHCP, this.index, 0); // a wait for a lease ends now
         }
       },
     });
@@ -200,7 +207,7 @@ export class NetInterface implements FrameSink {
     if (this.#removed || !core.alive) return [];
     const out: string[] = [];
     for (let i = 0; i < 4; i++) {
-      if (core.ex.netif_get_ip6(this.index, i, core.addrOut) === 0) {
+      if (core.abi.netif_get_ip6(this.index, i, core.addrOut) === 0) {
         out.push(formatIPv6(core.heap.u8().slice(core.addrOut, core.addrOut + 16)));
       }
     }
@@ -246,9 +253,9 @@ export class NetInterface implements FrameSink {
     if (!bytes) throw new TypeError(`lwip-wasm: addNeighbor needs an IPv4 address, got ${JSON.stringify(ip)}`);
     const m = parseMac(mac);
     const core = this.#core;
-    core.heap.u8().set(m, core.addrIn);
-    const u32 = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-    core.check(core.guard(() => core.ex.netif_add_neighbor4(u32, core.addrIn)), 'addNeighbor', ip);
+    core.heap.u8().set(bytes, core.addrIn);
+    core.heap.u8().set(m, core.addrOut);
+    core.check(core.abi.netif_add_neighbor4(core.addrIn, core.addrOut), 'addNeighbor', ip);
   }
 
   /** Removes the interface from the stack (the link is left open). */
@@ -257,8 +264,7 @@ export class NetInterface implements FrameSink {
     this.#removed = true;
     this.#core.sinks.delete(this.index);
     if (this.#core.alive) {
-      this.#core.guard(() => this.#core.ex.netif_remove_index(this.index));
-      this.#core.kick();
+      this.#core.abi.netif_remove_index(this.index);
     }
     this.#held = [];
     this.#onRemove(this);

@@ -1,9 +1,9 @@
 // The stack's equivalents of `ss` and /proc/net/sockstat, and lwIP's protocol counters.
 import type { Core } from './core.js';
 import { fromRaw, type SocketAddress } from './address.js';
-import { ADDR_SIZE } from './bindings/memory.js';
+import { LW_SOCKSTAT, LW_SS_ROW, LW_STATS, readLwSockstat, readLwSsRow, readLwStats, type LwAddr, type LwProtoStats } from './gen/abi.js';
 import {
-  IPPROTO_TCP, TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_TIME_WAIT,
+  AF_INET6, IPPROTO_TCP, SSF_TCPINFO, TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_TIME_WAIT,
   TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN, TCP_CLOSING,
 } from './gen/constants.js';
 
@@ -82,43 +82,42 @@ const STATE_NAMES: Record<number, string> = {
   [TCP_CLOSE]: 'CLOSE', [TCP_CLOSE_WAIT]: 'CLOSE-WAIT', [TCP_LAST_ACK]: 'LAST-ACK',
   [TCP_LISTEN]: 'LISTEN', [TCP_CLOSING]: 'CLOSING',
 };
-const ROW_WORDS = 32;
 const PROTOS = ['link', 'etharp', 'ipFrag', 'ip', 'icmp', 'udp', 'tcp', 'ip6', 'icmp6', 'ip6Frag', 'nd6'] as const;
-const COUNTERS = ['xmit', 'recv', 'fw', 'drop', 'chkerr', 'lenerr', 'memerr', 'rterr', 'proterr', 'opterr', 'err', 'cachehit'] as const;
 
 function withScratch<T>(core: Core, bytes: number, fn: (ptr: number) => T): T {
   const ptr = core.heap.alloc(bytes);
   try {
     return fn(ptr);
   } finally {
-    core.ex.free(ptr);
+    core.abi.free(ptr);
   }
 }
 
+const rawOf = (a: LwAddr) => {
+  const v6 = a.family === AF_INET6;
+  return { family: a.family, port: a.port, scope: a.scope, bytes: a.addr.subarray(0, v6 ? 16 : 4) };
+};
+
 export function readSs(core: Core, opts: SsOptions, maxRows: number): SsRow[] {
-  return withScratch(core, maxRows * ROW_WORDS * 4, (ptr) => {
-    const n = core.check(core.guard(() => core.ex.stack_ss(ptr, maxRows)), 'ss');
-    const dv = core.heap.dv();
+  return withScratch(core, maxRows * LW_SS_ROW.size, (ptr) => {
+    const n = core.check(core.abi.stack_ss(ptr, maxRows), 'ss');
     const rows: SsRow[] = [];
     const bothProtos = !opts.tcp && !opts.udp;
     for (let i = 0; i < n; i++) {
-      const base = ptr + i * ROW_WORDS * 4;
-      const w = (k: number) => dv.getUint32(base + k * 4, true);
-      const tcp = w(1) === IPPROTO_TCP;
+      const r = readLwSsRow(core.heap, ptr + i * LW_SS_ROW.size);
+      const tcp = r.proto === IPPROTO_TCP;
       if (!bothProtos && !(tcp ? opts.tcp : opts.udp)) continue;
-      const code = w(2);
-      const listening = tcp ? code === TCP_LISTEN : code === TCP_CLOSE;
+      const listening = tcp ? r.state === TCP_LISTEN : r.state === TCP_CLOSE;
       if (opts.listening ? !listening : !opts.all && listening) continue;
-      const state = tcp ? STATE_NAMES[code] ?? 'UNKNOWN' : code === TCP_ESTABLISHED ? 'ESTAB' : 'UNCONN';
-      const local = fromRaw(core.heap.readAddress(base + 16));
-      const remoteRaw = core.heap.readAddress(base + 16 + ADDR_SIZE);
+      const state = tcp ? STATE_NAMES[r.state] ?? 'UNKNOWN' : r.state === TCP_ESTABLISHED ? 'ESTAB' : 'UNCONN';
+      const local = fromRaw(rawOf(r.local));
+      const remoteRaw = rawOf(r.remote);
       const peer = remoteRaw.port === 0 && remoteRaw.bytes.every((b) => b === 0) ? null : fromRaw(remoteRaw);
-      const fd = dv.getInt32(base, true);
-      const row: SsRow = { netid: tcp ? 'tcp' : 'udp', state, recvQ: w(16), sendQ: w(17), local, peer, fd: fd < 0 ? null : fd };
-      if (opts.info && (w(3) & 1)) {
-        row.info = { mss: w(18), cwnd: w(19), ssthresh: w(20), rto: w(21), rtt: w(22), retransmits: w(23), sndWnd: w(24), rcvWnd: w(25) };
+      const row: SsRow = { netid: tcp ? 'tcp' : 'udp', state, recvQ: r.recvQ, sendQ: r.sendQ, local, peer, fd: r.fd < 0 ? null : r.fd };
+      if (opts.info && (r.flags & SSF_TCPINFO)) {
+        row.info = { mss: r.mss, cwnd: r.cwnd, ssthresh: r.ssthresh, rto: r.rtoMs, rtt: r.rttMs, retransmits: r.retrans, sndWnd: r.sndWnd, rcvWnd: r.rcvWnd };
       }
-      if (opts.memory) row.memory = { rcvbuf: w(26), sndbuf: w(27), rmem: w(28), wmem: w(29) };
+      if (opts.memory) row.memory = { rcvbuf: r.rcvbuf, sndbuf: r.sndbuf, rmem: r.rmem, wmem: r.wmem };
       rows.push(row);
     }
     return rows;
@@ -126,31 +125,23 @@ export function readSs(core: Core, opts: SsOptions, maxRows: number): SsRow[] {
 }
 
 export function readSockstat(core: Core): Sockstat {
-  return withScratch(core, 8 * 4, (ptr) => {
-    core.guard(() => core.ex.stack_sockstat(ptr));
-    const dv = core.heap.dv();
-    const w = (k: number) => dv.getUint32(ptr + k * 4, true);
+  return withScratch(core, LW_SOCKSTAT.size, (ptr) => {
+    core.check(core.abi.stack_sockstat(ptr), 'sockstat');
+    const c = readLwSockstat(core.heap, ptr);
     return {
-      sockets: { used: w(7) },
-      tcp: { inuse: w(0), orphan: w(1), tw: w(2), alloc: w(3), mem: w(4) },
-      udp: { inuse: w(5), mem: w(6) },
+      sockets: { used: c.socketsUsed },
+      tcp: { inuse: c.tcpInuse, orphan: c.tcpOrphan, tw: c.tcpTw, alloc: c.tcpAlloc, mem: c.tcpMem },
+      udp: { inuse: c.udpInuse, mem: c.udpMem },
     };
   });
 }
 
 export function readStats(core: Core): Stats {
-  const total = PROTOS.length * COUNTERS.length;
-  return withScratch(core, total * 4, (ptr) => {
-    core.guard(() => core.ex.stack_stats(ptr, total));
-    const dv = core.heap.dv();
+  return withScratch(core, LW_STATS.size, (ptr) => {
+    core.check(core.abi.stack_stats(ptr), 'stats');
+    const all = readLwStats(core.heap, ptr);
     const out = {} as Stats;
-    PROTOS.forEach((p, i) => {
-      const c = {} as ProtoCounters;
-      COUNTERS.forEach((name, k) => {
-        c[name] = dv.getUint32(ptr + (i * COUNTERS.length + k) * 4, true);
-      });
-      out[p] = c;
-    });
+    for (const p of PROTOS) out[p] = { ...(all[p] satisfies LwProtoStats) };
     return out;
   });
 }

@@ -1,7 +1,8 @@
 // lwip-wasm/node: everything the main entry has, plus node:net and node:dgram over a
 // stack. Node only (it needs node:stream and node:events); the main entry never imports
-// it, so browsers never load it. Importing it gives every Stack `.net` and `.dgram`.
-import { Stack } from './index.js';
+// it, so browsers never load it. Its Stack extends the main entry's with `net` and
+// `dgram`; createNet(stack) and createDgram(stack) serve a stack from either entry.
+import { Stack as BaseStack, type StackOptions } from './index.js';
 import { createNet, type LwipNet } from './adapters/net.js';
 import { createDgram, type LwipDgram } from './adapters/dgram.js';
 
@@ -14,26 +15,22 @@ export {
   type DgramBindOptions, type DgramAddress,
 } from './adapters/dgram.js';
 export type { NodeSystemError } from './adapters/node-errors.js';
+export type { SocketProvider } from './adapters/provider.js';
 
-declare module './index.js' {
-  interface Stack {
-    /** node:net over this stack (from 'lwip-wasm/node'). */
-    readonly net: LwipNet;
-    /** node:dgram over this stack (from 'lwip-wasm/node'). */
-    readonly dgram: LwipDgram;
+/** A Stack with node:net and node:dgram over it (the main entry's Stack, extended). */
+export class Stack extends BaseStack {
+  /** Creates a stack; see the main entry's Stack.create. */
+  static override create(options?: StackOptions): Promise<Stack> {
+    return BaseStack.open(options, (internal) => new Stack(internal));
   }
-}
 
-// Installed on the prototype (not in stack.ts) so the main entry stays free of Node
-// built-ins; each stack gets one module object of each, made on first use.
-for (const [name, make] of [['net', createNet], ['dgram', createDgram]] as const) {
-  if (!Object.getOwnPropertyDescriptor(Stack.prototype, name)) {
-    Object.defineProperty(Stack.prototype, name, {
-      configurable: true,
-      enumerable: false,
-      get(this: Stack) {
-        return make(this);
-      },
-    });
+  /** node:net over this stack (one module object per stack, as createNet gives). */
+  get net(): LwipNet {
+    return createNet(this);
+  }
+
+  /** node:dgram over this stack (one module object per stack, as createDgram gives). */
+  get dgram(): LwipDgram {
+    return createDgram(this);
   }
 }

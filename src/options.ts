@@ -1,6 +1,10 @@
-// Encoding of setsockopt/getsockopt values. Most options are one int, as in C; a few
-// take a structure, given here as a plain object.
+// setsockopt/getsockopt values in wasm memory. Most options are one int, as in C; a few
+// take a structure (wasm/abi.h's lw_linger, lw_ip_mreq, lw_ipv6_mreq), given here as a
+// plain object.
 import { parseIPv4, parseIPv6, formatIPv4 } from './address.js';
+import {
+  LW_IP_MREQ, LW_IPV6_MREQ, LW_LINGER, readLwLinger, writeLwIpMreq, writeLwIpv6Mreq, writeLwLinger, type Mem, type Ptr,
+} from './gen/abi.js';
 import {
   SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, SO_LINGER, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
   IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, IP_MULTICAST_IF,
@@ -31,18 +35,21 @@ export interface IPv6Membership {
 
 export type OptionValue = number | boolean | Linger | IPv4Membership | IPv6Membership | string;
 
-/** Encodes value for (level, name) into bytes, or throws TypeError naming what is wanted. */
-export function encodeOption(level: number, name: number, value: OptionValue): Uint8Array {
-  const out = new Uint8Array(20);
-  const dv = new DataView(out.buffer);
+/** The most bytes an option value takes (struct lw_ipv6_mreq); callers give this much room. */
+export const OPTION_MAX = LW_IPV6_MREQ.size;
+
+/**
+ * Writes value for (level, name) at p in wasm memory, as setsockopt(2) takes it, and
+ * returns its length; throws TypeError naming what is wanted (writing nothing).
+ */
+export function writeOption(m: Mem, p: Ptr, level: number, name: number, value: OptionValue): number {
   if (level === SOL_SOCKET && name === SO_LINGER) {
     const v = value as Linger;
     if (!v || typeof v !== 'object' || typeof v.linger !== 'number' || !Number.isInteger(v.linger) || v.linger < 0) {
       throw new TypeError('lwip-wasm: SO_LINGER takes { onoff: boolean, linger: seconds >= 0 }');
     }
-    dv.setInt32(0, v.onoff ? 1 : 0, true);
-    dv.setInt32(4, v.linger, true);
-    return out.subarray(0, 8);
+    writeLwLinger(m, p, { onoff: v.onoff ? 1 : 0, linger: Math.min(v.linger, 0x7fffffff) });
+    return LW_LINGER.size;
   }
   if (level === IPPROTO_IP && (name === IP_ADD_MEMBERSHIP || name === IP_DROP_MEMBERSHIP)) {
     const v = value as IPv4Membership;
@@ -51,9 +58,8 @@ export function encodeOption(level: number, name: number, value: OptionValue): U
     if (!group || !iface) {
       throw new TypeError('lwip-wasm: IP_ADD_MEMBERSHIP takes { multiaddr: "239.x.y.z", interface?: "a.b.c.d" }');
     }
-    out.set(group, 0);
-    out.set(iface, 4);
-    return out.subarray(0, 8);
+    writeLwIpMreq(m, p, { multiaddr: group, interface: iface });
+    return LW_IP_MREQ.size;
   }
   if (level === IPPROTO_IPV6 && (name === IPV6_JOIN_GROUP || name === IPV6_LEAVE_GROUP)) {
     const v = value as IPv6Membership;
@@ -62,30 +68,29 @@ export function encodeOption(level: number, name: number, value: OptionValue): U
     if (!group || !Number.isInteger(ifindex) || ifindex < 0) {
       throw new TypeError('lwip-wasm: IPV6_JOIN_GROUP takes { multiaddr: "ff0x::...", interface?: ifindex }');
     }
-    out.set(group, 0);
-    dv.setUint32(16, ifindex, true);
-    return out.subarray(0, 20);
+    writeLwIpv6Mreq(m, p, { multiaddr: group, interface: ifindex });
+    return LW_IPV6_MREQ.size;
   }
   if (level === IPPROTO_IP && name === IP_MULTICAST_IF) {
     const a = typeof value === 'string' ? parseIPv4(value) : null;
     if (!a) throw new TypeError('lwip-wasm: IP_MULTICAST_IF takes an interface address such as "10.0.0.1"');
-    out.set(a, 0);
-    return out.subarray(0, 4);
+    m.u8().set(a, p);
+    return 4;
   }
   let n: number;
   if (typeof value === 'boolean') n = value ? 1 : 0;
   else if (typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) n = value;
   else throw new TypeError(`lwip-wasm: option ${level}/${name} takes an integer (or boolean), got ${String(value)}`);
-  dv.setInt32(0, n, true);
-  return out.subarray(0, 4);
+  m.dv().setInt32(p, n, true);
+  return 4;
 }
 
-/** Decodes what getsockopt wrote. */
-export function decodeOption(level: number, name: number, bytes: Uint8Array): number | Linger | string {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Reads what getsockopt wrote at p. */
+export function readOption(m: Mem, p: Ptr, level: number, name: number): number | Linger | string {
   if (level === SOL_SOCKET && name === SO_LINGER) {
-    return { onoff: dv.getInt32(0, true) !== 0, linger: dv.getInt32(4, true) };
+    const l = readLwLinger(m, p);
+    return { onoff: l.onoff !== 0, linger: l.linger };
   }
-  if (level === IPPROTO_IP && name === IP_MULTICAST_IF) return formatIPv4(bytes.subarray(0, 4));
-  return dv.getInt32(0, true);
+  if (level === IPPROTO_IP && name === IP_MULTICAST_IF) return formatIPv4(m.u8().subarray(p, p + 4));
+  return m.dv().getInt32(p, true);
 }

@@ -2,9 +2,8 @@
 // configured servers or the ones DHCP gave, with clear errors and timeouts.
 import type { Core } from './core.js';
 import { toRaw, fromRaw, parseIPv4, parseIPv6 } from './address.js';
-import { ADDR_SIZE } from './bindings/memory.js';
+import { CHANGE, LW_ADDR } from './gen/abi.js';
 import { EAGAIN, EDESTADDRREQ, EINVAL, ENOENT, ETIMEDOUT } from './gen/constants.js';
-import { watch } from './watch.js';
 
 export interface ResolveOptions {
   /** 4 for an A record, 6 for AAAA, 0 (default) for A and, if there is none, AAAA. */
@@ -89,9 +88,9 @@ export function parseServers(servers: unknown): ReturnType<typeof toRaw>[] {
 /** Configures the servers every lookup uses (an empty list goes back to DHCP's). */
 export function setServers(core: Core, servers: readonly string[]): void {
   const raws = parseServers(servers);
-  const list = core.ex.stack_scratch(Math.max(1, raws.length) * ADDR_SIZE);
-  raws.forEach((r, i) => core.heap.writeAddress(list + i * ADDR_SIZE, r));
-  const ret = core.guard(() => core.ex.dns_servers_set(list, raws.length));
+  const list = core.abi.stack_scratch(Math.max(1, raws.length) * LW_ADDR.size);
+  raws.forEach((r, i) => core.heap.writeAddress(list + i * LW_ADDR.size, r));
+  const ret = core.abi.dns_servers_set(list, raws.length);
   if (ret === -EINVAL) {
     throw new RangeError(`lwip-wasm: at most ${maxServers(core)} DNS servers, and no wildcard address (got ${servers.length})`);
   }
@@ -100,7 +99,7 @@ export function setServers(core: Core, servers: readonly string[]): void {
 
 function maxServers(core: Core): number {
   let n = 0;
-  while (n < 16 && core.ex.dns_server_get(n, 0, core.addrOut) !== -EINVAL) n++;
+  while (n < 16 && core.abi.dns_server_get(n, 0, core.addrOut) !== -EINVAL) n++;
   return n;
 }
 
@@ -108,7 +107,7 @@ function maxServers(core: Core): number {
 export function getServers(core: Core): string[] {
   const out: string[] = [];
   for (let i = 0; i < 16; i++) {
-    const r = core.ex.dns_server_get(i, 0, core.addrOut);
+    const r = core.abi.dns_server_get(i, 0, core.addrOut);
     if (r === -EINVAL) break;
     if (r === 0) {
       const a = fromRaw(core.heap.readAddress(core.addrOut));
@@ -136,11 +135,11 @@ export function resolveName(core: Core, name: string, opts: ResolveOptions | und
   const signal = opts?.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const bytes = new TextEncoder().encode(host);
-  const namePtr = core.ex.stack_scratch(bytes.length + 1);
+  const namePtr = core.abi.stack_scratch(bytes.length + 1);
   const u8 = core.heap.u8();
   u8.set(bytes, namePtr);
   u8[namePtr + bytes.length] = 0;
-  const id = core.guard(() => core.ex.dns_query_start(namePtr, opts?.family ?? 0));
+  const id = core.abi.dns_query_start(namePtr, opts?.family ?? 0);
   if (id < 0) {
     if (id === -EDESTADDRREQ) {
       return Promise.reject(new DnsError('ENOSERVER', host,
@@ -151,60 +150,37 @@ export function resolveName(core: Core, name: string, opts: ResolveOptions | und
     }
     return Promise.reject(new TypeError(`lwip-wasm: lwIP refused the host name ${JSON.stringify(host)}`));
   }
-  core.kick(); // send the query now
   const deadline = opts?.timeout === undefined ? Infinity : core.clock.now() + opts.timeout;
-  return new Promise<ResolvedAddress>((resolve, reject) => {
-    let finished = false;
-    const finish = (): void => {
-      finished = true;
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const cancel = (): void => {
-      if (core.alive) core.ex.dns_query_cancel(id);
-    };
-    const onAbort = (): void => {
-      if (finished) return;
-      finish();
-      stop();
-      cancel();
-      reject(signal!.reason);
-    };
-    let stop = (): void => {};
-    const check = (): boolean => {
-      if (finished) return true;
-      if (!core.alive) {
-        finish();
-        try {
-          core.assertAlive();
-        } catch (err) {
-          reject(err);
+  return awaitAnswer(core, id, host, opts, deadline);
+}
+
+/** Waits on the change stream for query id's answer (C posts it when lwIP calls back). */
+async function awaitAnswer(core: Core, id: number, host: string, opts: ResolveOptions | undefined, deadline: number): Promise<ResolvedAddress> {
+  const signal = opts?.signal;
+  let answered = false;
+  try {
+    for (;;) {
+      const r = core.abi.dns_query_result(id, core.addrOut);
+      if (r !== 0) {
+        answered = true;
+        if (r === 1) {
+          const a = fromRaw(core.heap.readAddress(core.addrOut));
+          return { address: a.address, family: a.family === 'IPv6' ? 6 : 4 };
         }
-        return true;
+        if (r === -ENOENT) {
+          const what = opts?.family === 4 ? 'A record' : opts?.family === 6 ? 'AAAA record' : 'address';
+          throw new DnsError('ENOTFOUND', host, `lwip-wasm: ${host} not found: the DNS server has no ${what} for it`);
+        }
+        if (r === -ETIMEDOUT) throw new DnsError('ETIMEDOUT', host, `lwip-wasm: resolving ${host} timed out: no DNS server answered`);
+        throw new DnsError('ENOTFOUND', host, `lwip-wasm: resolving ${host} failed (${r})`);
       }
-      const r = core.ex.dns_query_result(id, core.addrOut);
-      if (r === 0) {
-        if (core.clock.now() < deadline) return false;
-        finish();
-        cancel();
-        reject(new DnsError('ETIMEDOUT', host, `lwip-wasm: resolving ${host} timed out after ${opts?.timeout} ms`));
-        return true;
+      if (core.clock.now() >= deadline) {
+        throw new DnsError('ETIMEDOUT', host, `lwip-wasm: resolving ${host} timed out after ${opts?.timeout} ms`);
       }
-      finish();
-      if (r === 1) {
-        const a = fromRaw(core.heap.readAddress(core.addrOut));
-        resolve({ address: a.address, family: a.family === 'IPv6' ? 6 : 4 });
-      } else if (r === -ENOENT) {
-        const what = opts?.family === 4 ? 'A record' : opts?.family === 6 ? 'AAAA record' : 'address';
-        reject(new DnsError('ENOTFOUND', host, `lwip-wasm: ${host} not found: the DNS server has no ${what} for it`));
-      } else if (r === -ETIMEDOUT) {
-        reject(new DnsError('ETIMEDOUT', host, `lwip-wasm: resolving ${host} timed out: no DNS server answered`));
-      } else {
-        reject(new DnsError('ENOTFOUND', host, `lwip-wasm: resolving ${host} failed (${r})`));
-      }
-      return true;
-    };
-    if (check()) return; // cached names, literals and localhost answer at once
-    stop = watch(core, check);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+      await core.waitChange(CHANGE.DNS, id, deadline, signal);
+    }
+  } finally {
+    // Given up on (timeout, abort, failure): C frees the query when lwIP calls back.
+    if (!answered && core.alive) core.abi.dns_query_cancel(id);
+  }
 }

@@ -2,10 +2,11 @@
 // EAGAIN (EINPROGRESS for connect) when they would block, and the async forms wait on
 // the socket's readiness and retry. There is one engine, in C; this is a thin shell.
 import type { Core } from './core.js';
+import type { Abi } from './gen/abi.js';
 import { toRaw, fromRaw, type SocketAddress } from './address.js';
 import { SocketError } from './errors.js';
 import { checkWaitOptions, deadlineOf, type WaitOptions } from './wait.js';
-import { encodeOption, decodeOption, type OptionValue, type Linger } from './options.js';
+import { writeOption, readOption, OPTION_MAX, type OptionValue, type Linger } from './options.js';
 import {
   AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLERR, POLLNVAL,
   SHUT_RD, SHUT_WR, SHUT_RDWR, EAGAIN, EINPROGRESS, EBADF, EALREADY, EAFNOSUPPORT,
@@ -112,13 +113,13 @@ export class Socket {
   /** Current poll bits (POLLIN, POLLOUT, ...), or POLLNVAL once closed. */
   get events(): number {
     if (this.#closed || !this.#core.alive) return POLLNVAL;
-    const ev = this.#core.ex.sock_events(this.fd);
+    const ev = this.#core.abi.sock_events(this.fd);
     return ev < 0 ? POLLNVAL : ev;
   }
 
   /** Bytes (TCP) or the size of the next datagram (UDP) that recv() would return now. */
   get pending(): number {
-    return this.#call('ioctl', (ex) => ex.sock_pending(this.fd));
+    return this.#call('ioctl', (abi) => abi.sock_pending(this.fd));
   }
 
   #live(syscall: string): void {
@@ -127,11 +128,9 @@ export class Socket {
   }
 
   /** Runs one wasm socket call and turns a negative errno into a SocketError. */
-  #call(syscall: string, fn: (ex: Core['ex']) => number, address?: string, port?: number): number {
+  #call(syscall: string, fn: (abi: Abi) => number, address?: string, port?: number): number {
     this.#live(syscall);
-    const ret = this.#core.guard(() => fn(this.#core.ex));
-    this.#core.kick();
-    return this.#core.check(ret, syscall, address, port);
+    return this.#core.check(fn(this.#core.abi), syscall, address, port);
   }
 
   #addr(syscall: string, address: string, port: number): void {
@@ -146,7 +145,7 @@ export class Socket {
   bind(address: string, port: number): void {
     this.#live('bind');
     this.#addr('bind', address, port);
-    this.#call('bind', (ex) => ex.sock_bind(this.fd, this.#core.addrIn), address, port);
+    this.#call('bind', (abi) => abi.sock_bind(this.fd, this.#core.addrIn), address, port);
   }
 
   /** Starts accepting connections; backlog bounds the queue of unaccepted ones (1-255). */
@@ -154,14 +153,14 @@ export class Socket {
     if (typeof backlog !== 'number' || !Number.isInteger(backlog)) {
       throw new TypeError(`lwip-wasm: backlog must be an integer, got ${String(backlog)}`);
     }
-    this.#call('listen', (ex) => ex.sock_listen(this.fd, backlog));
+    this.#call('listen', (abi) => abi.sock_listen(this.fd, backlog));
   }
 
   // --- accept -----------------------------------------------------------------------
 
   /** Takes one queued connection, or throws EAGAIN when none is waiting. */
   acceptSync(): Socket {
-    const newFd = this.#call('accept', (ex) => ex.sock_accept(this.fd, this.#core.addrOut));
+    const newFd = this.#call('accept', (abi) => abi.sock_accept(this.fd, this.#core.addrOut));
     return this.#adopt(newFd);
   }
 
@@ -170,9 +169,7 @@ export class Socket {
    * #recv below. */
   #accept(): number {
     this.#live('accept');
-    const ret = this.#core.guard(() => this.#core.ex.sock_accept(this.fd, this.#core.addrOut));
-    this.#core.kick();
-    return ret;
+    return this.#core.abi.sock_accept(this.fd, this.#core.addrOut);
   }
 
   /** Waits for a connection. A timeout rejects with EAGAIN, as SO_RCVTIMEO does. */
@@ -204,7 +201,7 @@ export class Socket {
   connectSync(address: string, port: number, timeoutMs = 0): void {
     this.#live('connect');
     this.#addr('connect', address, port);
-    this.#call('connect', (ex) => ex.sock_connect(this.fd, this.#core.addrIn, timeoutMs >>> 0), address, port);
+    this.#call('connect', (abi) => abi.sock_connect(this.fd, this.#core.addrIn, timeoutMs >>> 0), address, port);
   }
 
   /**
@@ -217,15 +214,13 @@ export class Socket {
     const timeout = opts?.timeout === undefined ? 0 : Math.max(1, Math.ceil(opts.timeout));
     this.#live('connect');
     this.#addr('connect', address, port);
-    const ret = this.#core.guard(() => this.#core.ex.sock_connect(this.fd, this.#core.addrIn, timeout >>> 0));
-    this.#core.kick();
+    const ret = this.#core.abi.sock_connect(this.fd, this.#core.addrIn, timeout >>> 0);
     if (ret >= 0) return; // UDP, or an immediate success
     if (ret !== -EINPROGRESS && ret !== -EALREADY) throw new SocketError(-ret, 'connect', address, port);
     // C enforces the timeout (ETIMEDOUT arrives as the socket's error), so wait unbounded.
     const onAbort = (): void => {
       if (!this.#closed && this.#core.alive) {
-        this.#core.guard(() => this.#core.ex.sock_shutdown(this.fd, SHUT_RDWR));
-        this.#core.kick();
+        this.#core.abi.sock_shutdown(this.fd, SHUT_RDWR);
       }
     };
     opts?.signal?.addEventListener('abort', onAbort, { once: true });
@@ -234,13 +229,13 @@ export class Socket {
     } finally {
       opts?.signal?.removeEventListener('abort', onAbort);
     }
-    const err = this.#call('connect', (ex) => ex.sock_take_error(this.fd));
+    const err = this.#call('connect', (abi) => abi.sock_take_error(this.fd));
     if (err !== 0) throw new SocketError(err, 'connect', address, port);
   }
 
   /** Returns and clears the pending error (getsockopt SO_ERROR), or null if none. */
   takeError(): SocketError | null {
-    const err = this.#call('getsockopt', (ex) => ex.sock_take_error(this.fd));
+    const err = this.#call('getsockopt', (abi) => abi.sock_take_error(this.fd));
     return err === 0 ? null : new SocketError(err, 'getsockopt');
   }
 
@@ -258,16 +253,14 @@ export class Socket {
   #send(bytes: Uint8Array, flags: number): number {
     this.#live('send');
     const core = this.#core;
-    const ex = core.ex;
+    const abi = core.abi;
     let len = bytes.byteLength;
     // With no room, one byte still goes in, so sock_send reports EAGAIN, EPIPE or the error.
-    if (this.type === SOCK_STREAM && len > 1) len = Math.min(len, Math.max(1, ex.stack_send_room(this.fd)));
-    const ptr = core.guard(() => ex.stack_scratch(Math.max(len, 1)));
+    if (this.type === SOCK_STREAM && len > 1) len = Math.min(len, Math.max(1, abi.stack_send_room(this.fd)));
+    const ptr = abi.stack_scratch(Math.max(len, 1));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     core.heap.u8().set(len === bytes.byteLength ? bytes : bytes.subarray(0, len), ptr);
-    const ret = core.guard(() => ex.sock_send(this.fd, ptr, len, flags));
-    core.kick();
-    return ret;
+    return abi.sock_send(this.fd, ptr, len, flags);
   }
 
   /** Sends all of data, waiting for room as needed. Resolves with the byte count. */
@@ -297,7 +290,7 @@ export class Socket {
     this.#live('sendto');
     this.#addr('sendto', address, port);
     return this.#withScratch(bytes, (ptr, len) =>
-      this.#call('sendto', (ex) => ex.sock_sendto(this.fd, ptr, len, flags, this.#core.addrIn), address, port));
+      this.#call('sendto', (abi) => abi.sock_sendto(this.fd, ptr, len, flags, this.#core.addrIn), address, port));
   }
 
   async sendto(data: Data, address: string, port: number, opts?: WaitOptions): Promise<number> {
@@ -314,8 +307,8 @@ export class Socket {
   }
 
   #withScratch(bytes: Uint8Array, fn: (ptr: number, len: number) => number): number {
-    const ex = this.#core.ex;
-    const ptr = this.#core.guard(() => ex.stack_scratch(Math.max(bytes.byteLength, 1)));
+    const abi = this.#core.abi;
+    const ptr = abi.stack_scratch(Math.max(bytes.byteLength, 1));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     this.#core.heap.u8().set(bytes, ptr);
     return fn(ptr, bytes.byteLength);
@@ -358,13 +351,11 @@ export class Socket {
   #recvRaw(maxBytes: number, flags: number): number {
     this.#live('recv');
     const core = this.#core;
-    const ex = core.ex;
-    const ptr = core.guard(() => ex.stack_scratch(Math.max(maxBytes, 1)));
+    const abi = core.abi;
+    const ptr = abi.stack_scratch(Math.max(maxBytes, 1));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     this.#rxAt = ptr;
-    const n = core.guard(() => ex.sock_recv(this.fd, ptr, maxBytes, flags));
-    core.kick();
-    return n;
+    return abi.sock_recv(this.fd, ptr, maxBytes, flags);
   }
 
   /** A copy of what sock_recv returned, or -errno. */
@@ -464,11 +455,12 @@ export class Socket {
     if (!Number.isInteger(level) || !Number.isInteger(name)) {
       throw new TypeError('lwip-wasm: setsockopt needs integer level and option name');
     }
-    const bytes = encodeOption(level, name, value);
-    this.#live('setsockopt');
+    // The value goes in the addrIn slot (an lw_addr: room for OPTION_MAX bytes). Bad
+    // input throws here, before anything reaches the socket.
     const core = this.#core;
-    core.heap.u8().set(bytes, core.addrIn);
-    this.#call('setsockopt', (ex) => ex.sock_setsockopt(this.fd, level, name, core.addrIn, bytes.byteLength));
+    const len = writeOption(core.heap, core.addrIn, level, name, value);
+    this.#live('setsockopt');
+    this.#call('setsockopt', (abi) => abi.sock_setsockopt(this.fd, level, name, core.addrIn, len));
     if (level === SOL_SOCKET && (name === SO_RCVTIMEO || name === SO_SNDTIMEO)) {
       this.#rcvtimeo = this.#sndtimeo = undefined;
     }
@@ -480,8 +472,8 @@ export class Socket {
       throw new TypeError('lwip-wasm: getsockopt needs integer level and option name');
     }
     const core = this.#core;
-    const n = this.#call('getsockopt', (ex) => ex.sock_getsockopt(this.fd, level, name, core.addrOut, 24));
-    return decodeOption(level, name, core.heap.u8().slice(core.addrOut, core.addrOut + n));
+    this.#call('getsockopt', (abi) => abi.sock_getsockopt(this.fd, level, name, core.addrOut, OPTION_MAX));
+    return readOption(core.heap, core.addrOut, level, name);
   }
 
   /** Takes one datagram (truncated to maxBytes) and its sender; throws EAGAIN if none. */
@@ -490,18 +482,18 @@ export class Socket {
     checkFlags(flags);
     this.#live('recvfrom');
     const core = this.#core;
-    const ptr = core.guard(() => core.ex.stack_scratch(Math.max(maxBytes, 1)));
+    const ptr = core.abi.stack_scratch(Math.max(maxBytes, 1));
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     if (this.type === SOCK_STREAM) {
-      const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
+      const n = this.#call('recvfrom', (abi) => abi.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
       const data = core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
       return { data, size: data.length, flags: 0, ...this.#peerOrEmpty() };
     }
     // The next datagram's full length, and where a peek starts in it, give MSG_TRUNC's
     // length and msg_flags as Linux's udp_recvmsg computes them.
-    const full = this.#call('recvfrom', (ex) => ex.sock_pending(this.fd));
+    const full = this.#call('recvfrom', (abi) => abi.sock_pending(this.fd));
     const off = flags & MSG_PEEK ? Math.max(0, this.getsockopt(SOL_SOCKET, SO_PEEK_OFF) as number) : 0;
-    const n = this.#call('recvfrom', (ex) => ex.sock_recvfrom(this.fd, ptr, maxBytes, flags & ~MSG_TRUNC, core.addrOut));
+    const n = this.#call('recvfrom', (abi) => abi.sock_recvfrom(this.fd, ptr, maxBytes, flags & ~MSG_TRUNC, core.addrOut));
     const data = core.heap.u8().slice(ptr, ptr + n);
     const truncated = full - off > maxBytes;
     return {
@@ -556,7 +548,7 @@ export class Socket {
     if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) {
       throw new RangeError(`lwip-wasm: shutdown needs SHUT_RD, SHUT_WR or SHUT_RDWR, got ${String(how)}`);
     }
-    this.#call('shutdown', (ex) => ex.sock_shutdown(this.fd, how));
+    this.#call('shutdown', (abi) => abi.sock_shutdown(this.fd, how));
   }
 
   /**
@@ -566,10 +558,9 @@ export class Socket {
   close(): void {
     this.#live('close');
     this.#closed = true;
-    const ret = this.#core.guard(() => this.#core.ex.sock_close(this.fd));
+    const ret = this.#core.abi.sock_close(this.fd);
     this.#onClose(this);
-    this.#core.readiness.invalidate(this.fd);
-    this.#core.kick();
+    this.#core.changes.invalidate(this.fd);
     this.#core.check(ret, 'close');
   }
 
@@ -585,13 +576,13 @@ export class Socket {
 
   /** The local address and port (the chosen one after binding to port 0). */
   getsockname(): SocketAddress {
-    this.#call('getsockname', (ex) => ex.sock_getsockname(this.fd, this.#core.addrOut));
+    this.#call('getsockname', (abi) => abi.sock_getsockname(this.fd, this.#core.addrOut));
     return fromRaw(this.#core.heap.readAddress(this.#core.addrOut));
   }
 
   /** The peer's address and port; throws ENOTCONN when not connected. */
   getpeername(): SocketAddress {
-    this.#call('getpeername', (ex) => ex.sock_getpeername(this.fd, this.#core.addrOut));
+    this.#call('getpeername', (abi) => abi.sock_getpeername(this.fd, this.#core.addrOut));
     return fromRaw(this.#core.heap.readAddress(this.#core.addrOut));
   }
 

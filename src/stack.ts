@@ -1,18 +1,20 @@
 // The public face of one TCP/IP stack: its own wasm instance, interfaces, sockets and
 // poll. Every stack is independent; many can live in one process or one page.
 import { loadModule, instantiate, type WasmSource } from './bindings/load.js';
-import { CONFIG_CONNECT_TIMEOUT, CONFIG_MAX_FDS, CONFIG_UDP_RCVBUF, CONFIG_TIME_WAIT } from './bindings/exports.js';
+import { CONFIG, LW_MEM_STATS, readLwMemStats } from './gen/abi.js';
+import { seededRandom, freshSeed } from './random.js';
 import { Core } from './core.js';
 import { Socket } from './socket.js';
-import { NetInterface, type InterfaceOptions } from './interface.js';
+import { NetInterface, randomMac, type InterfaceOptions } from './interface.js';
 import { waitForLease } from './dhcp.js';
 import { resolveName, setServers, getServers, parseServers, type ResolveOptions, type ResolvedAddress } from './resolve.js';
 import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
-import { ALWAYS } from './readiness.js';
+import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { realClock, checkClock, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
+import { Interceptor } from './intercept.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
 import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
@@ -67,28 +69,18 @@ export interface MemoryStats {
   inputDrops: number;
 }
 
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-function cryptoRandom(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
-
 function checkPositiveInt(v: unknown, name: string, max = 0x7fffffff): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
     throw new RangeError(`lwip-wasm: ${name} must be an integer from 1 to ${max}, got ${String(v)}`);
   }
   return v;
+}
+
+/** What Stack's constructor receives: the engine and the stack's randomness. */
+interface StackInternal {
+  core: Core;
+  random: () => number;
 }
 
 export class Stack {
@@ -98,40 +90,54 @@ export class Stack {
   readonly #random: () => number;
   #failure: Error | undefined;
 
-  private constructor(core: Core, random: () => number) {
+  /**
+   * Use Stack.create. internal is the package's own handle (its engine); the constructor
+   * is protected so that lwip-wasm/node's Stack, which adds `net` and `dgram`, can extend
+   * this one.
+   */
+  protected constructor(internal: unknown) {
+    const { core, random } = internal as StackInternal;
     this.#core = core;
     this.#random = random;
   }
 
   /** Creates a stack with its own wasm instance. Loopback (127.0.0.1, ::1) is always there. */
-  static async create(options: StackOptions = {}): Promise<Stack> {
+  static create(options?: StackOptions): Promise<Stack> {
+    return Stack.open(options, (internal) => new Stack(internal));
+  }
+
+  /** Creates a stack of a subclass: make calls the subclass's constructor with the handle. */
+  protected static async open<T extends Stack>(options: StackOptions = {}, make: (internal: unknown) => T): Promise<T> {
     if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
     const connectTimeout = checkPositiveInt(options.connectTimeout, 'connectTimeout');
     const maxSockets = checkPositiveInt(options.maxSockets, 'maxSockets', 1 << 24);
     const udpRcv = checkPositiveInt(options.udpReceiveBuffer, 'udpReceiveBuffer');
     const timeWait = checkPositiveInt(options.timeWait, 'timeWait');
-    const random = options.seed !== undefined ? xorshift(options.seed) : cryptoRandom;
+    // Seeded: replayable ISNs, ports and MACs. Unseeded: the platform's CSPRNG, since
+    // ISNs and ephemeral ports must not be guessable by an off-path attacker.
+    const random = options.seed !== undefined ? seededRandom(options.seed).u32 : freshSeed;
     const clock = checkClock(options.clock) ?? realClock;
     if (options.dns !== undefined) parseServers(options.dns);
     const start = clock.now();
     const module = await loadModule(options.wasm);
-    let stack: Stack | undefined;
+    let stack: T | undefined;
     const failWith = (err: Error): void => {
       if (stack) stack.#failWith(err);
     };
-    const ex = await instantiate(module, {
+    const raw = await instantiate(module, {
       now: () => Math.floor(clock.now() - start),
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
     });
-    const core = new Core(ex, clock, failWith);
-    stack = new Stack(core, random);
-    core.check(ex.stack_init(), 'init');
-    if (connectTimeout !== undefined) ex.stack_set_config(CONFIG_CONNECT_TIMEOUT, connectTimeout);
-    if (maxSockets !== undefined) ex.stack_set_config(CONFIG_MAX_FDS, maxSockets + 3);
-    if (udpRcv !== undefined) ex.stack_set_config(CONFIG_UDP_RCVBUF, udpRcv);
-    if (timeWait !== undefined) ex.stack_set_config(CONFIG_TIME_WAIT, timeWait);
+    const core = new Core(raw, clock, failWith);
+    stack = make({ core, random } satisfies StackInternal);
+    const abi = core.abi;
+    core.check(abi.stack_init(), 'init');
+    if (connectTimeout !== undefined) abi.stack_set_config(CONFIG.CONNECT_TIMEOUT, connectTimeout);
+    if (maxSockets !== undefined) abi.stack_set_config(CONFIG.MAX_FDS, maxSockets + 3);
+    if (udpRcv !== undefined) abi.stack_set_config(CONFIG.UDP_RCVBUF, udpRcv);
+    if (timeWait !== undefined) abi.stack_set_config(CONFIG.TIME_WAIT, timeWait);
     stack.#onError = options.onError;
     if (options.dns !== undefined) setServers(core, options.dns);
     core.flush();
@@ -174,11 +180,7 @@ export class Stack {
       throw new TypeError('lwip-wasm: addInterface needs a Link (see createPair)');
     }
     if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
-    const mac = new Uint8Array(6);
-    const r1 = this.#random();
-    const r2 = this.#random();
-    mac.set([0x02, r1 & 0xff, (r1 >>> 8) & 0xff, (r1 >>> 16) & 0xff, r2 & 0xff, (r2 >>> 8) & 0xff]);
-    const iface = new NetInterface(this.#core, link, options, mac, (i) => this.#interfaces.delete(i.index));
+    const iface = new NetInterface(this.#core, link, options, randomMac(this.#random), (i) => this.#interfaces.delete(i.index));
     this.#interfaces.set(iface.index, iface);
     this.#core.kick();
     if (options.ip === 'dhcp') {
@@ -222,7 +224,7 @@ export class Stack {
       throw new TypeError(`lwip-wasm: type must be SOCK_STREAM (${SOCK_STREAM}) or SOCK_DGRAM (${SOCK_DGRAM}), got ${String(type)}`);
     }
     const core = this.#core;
-    const fd = core.check(core.guard(() => core.ex.sock_socket(domain, type)), 'socket');
+    const fd = core.check(core.abi.sock_socket(domain, type), 'socket');
     return this.#wrap(fd, domain, type);
   }
 
@@ -236,6 +238,20 @@ export class Stack {
     this.#core.openFds.add(fd);
     this.#core.kick();
     return s;
+  }
+
+  /**
+   * Makes iface a transparent gateway for its peer: TCP connections and UDP datagrams to
+   * any address are taken, each connection attempt held until the caller's verdict (see
+   * Interceptor and docs/intercept.md). The relay's nat mode is built on it. Throws
+   * EALREADY if iface already intercepts.
+   */
+  intercept(iface: NetInterface): Interceptor {
+    const core = this.#core;
+    core.assertAlive();
+    if (this.#interfaces.get(iface.index) !== iface) throw new TypeError('lwip-wasm: not an interface of this stack');
+    const fd = core.check(core.abi.intercept_open(iface.index), 'intercept');
+    return new Interceptor(core, iface.index, this.#wrap(fd, AF_INET6, SOCK_STREAM));
   }
 
   /** The current revents of each entry, as poll(2) with timeout 0. */
@@ -336,19 +352,17 @@ export class Stack {
   memory(): MemoryStats {
     const core = this.#core;
     core.assertAlive();
-    const max = 128;
-    const ptr = core.heap.alloc(max * 4);
+    const ptr = core.heap.alloc(LW_MEM_STATS.size);
     try {
-      const n = core.check(core.ex.stack_mem_stats(ptr, max), 'memory');
-      const dv = core.heap.dv();
-      const at = (i: number) => dv.getUint32(ptr + i * 4, true);
+      core.check(core.abi.stack_mem_stats(ptr), 'memory');
+      const m = readLwMemStats(core.heap, ptr);
       const pools: Record<string, number> = {};
-      for (let i = 0; i < at(4) && 5 + i < n; i++) {
-        pools[core.heap.cstring(core.ex.stack_pool_name(i))] = at(5 + i);
-      }
-      return { poolsInUse: at(0), pools, sockets: at(1), inputDrops: at(2), heapBytes: at(3) };
+      m.poolUsed.forEach((used, i) => {
+        pools[core.heap.cstring(core.abi.stack_pool_name(i))] = used;
+      });
+      return { poolsInUse: m.poolsInUse, pools, sockets: m.sockets, inputDrops: m.inputDrops, heapBytes: m.heapBytes };
     } finally {
-      core.ex.free(ptr);
+      core.abi.free(ptr);
     }
   }
 

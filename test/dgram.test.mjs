@@ -1,8 +1,11 @@
 // stack.dgram (lwip-wasm/node): node:dgram's Socket over two stacks joined by an
 // in-memory pair: bind, send, 'message', connect, membership, broadcast and errors.
 import { once } from 'node:events';
-import { IPPROTO_IP, IP_TTL, SOL_SOCKET, SO_RCVBUF } from '../dist/node.js';
-import { it, test, assert, twoStacks, withTimeout, sleep } from './helpers.mjs';
+import { Stack, IPPROTO_IP, IP_TTL, SOL_SOCKET, SO_RCVBUF } from '../dist/node.js';
+import { it, test, assert, twoStacks as twoPlainStacks, withTimeout, sleep } from './helpers.mjs';
+
+/** Two stacks of lwip-wasm/node's Stack, which has stack.net and stack.dgram. */
+const twoStacks = (opts = {}) => twoPlainStacks({ Stack, ...opts });
 
 const event = (emitter, name, ms = 5000) => withTimeout(once(emitter, name), ms, `waiting for '${name}'`);
 const fields = (e) => ({ code: e.code, errno: e.errno, syscall: e.syscall, address: e.address, port: e.port });

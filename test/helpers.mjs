@@ -15,9 +15,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Every stack created through these helpers and not yet disposed. */
 const live = new Set();
 
-/** Stack.create, remembered so a test that times out can still be cleaned up. */
+/**
+ * Stack.create, remembered so a test that times out can still be cleaned up. opts.Stack
+ * picks the class (lwip-wasm/node's, for stack.net and stack.dgram); the rest go to create.
+ */
 export async function createStack(opts = {}) {
-  const s = await Stack.create(opts);
+  const { Stack: StackClass = Stack, ...createOpts } = opts;
+  const s = await StackClass.create(createOpts);
   live.add(s);
   const dispose = s.dispose.bind(s);
   s.dispose = () => {
@@ -40,7 +44,7 @@ export function disposeAll() {
 
 /**
  * Two stacks joined by an in-memory pair: a is 10.0.0.1/24 + fd00::1/64, b is
- * 10.0.0.2/24 + fd00::2/64. opts go to both Stack.create calls (a gets seed, b seed+1).
+ * 10.0.0.2/24 + fd00::2/64. opts go to both createStack calls (a gets seed, b seed+1).
  * Returns { a, b, ifA, ifB, linkA, linkB, dispose }.
  */
 export async function twoStacks(opts = {}) {

@@ -4,8 +4,11 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { it, test, assert, twoStacks, randomBytes, sha256, withTimeout, sleep } from './helpers.mjs';
-import '../dist/node.js';
+import { it, test, assert, twoStacks as twoPlainStacks, randomBytes, sha256, withTimeout, sleep } from './helpers.mjs';
+
+/** Two stacks of lwip-wasm/node's Stack, which has stack.net and stack.dgram. */
+const twoStacks = (opts = {}) => twoPlainStacks({ Stack, ...opts });
+import { Stack } from '../dist/node.js';
 
 /** An http.Agent whose connections go over a stack. */
 function stackAgent(stack, options) {

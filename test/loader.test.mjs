@@ -166,33 +166,41 @@ test('several stacks in one process have independent state', async () => {
   }
 });
 
-test('the TS export list matches the wasm module\'s real exports', () => {
-  const src = readFileSync(join(root, 'src/bindings/exports.ts'), 'utf8');
-  const listMatch = src.match(/EXPORTED_FUNCTIONS[^=]*=\s*\[([\s\S]*?)\]/);
-  assert.ok(listMatch, 'EXPORTED_FUNCTIONS not found in src/bindings/exports.ts');
-  const declared = [...listMatch[1].matchAll(/'([A-Za-z_$][\w$]*)'/g)].map((m) => m[1]);
-  assert.ok(declared.length > 10, `only ${declared.length} names parsed`);
-  assert.is(new Set(declared).size, declared.length, 'EXPORTED_FUNCTIONS has duplicates');
-
-  // The typed interface declares the same functions.
-  const ifaceMatch = src.match(/export interface LwipExports\s*\{([\s\S]*?)\n\}/);
-  assert.ok(ifaceMatch, 'interface LwipExports not found');
-  const methods = [...ifaceMatch[1].matchAll(/^\s*([A-Za-z_$][\w$]*)\s*\(/gm)].map((m) => m[1]);
-  assert.equal([...methods].sort(), [...declared].sort(), 'LwipExports methods vs EXPORTED_FUNCTIONS');
-
+test('the wasm exports exactly the list generated from wasm/abi.h, and imports only what the loader gives', () => {
+  // build/exports.json is what scripts/gen-abi.mjs hands the linker (and src/gen/abi.ts
+  // types); emscripten's runtime adds _initialize and its function table.
+  const declared = JSON.parse(readFileSync(join(root, 'build/exports.json'), 'utf8')).map((n) => n.replace(/^_/, ''));
+  assert.ok(declared.length > 10, `only ${declared.length} names in build/exports.json`);
+  assert.is(new Set(declared).size, declared.length, 'build/exports.json has duplicates');
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   const exports = WebAssembly.Module.exports(module);
   const fns = exports.filter((e) => e.kind === 'function').map((e) => e.name);
+  const runtime = ['_initialize'];
   const missing = declared.filter((n) => !fns.includes(n));
-  const undeclared = fns.filter((n) => !declared.includes(n));
-  assert.equal(missing, [], `declared in exports.ts but not exported by the wasm: ${missing.join(', ')}`);
-  assert.equal(undeclared, [], `exported by the wasm but not declared in exports.ts: ${undeclared.join(', ')}`);
+  const undeclared = fns.filter((n) => !declared.includes(n) && !runtime.includes(n));
+  assert.equal(missing, [], `listed in wasm/abi.h but not exported by the wasm: ${missing.join(', ')}`);
+  assert.equal(undeclared, [], `exported by the wasm but not listed in wasm/abi.h: ${undeclared.join(', ')}`);
   assert.ok(exports.some((e) => e.name === 'memory' && e.kind === 'memory'), 'the wasm exports its memory');
-  // Its imports are only what load.ts provides.
-  const provided = ['js_now', 'js_rand', 'js_diag', 'js_assert', 'emscripten_notify_memory_growth'];
+  // Its imports are abi.h's LW_IMPORTS (build/imports.js declares them) and emscripten's
+  // memory-growth hook, which load.ts provides.
+  const imports = [...readFileSync(join(root, 'build/imports.js'), 'utf8').matchAll(/^ {2}(\w+): function/gm)].map((m) => m[1]);
+  assert.ok(imports.includes('js_now'), 'build/imports.js lists js_now');
+  const provided = [...imports, 'emscripten_notify_memory_growth'];
   for (const imp of WebAssembly.Module.imports(module)) {
     assert.is(imp.module, 'env', `import ${imp.module}.${imp.name}`);
     assert.ok(provided.includes(imp.name), `the wasm imports env.${imp.name}, which load.ts does not provide`);
+  }
+});
+
+test('a wasm that lacks an export of wasm/abi.h is refused with a clear error', async () => {
+  // build/abi-layout.wasm is a real wasm of this build that exports none of the stack's calls.
+  const other = readFileSync(join(root, 'build/abi-layout.wasm'));
+  try {
+    await Stack.create({ wasm: other });
+    assert.unreachable('Stack.create accepted a foreign wasm');
+  } catch (err) {
+    assert.instance(err, TypeError);
+    assert.match(err.message, /not the one this package was built with \(it lacks \w+/);
   }
 });
 

@@ -3,9 +3,12 @@
 import { Duplex, pipeline } from 'node:stream';
 import { once } from 'node:events';
 import {
-  SocketError, IPPROTO_TCP, TCP_NODELAY, SOL_SOCKET, SO_KEEPALIVE, TCP_KEEPIDLE, SO_LINGER,
+  Stack, SocketError, IPPROTO_TCP, TCP_NODELAY, SOL_SOCKET, SO_KEEPALIVE, TCP_KEEPIDLE, SO_LINGER,
 } from '../dist/node.js';
-import { it, test, assert, twoStacks, randomBytes, sha256, withTimeout, sleep, waitUntil } from './helpers.mjs';
+import { it, test, assert, twoStacks as twoPlainStacks, randomBytes, sha256, withTimeout, sleep, waitUntil } from './helpers.mjs';
+
+/** Two stacks of lwip-wasm/node's Stack, which has stack.net and stack.dgram. */
+const twoStacks = (opts = {}) => twoPlainStacks({ Stack, ...opts });
 
 /** Resolves with [event args] when emitter emits name, rejecting after ms. */
 const event = (emitter, name, ms = 5000) => withTimeout(once(emitter, name), ms, `waiting for '${name}'`);
@@ -427,9 +430,20 @@ it('works with stream.pipeline and object identity is shared with the main entry
   try {
     const main = await import('../dist/index.js');
     const node = await import('../dist/node.js');
-    assert.is(node.Stack, main.Stack);
-    assert.is(node.SocketError, main.SocketError);
+    // lwip-wasm/node's Stack extends the main entry's; everything else is the same class.
+    assert.ok(net.a instanceof main.Stack, 'a node Stack is a Stack');
+    assert.is(Object.getPrototypeOf(node.Stack), main.Stack);
+    for (const name of ['Socket', 'SocketError', 'StackError', 'createPair', 'NetInterface']) assert.is(node[name], main[name], name);
     assert.is(net.a.net, net.a.net, 'one module per stack');
+    // createNet serves a stack from the main entry too, and gives the same module as stack.net.
+    assert.is(node.createNet(net.a), net.a.net);
+    const plain = await main.Stack.create();
+    try {
+      assert.is(plain.net, undefined, 'the main entry adds no node modules');
+      assert.is(node.createNet(plain).isIP('10.0.0.1'), 4);
+    } finally {
+      plain.dispose();
+    }
     assert.is(net.a.net.isIP('fd00::1'), 6);
     assert.is(net.a.net.isIPv4('10.0.0.1'), true);
     assert.is(net.a.net.isIP('host'), 0);

@@ -3,8 +3,11 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
-import { it, test, assert, twoStacks, randomBytes, sha256, withTimeout } from './helpers.mjs';
-import '../dist/node.js';
+import { it, test, assert, twoStacks as twoPlainStacks, randomBytes, sha256, withTimeout } from './helpers.mjs';
+
+/** Two stacks of lwip-wasm/node's Stack, which has stack.net and stack.dgram. */
+const twoStacks = (opts = {}) => twoPlainStacks({ Stack, ...opts });
+import { Stack } from '../dist/node.js';
 
 const event = (emitter, name, ms = 5000) => withTimeout(once(emitter, name), ms, `waiting for '${name}'`);
 

@@ -11,19 +11,13 @@
 /* wasm/dns.c */
 void dns_forget_dhcp_servers(void);
 
-/* What dhcp_lease_get writes: every field a u32 (addresses in network byte order). */
-enum {
-  LEASE_STATE = 0,   /* lwIP's DHCP_STATE_* */
-  LEASE_ADDR,
-  LEASE_MASK,
-  LEASE_GW,
-  LEASE_SERVER,
-  LEASE_T0,          /* lease time, seconds */
-  LEASE_T1,          /* renewal time, seconds */
-  LEASE_T2,          /* rebinding time, seconds */
-  LEASE_USED,        /* seconds since the last ACK, in lwIP's 60 s ticks */
-  LEASE_FIELDS
+/* Whether each interface's client held a lease when the change stream last heard, so
+ * a lease gained or lost is posted once (JS waits on it; lwIP has no callback). */
+struct dhcp_watch {
+  struct lw_changer change;
+  u8_t leased;
 };
+static struct dhcp_watch watches[256];
 
 /* lwIP's 500 ms fine timer only counts down request_timeout, which is set while a
  * request is out (discover, request, ARP check, renew, rebind). stack_init stops the
@@ -55,14 +49,37 @@ dhcp_tick(void *arg)
   }
 }
 
-/* Called after every poll: a start, or the coarse timer's renewal, may have sent one. */
+/* Called after every poll: a start, or the coarse timer's renewal, may have sent a
+ * request (the fine timer must tick), and an answer may have granted or ended a lease. */
 void
 dhcp_tick_check(void)
 {
+  struct netif *n;
   if (!dhcp_ticking && dhcp_request_out()) {
     dhcp_ticking = 1;
     sys_timeout(DHCP_FINE_TIMER_MSECS, dhcp_tick, NULL);
   }
+  /* bounded: one pass over the interfaces, which only JS adds */
+  NETIF_FOREACH(n) {
+    struct dhcp_watch *w = &watches[netif_get_index(n)];
+    u8_t leased = netif_dhcp_data(n) != NULL && dhcp_supplied_address(n);
+    if (leased != w->leased) {
+      w->leased = leased;
+      change_post(&w->change, leased);
+    }
+  }
+}
+
+/* lwIP's DHCP_STATE_* as the LW_DHCP_* index TS names. */
+static u32_t
+dhcp_state_index(u8_t state)
+{
+#define DHCP_STATE_CASE(e, name) case DHCP_STATE_##name: return LW_DHCP_##name;
+  switch (state) {
+    LW_DHCP_STATES(DHCP_STATE_CASE)
+    default: return LW_DHCP_OFF;
+  }
+#undef DHCP_STATE_CASE
 }
 
 static struct netif *
@@ -82,6 +99,8 @@ dhcp_start_index(int ifindex)
     return -LW_ENODEV;
   }
   dns_forget_dhcp_servers();
+  change_init(&watches[ifindex].change, LW_CHANGE_DHCP, ifindex);
+  watches[ifindex].leased = 0;
   switch (dhcp_start(netif)) {
     case ERR_OK: return 0;
     case ERR_MEM: return -LW_ENOMEM;
@@ -101,13 +120,15 @@ dhcp_stop_index(int ifindex)
     dhcp_release_and_stop(netif);
     dhcp_cleanup(netif);
   }
+  change_drop(&watches[ifindex].change);
+  watches[ifindex].leased = 0;
   return 0;
 }
 
-/* Copies the client's state into out[LEASE_FIELDS]. Returns 1 when an address is
- * leased (bound, renewing or rebinding), 0 while still asking, -ENOENT if not running. */
+/* Copies the client's state into out. Returns 1 when an address is leased (bound,
+ * renewing or rebinding), 0 while still asking, -ENOENT if not running. */
 LW_EXPORT int
-dhcp_lease_get(int ifindex, u32_t *out)
+dhcp_lease_get(int ifindex, struct lw_lease *out)
 {
   struct netif *netif = dhcp_netif(ifindex);
   struct dhcp *dhcp;
@@ -118,15 +139,15 @@ dhcp_lease_get(int ifindex, u32_t *out)
   if (dhcp == NULL) {
     return -LW_ENOENT;
   }
-  memset(out, 0, LEASE_FIELDS * sizeof(u32_t));
-  out[LEASE_STATE] = dhcp->state;
-  out[LEASE_ADDR] = ip4_addr_get_u32(netif_ip4_addr(netif));
-  out[LEASE_MASK] = ip4_addr_get_u32(netif_ip4_netmask(netif));
-  out[LEASE_GW] = ip4_addr_get_u32(netif_ip4_gw(netif));
-  out[LEASE_SERVER] = ip4_addr_get_u32(ip_2_ip4(&dhcp->server_ip_addr));
-  out[LEASE_T0] = dhcp->offered_t0_lease;
-  out[LEASE_T1] = dhcp->offered_t1_renew;
-  out[LEASE_T2] = dhcp->offered_t2_rebind;
-  out[LEASE_USED] = (u32_t)dhcp->lease_used * DHCP_COARSE_TIMER_SECS;
+  memset(out, 0, sizeof(*out));
+  out->state = dhcp_state_index(dhcp->state);
+  memcpy(out->addr, &netif_ip4_addr(netif)->addr, 4);
+  memcpy(out->mask, &netif_ip4_netmask(netif)->addr, 4);
+  memcpy(out->gw, &netif_ip4_gw(netif)->addr, 4);
+  memcpy(out->server, &ip_2_ip4(&dhcp->server_ip_addr)->addr, 4);
+  out->lease_time = dhcp->offered_t0_lease;
+  out->renewal_time = dhcp->offered_t1_renew;
+  out->rebind_time = dhcp->offered_t2_rebind;
+  out->elapsed = (u32_t)dhcp->lease_used * DHCP_COARSE_TIMER_SECS;
   return dhcp_supplied_address(netif) ? 1 : 0;
 }

@@ -12,6 +12,7 @@
  * calls back, which it always does: with an answer, an error, or after its retries. */
 struct dns_query {
   struct dns_query *next;
+  struct lw_changer change;   /* posted when the answer (or the failure) arrives */
   int id;
   int status;          /* 0 pending, 1 found, or a negative errno */
   int abandoned;
@@ -101,6 +102,7 @@ dns_query_free(struct dns_query *q)
   if (dns_query_find(q->id, &l) != NULL) {
     *l = q->next;
   }
+  change_drop(&q->change);
   free(q);
 }
 
@@ -122,6 +124,7 @@ dns_query_found(const char *name, const ip_addr_t *addr, void *arg)
   } else {
     q->status = ip_current_netif() != NULL ? -LW_ENOENT : -LW_ETIMEDOUT;
   }
+  change_post(&q->change, 1);
 }
 
 /* A boundary address as lwIP's; IPv6 link-local needs a zone, as for sockets. */
@@ -213,6 +216,7 @@ dns_query_start(const char *name, int family)
   }
   dns_use_servers(); /* a renewed lease may have rewritten the table */
   q->id = next_id;
+  change_init(&q->change, LW_CHANGE_DNS, q->id);
   next_id = next_id >= 0x7fffffff ? 1 : next_id + 1;
   err = dns_gethostbyname_addrtype(name, &q->addr, dns_query_found, q, type);
   if (err == ERR_OK) {

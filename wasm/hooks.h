@@ -9,4 +9,12 @@ struct netif;
 /* sock_icmp.c: drops an ICMPv6 error that hides behind extension headers (1: eaten). */
 int icmp6_guard_input(struct pbuf *p, struct netif *inp);
 
+/* intercept.c: an intercepting interface takes TCP and UDP for any address (patch 0020),
+ * and its catch-all listener holds each SYN until JS gives a verdict. */
+int intercept_accept4(struct pbuf *p, struct netif *inp);
+int intercept_accept6(struct pbuf *p, struct netif *inp);
+err_t intercept_tcp_input(struct tcp_pcb *lpcb, const struct tcp_hdr *hdr, u16_t optlen, u16_t opt1len,
+                          const u8_t *opt2, const struct pbuf *p);
+void intercept_netif_gone(int ifindex);
+
 #endif /* LW_HOOKS_H */

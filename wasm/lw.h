@@ -1,39 +1,31 @@
-/* Internal declarations shared by the lwip-wasm C glue.
- *
- * Boundary contract: every function marked LW_EXPORT is called from TypeScript and
- * returns a value >= 0 or a negative Linux errno (wasm/lw_const.h). Nothing here
- * ever traps on bad input from JS; only a failed lwIP assertion (DEBUG builds) traps.
- *
- * Ownership: pointers passed in from JS are borrowed for the duration of the call.
- * Buffers returned to JS (outbox, scratch) stay owned by C and are valid until the
- * next call into the module. */
+/* Internal declarations shared by the lwip-wasm C glue. What crosses into TypeScript
+ * (exports, imports, records, enums) is declared in abi.h, which this includes; the
+ * boundary's contract (errno returns, borrowed pointers) is stated there. */
 #ifndef LW_H
 #define LW_H
 
-#include <emscripten/emscripten.h>
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
-#include "lw_const.h"
+#include "abi.h"
 
-#define LW_EXPORT EMSCRIPTEN_KEEPALIVE
+/* Marks a definition that abi.h's LW_EXPORTS lists (the linker exports that list). */
+#define LW_EXPORT
 
-/* Imports provided by TypeScript (module "env"). */
-/* Imports provided by TypeScript (module "env"; declared for the linker in wasm/imports.js). */
-extern u32_t js_now(void);
-extern void js_diag(const char *msg, int len);
-extern void js_assert(const char *msg, int len);
-extern u32_t js_rand(void);
-
-/* Socket addresses cross the boundary in this fixed 24-byte layout; the port is in
- * host byte order and addr holds 4 (IPv4) or 16 (IPv6) bytes in network order. */
-struct lw_addr {
-  u16_t family;   /* LW_AF_INET or LW_AF_INET6 */
-  u16_t port;
-  u32_t scope;    /* IPv6 zone (interface index); 0 for none */
-  u8_t addr[16];
+/* An entry in the change stream (change.c): an object JS may be waiting on. It is
+ * queued at most once, carries the latest events posted, and leaves the queue when its
+ * owner goes away. */
+struct lw_changer {
+  struct lw_changer *next, *prev;
+  s32_t id;
+  u32_t events;
+  u8_t kind;      /* LW_CHANGE_* */
+  u8_t queued;
 };
+void change_init(struct lw_changer *c, u8_t kind, s32_t id);
+void change_post(struct lw_changer *c, u32_t events);
+void change_drop(struct lw_changer *c);
 
 /* Socket states, a reduced form of Linux's sk_state. */
 enum lw_state {
@@ -48,7 +40,6 @@ enum lw_state {
 #define SF_RD_SHUT   0x01u  /* shutdown(SHUT_RD) */
 #define SF_WR_SHUT   0x02u  /* shutdown(SHUT_WR), or the connection ended */
 #define SF_EOF       0x04u  /* the peer's FIN arrived */
-#define SF_QUEUED    0x08u  /* on the changed list */
 #define SF_BOUND     0x10u
 #define SF_UDP_CONN  0x20u  /* connected UDP socket */
 #define SF_FIN       0x40u  /* the peer's FIN itself arrived (not just "the stream ended") */
@@ -96,7 +87,7 @@ struct lw_sock {
   ip4_addr_t nexthop;
   u8_t nexthop_if;
 
-  struct lw_sock *changed_next;
+  struct lw_changer change;  /* id: the fd; events: the readiness bits */
 
   /* Options (sock_opt.c). Buffer sizes are stored doubled, as Linux reports them. */
   u32_t sndbuf;            /* SO_SNDBUF; TCP queues at most half of it */
@@ -138,34 +129,46 @@ struct lw_config {
   u32_t udp_rcvbuf;           /* bytes queued per UDP socket before drops */
 };
 extern struct lw_config lw_cfg;
-u8_t *lw_outbox_reserve(u32_t len);
+u8_t *lw_outbox_reserve(u32_t ifindex, u32_t len);
 
 /* sock_opt.c */
 void sock_opt_init(struct lw_sock *s);
 void sock_opt_inherit(struct lw_sock *child, const struct lw_sock *parent);
 void sock_opt_apply_tcp(struct lw_sock *s);
 void sock_opt_release(struct lw_sock *s);
+
+/* tcp_buf.c */
 u32_t sock_tcp_send_room(const struct lw_sock *s);
 u32_t sock_tcp_recved(struct lw_sock *s, u32_t consumed);
+void sock_tcp_window_adjust(struct lw_sock *s);
+void sock_tcp_window_release(struct lw_sock *s);
+
+/* sock_mcast.c */
+int mcast_sock_membership(struct lw_sock *s, int name, const u8_t *val, u32_t len);
+void mcast_sock_leave_all(struct lw_sock *s);
 
 /* sock_epoll.c */
 void epoll_sock_changed(struct lw_sock *s, u32_t old);
 void epoll_sock_gone(struct lw_sock *s);
 void epoll_sock_arrival(struct lw_sock *s);
 
-/* sock.c */
+/* sock_fd.c */
+u32_t sock_count(void);
 struct lw_sock *sock_get(int fd);
 u32_t sock_fd_cap(void);
 struct lw_sock *sock_alloc(u8_t domain, u8_t type);
 int sock_assign_fd(struct lw_sock *s);
 void sock_free(struct lw_sock *s);
 void sock_refresh(struct lw_sock *s);
+
+/* sock_addr.c */
 int sock_addr_in(const struct lw_sock *s, const struct lw_addr *a, ip_addr_t *ip, u16_t *port);
 void sock_addr_out(struct lw_addr *a, const ip_addr_t *ip, u16_t port);
 void sock_addr_out_for(const struct lw_sock *s, struct lw_addr *a, const ip_addr_t *ip, u16_t port);
-int sock_tcp_state(const struct lw_sock *s);
 int sock_addr_is_local(const ip_addr_t *ip);
+int sock_route_check(const ip_addr_t *dst);
 int lw_err_to_errno(err_t err);
+int sock_tcp_state(const struct lw_sock *s);
 
 /* sock_tcp.c / sock_udp.c: per-protocol halves of the socket calls. */
 int tcp_sock_open(struct lw_sock *s);

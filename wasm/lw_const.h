@@ -1,6 +1,7 @@
 /* Constants shared by the C glue and TypeScript, with Linux's names and values.
- * This file is the single source: scripts/gen-constants.mjs turns every
- * `#define LW_<NAME> <value>` line into an export in src/gen/constants.ts. */
+ * This file is the single source: scripts/gen-abi.mjs turns every `#define LW_<NAME>`
+ * (an integer literal, as the preprocessor sees it) into an export in
+ * src/gen/constants.ts. */
 #ifndef LW_CONST_H
 #define LW_CONST_H
 
@@ -153,5 +154,12 @@
 #define LW_EHOSTUNREACH   113
 #define LW_EALREADY       114
 #define LW_EINPROGRESS    115
+
+/* The events of a CHANGE_INTERCEPT entry (intercept.c) */
+#define LW_INTERCEPT_SYN  1   /* SYNs held, not yet reported (intercept_syns) */
+#define LW_INTERCEPT_UDP  2   /* datagrams queued (intercept_udp_recv) */
+
+/* lw_ss_row.flags (stack_ss) */
+#define LW_SSF_TCPINFO    1   /* the TCP fields (mss ... rcv_wnd) are filled in */
 
 #endif /* LW_CONST_H */

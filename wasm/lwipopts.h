@@ -7,7 +7,7 @@
 /* One thread, no OS: JS drives input, timers and the socket calls from its event loop. */
 #define NO_SYS                          1
 #define SYS_LIGHTWEIGHT_PROT            0
-#define LWIP_SOCKET                     0   /* our own socket layer lives in wasm/sock.c */
+#define LWIP_SOCKET                     0   /* our own socket layer: wasm/sock_*.c */
 #define LWIP_NETCONN                    0
 #define LWIP_TIMERS                     1   /* JS sleeps until sys_timeouts_sleeptime() */
 /* Only makes lwip_cyclic_timer visible, so stack.c can stop IGMP's and MLD's 100 ms
@@ -187,7 +187,11 @@ extern unsigned int lw_tcp_msl;
  * in-window sequence number and a plausible ACK before lwIP acts on it (tcp_guard.c). */
 #define LWIP_HOOK_FILENAME              "hooks.h"
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-  tcp_guard_inpacket((pcb), (hdr), (p))
+  tcp_guard_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
+/* An intercepting interface (the relay's per-client gateway, intercept.c) takes TCP and
+ * UDP for addresses it does not own (wasm/patches/0020). */
+#define LWIP_HOOK_IP4_INPUT_ACCEPT(p, inp) intercept_accept4((p), (inp))
+#define LWIP_HOOK_IP6_INPUT_ACCEPT(p, inp) intercept_accept6((p), (inp))
 /* ICMPv6 errors reach sock_icmp.c's checks only when they follow the IPv6 header
  * directly (lwIP's raw input matches the first next header), so one behind extension
  * headers is dropped before lwIP sees it (sock_icmp.c). */

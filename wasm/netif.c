@@ -11,6 +11,7 @@
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "lw.h"
+#include "hooks.h"
 
 struct lw_netif_init {
   u8_t mac[6];
@@ -20,16 +21,13 @@ struct lw_netif_init {
 static err_t
 netif_eth_linkoutput(struct netif *netif, struct pbuf *p)
 {
-  u32_t ifindex = netif_get_index(netif);
   u32_t len = p->tot_len;
-  u8_t *rec = lw_outbox_reserve(len);
-  if (rec == NULL) {
+  u8_t *frame = lw_outbox_reserve(netif_get_index(netif), len);
+  if (frame == NULL) {
     LINK_STATS_INC(link.memerr);
     return ERR_MEM;
   }
-  memcpy(rec, &ifindex, 4);
-  memcpy(rec + 4, &len, 4);
-  pbuf_copy_partial(p, rec + 8, (u16_t)len, 0);
+  pbuf_copy_partial(p, frame, (u16_t)len, 0);
   LINK_STATS_INC(link.xmit);
   return ERR_OK;
 }
@@ -87,18 +85,18 @@ netif_lookup(int ifindex)
   return (ifindex > 0 && ifindex < 256) ? netif_get_by_index((u8_t)ifindex) : NULL;
 }
 
-/* Sets the IPv4 address, netmask and gateway (network byte order). */
+/* Sets the IPv4 address, netmask and gateway. */
 LW_EXPORT int
-netif_set_ip4(int ifindex, u32_t addr, u32_t mask, u32_t gw)
+netif_set_ip4(int ifindex, const struct lw_ip4_config *cfg)
 {
   struct netif *netif = netif_lookup(ifindex);
   ip4_addr_t a, m, g;
   if (netif == NULL) {
     return -LW_ENODEV;
   }
-  ip4_addr_set_u32(&a, addr);
-  ip4_addr_set_u32(&m, mask);
-  ip4_addr_set_u32(&g, gw);
+  memcpy(&a.addr, cfg->addr, 4);
+  memcpy(&m.addr, cfg->mask, 4);
+  memcpy(&g.addr, cfg->gw, 4);
   netif_set_addr(netif, &a, &m, &g);
   return 0;
 }
@@ -175,6 +173,7 @@ netif_remove_index(int ifindex)
   if (netif == NULL || netif->linkoutput != netif_eth_linkoutput) {
     return -LW_ENODEV;
   }
+  intercept_netif_gone(ifindex);
   if (netif_dhcp_data(netif) != NULL) { /* the DHCP client goes with its interface */
     dhcp_release_and_stop(netif);
     dhcp_cleanup(netif);
@@ -185,13 +184,13 @@ netif_remove_index(int ifindex)
   return 0;
 }
 
-/* A permanent ARP entry (ip in network byte order), as `ip neigh add ... nud permanent`. */
+/* A permanent ARP entry (ip: 4 bytes), as `ip neigh add ... nud permanent`. */
 LW_EXPORT int
-netif_add_neighbor4(u32_t ip, const u8_t *mac)
+netif_add_neighbor4(const u8_t *ip, const u8_t *mac)
 {
   ip4_addr_t a;
   struct eth_addr eth;
-  ip4_addr_set_u32(&a, ip);
+  memcpy(&a.addr, ip, 4);
   memcpy(eth.addr, mac, ETH_HWADDR_LEN);
   switch (etharp_add_static_entry(&a, &eth)) {
     case ERR_OK: return 0;

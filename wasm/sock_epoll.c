@@ -20,6 +20,7 @@ struct lw_epitem {
 struct lw_epoll {
   struct lw_epitem *ready_head, *ready_tail;
   u32_t items;
+  struct lw_changer change;       /* posted when the ready list stops being empty */
 };
 
 static struct lw_epoll **eps;
@@ -44,6 +45,7 @@ ep_enqueue(struct lw_epitem *it)
     ep->ready_tail->next_ready = it;
   } else {
     ep->ready_head = it;
+    change_post(&ep->change, 1);   /* a waiter in JS may now find something */
   }
   ep->ready_tail = it;
 }
@@ -140,7 +142,11 @@ epoll_create(void)
     ep_cap = cap;
   }
   eps[id] = (struct lw_epoll *)calloc(1, sizeof(struct lw_epoll));
-  return eps[id] ? (int)id : -LW_ENOMEM;
+  if (eps[id] == NULL) {
+    return -LW_ENOMEM;
+  }
+  change_init(&eps[id]->change, LW_CHANGE_EPOLL, (s32_t)id);
+  return (int)id;
 }
 
 LW_EXPORT int
@@ -194,9 +200,9 @@ epoll_ctl(int id, int op, int fd, u32_t events)
   return 0;
 }
 
-/* Fills out with up to max (fd, revents) pairs; returns how many. */
+/* Fills out with up to max events; returns how many. */
 LW_EXPORT int
-epoll_wait(int id, u32_t *out, int max)
+epoll_wait(int id, struct lw_epoll_event *out, int max)
 {
   struct lw_epoll *ep = ep_get(id);
   struct lw_epitem *it, *requeue_head = NULL, *requeue_tail = NULL;
@@ -220,8 +226,8 @@ epoll_wait(int id, u32_t *out, int max)
     if (rev == 0 || it->disabled) {
       continue;   /* no longer ready: dropped here, so waits stay O(ready) */
     }
-    out[2 * n] = (u32_t)it->s->fd;
-    out[2 * n + 1] = rev;
+    out[n].fd = it->s->fd;
+    out[n].events = rev;
     n++;
     if (it->events & LW_EPOLLONESHOT) {
       it->disabled = 1;
@@ -248,14 +254,6 @@ epoll_wait(int id, u32_t *out, int max)
   return n;
 }
 
-/* Whether a wait could return something now (it may find the entries stale). */
-LW_EXPORT int
-epoll_pending(int id)
-{
-  struct lw_epoll *ep = ep_get(id);
-  return ep == NULL ? -LW_EBADF : ep->ready_head != NULL;
-}
-
 LW_EXPORT int
 epoll_close(int id)
 {
@@ -278,6 +276,7 @@ epoll_close(int id)
       }
     }
   }
+  change_drop(&ep->change);
   free(ep);
   eps[id] = NULL;
   return 0;

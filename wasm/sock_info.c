@@ -8,20 +8,6 @@
 #include "lwip/stats.h"
 #include "lw.h"
 
-#define SS_WORDS 32
-
-/* One ss row: see src/introspect.ts for the field order. */
-struct ss_row {
-  s32_t fd;
-  u32_t proto, state, flags;
-  struct lw_addr local, remote;          /* 6 words each */
-  u32_t recv_q, send_q;
-  u32_t mss, cwnd, ssthresh, rto_ms, rtt_ms, retrans, snd_wnd, rcv_wnd;
-  u32_t rcvbuf, sndbuf, rmem, wmem;
-  u32_t reserved[2];
-};
-
-#define SSF_TCPINFO 1u
 
 static int
 pcb_linux_state(const struct tcp_pcb *pcb)
@@ -42,7 +28,7 @@ pcb_linux_state(const struct tcp_pcb *pcb)
 }
 
 static void
-row_tcp_pcb(struct ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
+row_tcp_pcb(struct lw_ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
 {
   struct lw_sock fake;
   memset(&fake, 0, sizeof(fake));
@@ -53,7 +39,7 @@ row_tcp_pcb(struct ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
   if (pcb->state != LISTEN) {
     sock_addr_out_for(&fake, &r->remote, &pcb->remote_ip, pcb->remote_port);
     r->send_q = pcb->snd_lbb - pcb->lastack;   /* sent or queued, not yet acknowledged */
-    r->flags |= SSF_TCPINFO;
+    r->flags |= LW_SSF_TCPINFO;
     r->mss = pcb->mss;
     r->cwnd = pcb->cwnd;
     r->ssthresh = pcb->ssthresh;
@@ -69,7 +55,7 @@ row_tcp_pcb(struct ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
 }
 
 static void
-row_sock(struct ss_row *r, const struct lw_sock *s)
+row_sock(struct lw_ss_row *r, const struct lw_sock *s)
 {
   r->fd = s->fd;
   r->rcvbuf = s->rcvbuf;
@@ -108,17 +94,15 @@ row_sock(struct ss_row *r, const struct lw_sock *s)
   }
 }
 
-/* Writes up to max rows (SS_WORDS words each): every socket with a descriptor, then
+/* Writes up to max rows: every socket with a descriptor, then
  * connections waiting in accept queues, then pcbs lwIP owns alone (closed by the
  * application but not finished: FIN_WAIT, LAST_ACK, TIME_WAIT). Returns the count. */
 LW_EXPORT int
-stack_ss(u32_t *out, int max)
+stack_ss(struct lw_ss_row *rows, int max)
 {
   int fd_limit = (int)sock_fd_cap();
-  struct ss_row *rows = (struct ss_row *)out;
   const struct tcp_pcb *pcb;
   int n = 0, fd;
-  LWIP_ASSERT("row size", sizeof(struct ss_row) == SS_WORDS * 4);
   for (fd = 0; fd < fd_limit && n < max; fd++) {
     struct lw_sock *s = sock_get(fd);
     struct lw_sock *c;
@@ -147,15 +131,14 @@ stack_ss(u32_t *out, int max)
     memset(&rows[n], 0, sizeof(rows[n]));
     row_tcp_pcb(&rows[n], pcb, IP_IS_V6_VAL(pcb->local_ip) ? LW_AF_INET6 : LW_AF_INET);
     rows[n].fd = -1;
-    rows[n++].flags &= ~SSF_TCPINFO;
+    rows[n++].flags &= ~LW_SSF_TCPINFO;
   }
   return n;
 }
 
-/* /proc/net/sockstat: out = { tcp inuse, orphan, tw, alloc, mem, udp inuse, udp mem,
- * sockets used }. mem is bytes queued (Linux counts pages). */
+/* /proc/net/sockstat's counts. mem is bytes queued (Linux counts pages). */
 LW_EXPORT int
-stack_sockstat(u32_t *out)
+stack_sockstat(struct lw_sockstat *out)
 {
   int fd_limit = (int)sock_fd_cap();
   const struct tcp_pcb *pcb;
@@ -193,36 +176,48 @@ stack_sockstat(u32_t *out)
     tw++;
     alloc++;
   }
-  out[0] = tcp_inuse;
-  out[1] = orphan;
-  out[2] = tw;
-  out[3] = alloc;
-  out[4] = tcp_mem;
-  out[5] = udp_inuse;
-  out[6] = udp_mem;
-  out[7] = used;
-  return 8;
+  out->sockets_used = used;
+  out->tcp_inuse = tcp_inuse;
+  out->tcp_orphan = orphan;
+  out->tcp_tw = tw;
+  out->tcp_alloc = alloc;
+  out->tcp_mem = tcp_mem;
+  out->udp_inuse = udp_inuse;
+  out->udp_mem = udp_mem;
+  return 0;
 }
 
-/* lwIP's protocol counters: 11 protocols x 12 counters (struct stats_proto order),
- * in the order link, etharp, ip_frag, ip, icmp, udp, tcp, ip6, icmp6, ip6_frag, nd6. */
-LW_EXPORT int
-stack_stats(u32_t *out, int max)
+static void
+stats_copy(struct lw_proto_stats *out, const struct stats_proto *p)
 {
-  const struct stats_proto *protos[] = {
-    &lwip_stats.link, &lwip_stats.etharp, &lwip_stats.ip_frag, &lwip_stats.ip, &lwip_stats.icmp,
-    &lwip_stats.udp, &lwip_stats.tcp, &lwip_stats.ip6, &lwip_stats.icmp6, &lwip_stats.ip6_frag,
-    &lwip_stats.nd6,
-  };
-  int i, n = 0;
-  for (i = 0; i < (int)(sizeof(protos) / sizeof(protos[0])); i++) {
-    const struct stats_proto *p = protos[i];
-    const STAT_COUNTER v[12] = { p->xmit, p->recv, p->fw, p->drop, p->chkerr, p->lenerr,
-                                 p->memerr, p->rterr, p->proterr, p->opterr, p->err, p->cachehit };
-    int k;
-    for (k = 0; k < 12 && n < max; k++) {
-      out[n++] = v[k];
-    }
-  }
-  return n;
+  out->xmit = p->xmit;
+  out->recv = p->recv;
+  out->fw = p->fw;
+  out->drop = p->drop;
+  out->chkerr = p->chkerr;
+  out->lenerr = p->lenerr;
+  out->memerr = p->memerr;
+  out->rterr = p->rterr;
+  out->proterr = p->proterr;
+  out->opterr = p->opterr;
+  out->err = p->err;
+  out->cachehit = p->cachehit;
+}
+
+/* lwIP's protocol counters. */
+LW_EXPORT int
+stack_stats(struct lw_stats *out)
+{
+  stats_copy(&out->link, &lwip_stats.link);
+  stats_copy(&out->etharp, &lwip_stats.etharp);
+  stats_copy(&out->ip_frag, &lwip_stats.ip_frag);
+  stats_copy(&out->ip, &lwip_stats.ip);
+  stats_copy(&out->icmp, &lwip_stats.icmp);
+  stats_copy(&out->udp, &lwip_stats.udp);
+  stats_copy(&out->tcp, &lwip_stats.tcp);
+  stats_copy(&out->ip6, &lwip_stats.ip6);
+  stats_copy(&out->icmp6, &lwip_stats.icmp6);
+  stats_copy(&out->ip6_frag, &lwip_stats.ip6_frag);
+  stats_copy(&out->nd6, &lwip_stats.nd6);
+  return 0;
 }

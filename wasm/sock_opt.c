@@ -14,7 +14,6 @@
 #define BUF_MIN_RCV 2304u            /* Linux SOCK_MIN_RCVBUF, doubled form */
 #define BUF_MIN_SND 4608u            /* Linux SOCK_MIN_SNDBUF */
 #define BUF_MAX     (2u * TCP_WND)   /* our rmem_max/wmem_max, doubled form */
-#define MAX_GROUPS  20               /* Linux's IP_MAX_MEMBERSHIPS */
 
 void
 sock_opt_init(struct lw_sock *s)
@@ -53,132 +52,14 @@ sock_opt_inherit(struct lw_sock *c, const struct lw_sock *p)
   c->opt_flags = p->opt_flags;
 }
 
-static u32_t
-tcp_window_target_held(const struct lw_sock *s)
-{
-  u32_t wnd = s->rcvbuf / 2;   /* half the doubled value: what the caller asked for */
-  if (wnd < 2u * 536u) {
-    wnd = 2u * 536u;
-  }
-  return wnd >= TCP_WND ? 0 : TCP_WND - wnd;
-}
-
-static void
-tcp_give_window(struct tcp_pcb *pcb, u32_t n)
-{
-  /* bounded: n is bytes read or held back, at most the window; 64 KiB a pass */
-  while (n > 0) {
-    u16_t step = n > 0xFFFFu ? 0xFFFFu : (u16_t)n;
-    tcp_recved(pcb, step);
-    n -= step;
-  }
-}
-
-/* Reading consumed bytes: reopen the window, less what SO_RCVBUF still holds back. */
-u32_t
-sock_tcp_recved(struct lw_sock *s, u32_t consumed)
-{
-  u32_t target = tcp_window_target_held(s);
-  u32_t pay = 0;
-  if (s->pcb.tcp == NULL) {
-    return 0;
-  }
-  if (target > s->wnd_held) {
-    pay = target - s->wnd_held;
-    if (pay > consumed) {
-      pay = consumed;
-    }
-    s->wnd_held += pay;
-  }
-  tcp_give_window(s->pcb.tcp, consumed - pay);
-  if (target > 0) {
-    /* lwIP announces a reopened window at once only when it grew by a quarter of
-     * TCP_WND; a small SO_RCVBUF window never grows that much, and the peer would wait
-     * for its persist timer. Announce it once it grew by a quarter of the cap, as
-     * Linux does when its window grows substantially. */
-    struct tcp_pcb *pcb = s->pcb.tcp;
-    u32_t cap = TCP_WND - target;
-    u32_t edge = pcb->rcv_nxt + pcb->rcv_wnd;
-    u32_t want = LWIP_MAX(cap / 4, pcb->mss);
-    if (TCP_SEQ_GEQ(edge, pcb->rcv_ann_right_edge + want) && pcb->state == ESTABLISHED) {
-      tcp_ack_now(pcb);
-      tcp_output(pcb);
-    }
-  }
-  return consumed - pay;
-}
-
-static void
-tcp_window_adjust(struct lw_sock *s)
-{
-  struct tcp_pcb *pcb = s->pcb.tcp;
-  u32_t target = tcp_window_target_held(s);
-  if (pcb == NULL || pcb->state == CLOSED || pcb->state == LISTEN ||
-      pcb->state == SYN_SENT || pcb->state == SYN_RCVD) {
-    /* Before the handshake completes, lwIP resets the window itself (tcp_connect, and
-     * again when window scaling is agreed), so nothing can be held yet. */
-    s->wnd_held = 0;
-    return;
-  }
-  if (target > s->wnd_held) {
-    u32_t take = target - s->wnd_held;
-    /* Data the peer was already allowed to send must still fit: lwIP would trim it
-     * and the peer would only recover by retransmission timeouts. */
-    u32_t promised = TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt) ? pcb->rcv_ann_right_edge - pcb->rcv_nxt : 0;
-    u32_t spare = pcb->rcv_wnd > promised ? pcb->rcv_wnd - promised : 0;
-    if (take > spare) {
-      take = spare;   /* the rest is held back as data is read */
-    }
-    pcb->rcv_wnd -= take;
-    s->wnd_held += take;
-    if (pcb->rcv_ann_wnd > pcb->rcv_wnd) {
-      pcb->rcv_ann_wnd = pcb->rcv_wnd;   /* announce no more than is left */
-    }
-  } else if (target < s->wnd_held) {
-    u32_t give = s->wnd_held - target;
-    s->wnd_held -= give;
-    tcp_give_window(pcb, give);
-  }
-}
-
-/* Returns the withheld window before lwIP closes the pcb, so that its "unread data
- * means RST" test sees only real unread data. */
+/* The socket is closing: give back held window (tcp_buf.c) and leave its groups. */
 void
 sock_opt_release(struct lw_sock *s)
 {
-  struct lw_group *g = s->groups;
-  if (s->type == LW_SOCK_STREAM && s->pcb.tcp != NULL && s->pcb.tcp->state != LISTEN && s->wnd_held > 0) {
-    tcp_give_window(s->pcb.tcp, s->wnd_held);
-    s->wnd_held = 0;
-  }
-  while (g != NULL) {
-    struct lw_group *next = g->next;
-    if (IP_IS_V6_VAL(g->group)) {
-      struct netif *n = g->ifindex ? netif_get_by_index((u8_t)g->ifindex) : NULL;
-      if (n != NULL) {
-        mld6_leavegroup_netif(n, ip_2_ip6(&g->group));
-      } else if (g->ifindex == 0) {
-        mld6_leavegroup(IP6_ADDR_ANY6, ip_2_ip6(&g->group));
-      }
-    } else {
-      igmp_leavegroup(&g->ifaddr, ip_2_ip4(&g->group));
-    }
-    free(g);
-    g = next;
-  }
-  s->groups = NULL;
+  sock_tcp_window_release(s);
+  mcast_sock_leave_all(s);
 }
 
-u32_t
-sock_tcp_send_room(const struct lw_sock *s)
-{
-  const struct tcp_pcb *pcb = s->pcb.tcp;
-  u32_t limit = s->sndbuf / 2;
-  u32_t free_ = pcb->snd_buf;   /* not tcp_sndbuf(), which stops at 64 KiB */
-  u32_t queued = TCP_SND_BUF - free_;
-  u32_t room = limit > queued ? limit - queued : 0;
-  return room < free_ ? room : free_;
-}
 
 /* Copies the socket's options onto its current pcb (new, reopened, or accepted). */
 void
@@ -214,7 +95,7 @@ sock_opt_apply_tcp(struct lw_sock *s)
   if (s->maxseg != 0 && pcb->state != SYN_SENT && pcb->mss > s->maxseg) {
     pcb->mss = s->maxseg;
   }
-  tcp_window_adjust(s);
+  sock_tcp_window_adjust(s);
 }
 
 static int
@@ -246,105 +127,6 @@ clamp_buf(s32_t v, u32_t min)
   return d < min ? min : d;
 }
 
-static int
-group_change(struct lw_sock *s, int join, const ip_addr_t *group, const ip4_addr_t *ifaddr, u32_t ifindex)
-{
-  struct lw_group **pp = &s->groups, *g;
-  int count = 0;
-  err_t err;
-  for (; *pp != NULL; pp = &(*pp)->next, count++) {
-    g = *pp;
-    if (ip_addr_cmp(&g->group, group) &&
-        (IP_IS_V6(group) ? g->ifindex == ifindex : ip4_addr_cmp(&g->ifaddr, ifaddr))) {
-      break;
-    }
-  }
-  if (join) {
-    if (*pp != NULL) {
-      return -LW_EADDRINUSE;   /* Linux: already a member */
-    }
-    if (count >= MAX_GROUPS) {
-      return -LW_ENOBUFS;
-    }
-    if (IP_IS_V6(group)) {
-      struct netif *n = ifindex ? netif_get_by_index((u8_t)ifindex) : NULL;
-      if (ifindex && n == NULL) {
-        return -LW_ENODEV;
-      }
-      err = n ? mld6_joingroup_netif(n, ip_2_ip6(group)) : mld6_joingroup(IP6_ADDR_ANY6, ip_2_ip6(group));
-    } else {
-      err = igmp_joingroup(ifaddr, ip_2_ip4(group));
-    }
-    if (err != ERR_OK) {
-      return err == ERR_VAL ? -LW_EADDRNOTAVAIL : -LW_ENOBUFS;
-    }
-    g = (struct lw_group *)calloc(1, sizeof(*g));
-    if (g == NULL) {
-      return -LW_ENOMEM;
-    }
-    ip_addr_copy(g->group, *group);
-    g->ifindex = ifindex;
-    ip4_addr_copy(g->ifaddr, *ifaddr);
-    *pp = g;
-    return 0;
-  }
-  if (*pp == NULL) {
-    return -LW_EADDRNOTAVAIL;   /* Linux: not a member */
-  }
-  g = *pp;
-  *pp = g->next;
-  if (IP_IS_V6(group)) {
-    struct netif *n = ifindex ? netif_get_by_index((u8_t)ifindex) : NULL;
-    if (n) {
-      mld6_leavegroup_netif(n, ip_2_ip6(group));
-    } else {
-      mld6_leavegroup(IP6_ADDR_ANY6, ip_2_ip6(group));
-    }
-  } else {
-    igmp_leavegroup(ifaddr, ip_2_ip4(group));
-  }
-  free(g);
-  return 0;
-}
-
-static int
-opt_membership(struct lw_sock *s, int name, const u8_t *val, u32_t len)
-{
-  ip_addr_t group;
-  ip4_addr_t ifaddr;
-  u32_t ifindex = 0;
-  if (s->type != LW_SOCK_DGRAM) {
-    return -LW_EPROTO;   /* Linux refuses memberships on TCP sockets with EPROTO */
-  }
-  memset(&group, 0, sizeof(group));
-  ip4_addr_set_any(&ifaddr);
-  if (name == LW_IP_ADD_MEMBERSHIP || name == LW_IP_DROP_MEMBERSHIP) {
-    u32_t g, i;
-    if (len < 8) {
-      return -LW_EINVAL;
-    }
-    memcpy(&g, val, 4);
-    memcpy(&i, val + 4, 4);
-    ip_addr_set_ip4_u32_val(group, g);
-    ip4_addr_set_u32(&ifaddr, i);
-    if (!ip4_addr_ismulticast(ip_2_ip4(&group))) {
-      return -LW_EINVAL;
-    }
-    return group_change(s, name == LW_IP_ADD_MEMBERSHIP, &group, &ifaddr, 0);
-  }
-  if (len < 20) {
-    return -LW_EINVAL;
-  }
-  IP_SET_TYPE_VAL(group, IPADDR_TYPE_V6);
-  memcpy(ip_2_ip6(&group)->addr, val, 16);
-  ip6_addr_clear_zone(ip_2_ip6(&group));
-  memcpy(&ifindex, val + 16, 4);
-  if (!ip6_addr_ismulticast(ip_2_ip6(&group))) {
-    return -LW_EINVAL;
-  }
-  return group_change(s, name == LW_IPV6_JOIN_GROUP, &group, &ifaddr, ifindex);
-}
-
 LW_EXPORT int
 sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
 {
@@ -357,14 +139,13 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
   tcp = s->type == LW_SOCK_STREAM;
   /* Options that take a structure. */
   if (level == LW_SOL_SOCKET && name == LW_SO_LINGER) {
-    s32_t onoff, secs;
-    if (len < 8) {
+    struct lw_linger l;
+    if (len < sizeof(l)) {
       return -LW_EINVAL;
     }
-    memcpy(&onoff, val, 4);
-    memcpy(&secs, val + 4, 4);
-    s->opt_flags = (u8_t)(onoff ? s->opt_flags | OF_LINGER : s->opt_flags & ~OF_LINGER);
-    s->linger = (u16_t)(secs < 0 ? 0 : secs > 0xFFFF ? 0xFFFF : secs);
+    memcpy(&l, val, sizeof(l));
+    s->opt_flags = (u8_t)(l.onoff ? s->opt_flags | OF_LINGER : s->opt_flags & ~OF_LINGER);
+    s->linger = (u16_t)(l.linger < 0 ? 0 : l.linger > 0xFFFF ? 0xFFFF : l.linger);
     return 0;
   }
   if ((level == LW_IPPROTO_IP && (name == LW_IP_ADD_MEMBERSHIP || name == LW_IP_DROP_MEMBERSHIP)) ||
@@ -372,7 +153,7 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
     if ((level == LW_IPPROTO_IPV6) != (s->domain == LW_AF_INET6) && level == LW_IPPROTO_IPV6) {
       return -LW_ENOPROTOOPT;
     }
-    return opt_membership(s, name, val, len);
+    return mcast_sock_membership(s, name, val, len);
   }
   if (get_int(val, len, &v) < 0) {
     return -LW_EINVAL;
@@ -623,14 +404,14 @@ sock_getsockopt(int fd, int level, int name, u8_t *out, u32_t cap)
         case LW_SO_SNDTIMEO: return put_int(out, cap, (s32_t)s->sndtimeo);
         case LW_SO_PEEK_OFF: return put_int(out, cap, s->peek_off);
         case LW_SO_LINGER: {
-          s32_t pair[2];
-          if (cap < 8) {
+          struct lw_linger l;
+          if (cap < sizeof(l)) {
             return -LW_EINVAL;
           }
-          pair[0] = (s->opt_flags & OF_LINGER) != 0;
-          pair[1] = s->linger;
-          memcpy(out, pair, 8);
-          return 8;
+          l.onoff = (s->opt_flags & OF_LINGER) != 0;
+          l.linger = s->linger;
+          memcpy(out, &l, sizeof(l));
+          return (int)sizeof(l);
         }
         default: return -LW_ENOPROTOOPT;
       }

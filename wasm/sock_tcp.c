@@ -140,7 +140,7 @@ tcp_sock_on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
   sock_opt_inherit(c, ls);
   /* The SYN-ACK's window is never scaled, so the peer was offered at most 64 KiB - 1,
    * though lwIP records its whole window as announced. Record what the peer saw, so an
-   * inherited SO_RCVBUF holds the window from there on (sock_opt.c). */
+   * inherited SO_RCVBUF holds the window from there on (tcp_buf.c). */
   if (TCP_SEQ_GT(newpcb->rcv_ann_right_edge, newpcb->rcv_nxt + 0xFFFFu)) {
     newpcb->rcv_ann_right_edge = newpcb->rcv_nxt + 0xFFFFu;
   }

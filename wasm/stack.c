@@ -22,9 +22,9 @@ struct lw_config lw_cfg = {
   212992,  /* udp_rcvbuf: Linux's default rmem */
 };
 
-/* Growable byte buffers. The outbox holds frames lwIP sent since the last drain as
- * [u32 ifindex][u32 len][bytes, padded to 4]; the inbox holds frames from JS in the
- * same layout. */
+/* Growable byte buffers. The outbox holds frames lwIP sent since the last drain, each
+ * a struct lw_frame header (abi.h) and its bytes, padded to 4; the inbox holds frames
+ * from JS in the same layout. */
 struct lw_buf {
   u8_t *data;
   u32_t len, cap;
@@ -55,17 +55,23 @@ buf_reserve(struct lw_buf *b, u32_t need)
   return 0;
 }
 
+/* Room for one outgoing frame of len bytes on interface ifindex: returns where its
+ * bytes go (the header is written here). */
 u8_t *
-lw_outbox_reserve(u32_t len)
+lw_outbox_reserve(u32_t ifindex, u32_t len)
 {
-  u32_t rec = 8 + ((len + 3u) & ~3u);
+  struct lw_frame hdr;
+  u32_t rec = (u32_t)sizeof(hdr) + ((len + 3u) & ~3u);
   u8_t *at;
   if (buf_reserve(&outbox, outbox.len + rec) < 0) {
     return NULL;
   }
   at = outbox.data + outbox.len;
   outbox.len += rec;
-  return at;
+  hdr.ifindex = ifindex;
+  hdr.len = len;
+  memcpy(at, &hdr, sizeof(hdr));
+  return at + sizeof(hdr);
 }
 
 /* IGMP and MLD tick every 100 ms but have work only while a group's report is
@@ -230,14 +236,16 @@ stack_input(u32_t len)
   if (len > inbox.cap) {
     return -LW_EINVAL;
   }
-  /* bounded by len: each record moves off on by 8 + flen bytes, and flen is checked
-   * against what is left (off stays <= len + 3, so off + 8 cannot wrap) */
-  while (off + 8 <= len) {
+  /* bounded by len: each record moves off on by its header and flen bytes, and flen
+   * is checked against what is left (off stays <= len + 3, so off + 8 cannot wrap) */
+  while (off + sizeof(struct lw_frame) <= len) {
+    struct lw_frame hdr;
     u32_t ifindex, flen;
     struct netif *netif;
-    memcpy(&ifindex, inbox.data + off, 4);
-    memcpy(&flen, inbox.data + off + 4, 4);
-    off += 8;
+    memcpy(&hdr, inbox.data + off, sizeof(hdr));
+    ifindex = hdr.ifindex;
+    flen = hdr.len;
+    off += sizeof(hdr);
     if (flen > len - off) {
       input_drops++;
       break;
@@ -264,39 +272,32 @@ LW_EXPORT void
 stack_set_config(int key, u32_t value)
 {
   switch (key) {
-    case 0: lw_cfg.connect_timeout_ms = value; break;
-    case 1: lw_cfg.max_fds = value; break;
-    case 2: lw_cfg.udp_rcvbuf = value; break;
-    case 3: lw_tcp_msl = value / 2 ? value / 2 : 1; break;   /* value: TIME_WAIT in ms */
+    case LW_CONFIG_CONNECT_TIMEOUT: lw_cfg.connect_timeout_ms = value; break;
+    case LW_CONFIG_MAX_FDS: lw_cfg.max_fds = value; break;
+    case LW_CONFIG_UDP_RCVBUF: lw_cfg.udp_rcvbuf = value; break;
+    case LW_CONFIG_TIME_WAIT: lw_tcp_msl = value / 2 ? value / 2 : 1; break;   /* value: TIME_WAIT in ms */
     default: break;
   }
 }
 
-/* Memory in use, for leak checks: out[0] = lwIP pool elements in use (all pools),
- * out[1] = sockets allocated, out[2] = frames dropped at input, out[3] = heap bytes
- * in use by malloc, out[4] = number of pools, then one "used" count per pool. */
-extern u32_t sock_count(void);
+/* Memory in use, for leak checks (struct lw_mem_stats). */
 struct mallinfo { int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost; };
 extern struct mallinfo mallinfo(void);
 
 LW_EXPORT int
-stack_mem_stats(u32_t *out, u32_t max)
+stack_mem_stats(struct lw_mem_stats *out)
 {
   u32_t i, used = 0;
-  if (max < 5 + MEMP_MAX) {
-    return -LW_EINVAL;
-  }
   for (i = 0; i < MEMP_MAX; i++) {
     u32_t u = memp_pools[i]->stats ? memp_pools[i]->stats->used : 0;
-    out[5 + i] = u;
+    out->pool_used[i] = u;
     used += u;
   }
-  out[0] = used;
-  out[1] = sock_count();
-  out[2] = input_drops;
-  out[3] = (u32_t)mallinfo().uordblks;
-  out[4] = MEMP_MAX;
-  return 5 + MEMP_MAX;
+  out->pools_in_use = used;
+  out->sockets = sock_count();
+  out->input_drops = input_drops;
+  out->heap_bytes = (u32_t)mallinfo().uordblks;
+  return 0;
 }
 
 /* Bytes a send on fd could queue now, so JS copies no more than that into wasm

@@ -24,6 +24,7 @@
 #include "lwip/prot/tcp.h"
 #include "lwip/sys.h"
 #include "tcp_guard.h"
+#include "hooks.h"
 
 static int
 tcp_guard_synchronized(enum tcp_state state)
@@ -44,11 +45,16 @@ tcp_guard_synchronized(enum tcp_state state)
 int tcp_guard_retry;
 
 err_t
-tcp_guard_inpacket(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, const struct pbuf *p)
+tcp_guard_inpacket(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, u16_t optlen, u16_t opt1len,
+                   const u8_t *opt2, const struct pbuf *p)
 {
   u8_t flags = TCPH_FLAGS(hdr);
   u32_t seq, ack, wnd, back;
   s32_t d;
+  if (pcb->state == LISTEN && pcb->local_port == 0) {
+    /* a gateway's catch-all listener (patch 0021): its SYNs wait for a verdict */
+    return intercept_tcp_input(pcb, hdr, optlen, opt1len, opt2, p);
+  }
   if (pcb->state == TIME_WAIT && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
       TCP_SEQ_GT(hdr->seqno, pcb->rcv_nxt)) {
     /* A new connection on the old 4-tuple: end TIME_WAIT (no RST is sent for it) and

@@ -2,7 +2,8 @@
 // sockets API's readiness and emits 'message' for each datagram. Node-only.
 import { EventEmitter } from 'node:events';
 import { Buffer } from 'node:buffer';
-import type { Stack, Socket } from '../index.js';
+import type { Socket } from '../index.js';
+import type { SocketProvider } from './provider.js';
 import {
   AF_INET, AF_INET6, SOCK_DGRAM, EBADF, EINVAL, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, IPPROTO_IP,
   IPPROTO_IPV6, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP,
@@ -69,7 +70,7 @@ function messageBytes(msg: Message): Buffer {
 
 export class DgramSocket extends EventEmitter {
   readonly type: DgramType;
-  readonly #stack: Stack;
+  readonly #stack: SocketProvider;
   readonly #options: DgramSocketOptions;
   readonly #abort = new AbortController();
   #sock: Socket;
@@ -82,7 +83,7 @@ export class DgramSocket extends EventEmitter {
   readonly #applied = new Map<string, [number, number, OptionValue]>();
 
   /** @internal use stack.dgram.createSocket() */
-  constructor(stack: Stack, options: DgramSocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
+  constructor(stack: SocketProvider, options: DgramSocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
     super();
     if (options.type !== 'udp4' && options.type !== 'udp6') {
       throw nodeCodeError('ERR_SOCKET_BAD_TYPE', "Bad socket type specified. Valid types are: udp4, udp6", TypeError);
@@ -545,15 +546,15 @@ export class DgramSocket extends EventEmitter {
 
 /** node:dgram over one stack. */
 export interface LwipDgram {
-  readonly stack: Stack;
+  readonly stack: SocketProvider;
   readonly Socket: new (options: DgramSocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) => DgramSocket;
   createSocket(type: DgramType | DgramSocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
 }
 
-const modules = new WeakMap<Stack, LwipDgram>();
+const modules = new WeakMap<SocketProvider, LwipDgram>();
 
 /** The node:dgram module for a stack (one per stack; stack.dgram returns the same one). */
-export function createDgram(stack: Stack): LwipDgram {
+export function createDgram(stack: SocketProvider): LwipDgram {
   const known = modules.get(stack);
   if (known) return known;
   class Socket extends DgramSocket {

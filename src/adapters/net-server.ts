@@ -1,7 +1,8 @@
 // node:net's Server over a stack. Each listening socket runs an accept loop on the
 // sockets API's readiness; accepted connections become NetSockets. Node-only.
 import { EventEmitter } from 'node:events';
-import type { Stack, Socket } from '../index.js';
+import type { Socket } from '../index.js';
+import type { SocketProvider } from './provider.js';
 import {
   AF_INET, AF_INET6, SOCK_STREAM, EADDRINUSE, IPPROTO_IPV6, IPV6_V6ONLY, SocketError, StackError,
 } from '../index.js';
@@ -51,7 +52,7 @@ const DUAL_STACK_TRIES = 16;
 export class NetServer extends EventEmitter {
   /** Beyond this many open connections, new ones are closed at once and 'drop' is emitted. */
   maxConnections: number | undefined;
-  readonly #stack: Stack;
+  readonly #stack: SocketProvider;
   readonly #options: NetServerOptions;
   readonly #newSocket: SocketFactory;
   #listeners: Socket[] = [];
@@ -61,7 +62,7 @@ export class NetServer extends EventEmitter {
   #closing = false;
 
   /** @internal use stack.net.createServer() */
-  constructor(stack: Stack, newSocket: SocketFactory, options: NetServerOptions = {}, listener?: ConnectionListener) {
+  constructor(stack: SocketProvider, newSocket: SocketFactory, options: NetServerOptions = {}, listener?: ConnectionListener) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
     this.#stack = stack;
@@ -267,14 +268,14 @@ export class NetServer extends EventEmitter {
   }
 }
 
-const dualStack = new WeakMap<Stack, boolean>();
+const dualStack = new WeakMap<SocketProvider, boolean>();
 
 /**
  * Whether this stack's '::' socket also takes IPv4. Probed once: a fresh ephemeral port
  * is free in both families, so an IPv4 bind to the port a '::' socket just got fails
  * only when that socket holds IPv4 too.
  */
-function isDualStack(stack: Stack): boolean {
+function isDualStack(stack: SocketProvider): boolean {
   let known = dualStack.get(stack);
   if (known !== undefined) return known;
   const v6 = stack.socket(AF_INET6, SOCK_STREAM);

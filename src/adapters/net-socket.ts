@@ -6,7 +6,8 @@
 // SocketError are the very classes the main entry exports.
 import { Duplex } from 'node:stream';
 import { Buffer } from 'node:buffer';
-import type { Stack, Socket } from '../index.js';
+import type { Socket } from '../index.js';
+import type { SocketProvider } from './provider.js';
 import {
   AF_INET, AF_INET6, SOCK_STREAM, SHUT_WR, ENOTCONN, SOL_SOCKET, SO_KEEPALIVE, IPPROTO_TCP, TCP_NODELAY, TCP_KEEPIDLE,
   SocketError,
@@ -72,7 +73,7 @@ export class NetSocket extends Duplex {
   connecting = false;
   /** Idle timeout set by setTimeout (ms), or undefined. */
   timeout: number | undefined;
-  readonly #stack: Stack;
+  readonly #stack: SocketProvider;
   #sock: Socket | undefined;
   #ready: Promise<Socket> | undefined;
   #abort = new AbortController();
@@ -86,7 +87,7 @@ export class NetSocket extends Duplex {
   #noDelay: boolean | undefined;
   #keepAlive: { enable: boolean; delay: number } | undefined;
 
-  constructor(stack: Stack, options: NetSocketOptions = {}) {
+  constructor(stack: SocketProvider, options: NetSocketOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,

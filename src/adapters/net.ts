@@ -1,6 +1,6 @@
 // stack.net: the node:net module's shape, bound to one stack, so code written for
 // node:net (http, ws, database drivers) runs over it. Node-only.
-import type { Stack } from '../index.js';
+import type { SocketProvider } from './provider.js';
 import { NetSocket, normalizeConnectArgs, type NetSocketOptions, type NetConnectOptions } from './net-socket.js';
 import { NetServer, type NetServerOptions } from './net-server.js';
 import { ipFamily } from './host.js';
@@ -10,7 +10,7 @@ type ConnectionListener = (socket: NetSocket) => void;
 /** node:net over one stack. */
 export interface LwipNet {
   /** The stack every socket and server of this module lives on. */
-  readonly stack: Stack;
+  readonly stack: SocketProvider;
   /** net.Socket: `new stack.net.Socket(options).connect(port, host)`. */
   readonly Socket: new (options?: NetSocketOptions) => NetSocket;
   /** net.Server: `new stack.net.Server(options, connectionListener)`. */
@@ -28,10 +28,10 @@ export interface LwipNet {
   isIPv6(input: string): boolean;
 }
 
-const modules = new WeakMap<Stack, LwipNet>();
+const modules = new WeakMap<SocketProvider, LwipNet>();
 
 /** The node:net module for a stack (one per stack; stack.net returns the same one). */
-export function createNet(stack: Stack): LwipNet {
+export function createNet(stack: SocketProvider): LwipNet {
   const known = modules.get(stack);
   if (known) return known;
 

@@ -1,6 +1,6 @@
 // A TCP listener whose connections come as web streams, as Deno's listeners do: an async
 // iterable (or accept()) of StreamSockets. Browser-safe.
-import type { Stack } from '../stack.js';
+import type { SocketProvider } from './provider.js';
 import type { Socket } from '../socket.js';
 import { SocketError } from '../errors.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, EBADF } from '../gen/constants.js';
@@ -85,7 +85,7 @@ class Listener implements StreamListener {
 }
 
 /** stack.listen(): binds and listens now (EADDRINUSE throws here), accepting as iterated. */
-export function listenStream(stack: Stack, options: ListenOptions = {}): StreamListener {
+export function listenStream(stack: SocketProvider, options: ListenOptions = {}): StreamListener {
   checkStreamOptions(options);
   const port = checkPortNumber(options.port ?? 0);
   const host = options.hostname ?? '0.0.0.0';

@@ -3,7 +3,7 @@
 // Both streams sit on the socket's readiness: the readable pulls with recv() only while
 // its queue has room, and the writable's send() waits for send-buffer space, so a slow
 // reader stops a fast writer end to end.
-import type { Stack } from '../stack.js';
+import type { SocketProvider } from './provider.js';
 import type { Socket, Data } from '../socket.js';
 import { SocketError } from '../errors.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SHUT_RD, SHUT_WR, ENOTCONN, EBADF, EPIPE } from '../gen/constants.js';
@@ -344,7 +344,7 @@ export async function resolveHost(host: string, family: 0 | 4 | 6, lookup: HostL
 }
 
 /** stack.connect(): opens a TCP connection and returns it as streams at once. */
-export function connectStream(stack: Stack, address: StreamAddress, options: ConnectStreamOptions = {}): StreamSocket {
+export function connectStream(stack: SocketProvider, address: StreamAddress, options: ConnectStreamOptions = {}): StreamSocket {
   checkStreamOptions(options);
   let target: { hostname: string; port: number };
   if (typeof address === 'string') target = splitHostPort(address);

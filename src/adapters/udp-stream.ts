@@ -1,6 +1,6 @@
 // A UDP socket as web streams of datagrams, with the message shape of the Direct Sockets
 // API's UDPSocket ({ data, remoteAddress, remotePort }). Browser-safe.
-import type { Stack } from '../stack.js';
+import type { SocketProvider } from './provider.js';
 import type { Socket, Data } from '../socket.js';
 import { SocketError } from '../errors.js';
 import { AF_INET, AF_INET6, SOCK_DGRAM, EBADF, EDESTADDRREQ } from '../gen/constants.js';
@@ -189,7 +189,7 @@ class UdpStream implements UdpStreamSocket {
 }
 
 /** stack.udp(): binds (and optionally connects) a UDP socket now; errors throw here. */
-export function udpStream(stack: Stack, options: UdpOptions = {}): UdpStreamSocket {
+export function udpStream(stack: SocketProvider, options: UdpOptions = {}): UdpStreamSocket {
   if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
   const remote = options.remoteAddress === undefined ? undefined : ipOrThrow(options.remoteAddress, 'remoteAddress');
   if ((remote === undefined) !== (options.remotePort === undefined)) {

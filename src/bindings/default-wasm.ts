@@ -1,7 +1,8 @@
 // Which wasm Stack.create uses when it is given none. The file beside this module by
 // default, found the way bundlers that copy assets understand (new URL(..., import.meta.url));
 // lwip-wasm/inline sets the bytes it carries instead.
-import type { WasmSource } from './load.js';
+/** Where the wasm comes from: a compiled module, its bytes, or a URL/path to fetch. */
+export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
 
 let override: WasmSource | undefined;
 

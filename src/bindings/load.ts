@@ -1,11 +1,10 @@
 // Loads lwip.wasm in Node (ESM or CJS) and in browsers, and instantiates one private
 // instance per stack. The compiled module is cached, so extra stacks cost only memory.
-import type { LwipExports } from './exports.js';
-import { defaultWasm } from './default-wasm.js';
+import { EXPORT_NAMES, type RawExports, type RawImports } from '../gen/abi.js';
+import { defaultWasm, type WasmSource } from './default-wasm.js';
 import { readFileUrl } from './read-file.js';
 
-/** Where the wasm comes from: a compiled module, its bytes, or a URL/path to fetch. */
-export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
+export type { WasmSource };
 
 /** Functions the wasm imports from its host (module "env"). */
 export interface WasmHost {
@@ -55,7 +54,8 @@ export function loadModule(source?: WasmSource): Promise<WebAssembly.Module> {
   return defaultModule;
 }
 
-export async function instantiate(module: WebAssembly.Module, host: WasmHost): Promise<LwipExports> {
+/** Instantiates module with host's imports; refuses a wasm that lacks an export of wasm/abi.h. */
+export async function instantiate(module: WebAssembly.Module, host: WasmHost): Promise<RawExports> {
   let memory: WebAssembly.Memory | undefined;
   const text = (ptr: number, len: number): string =>
     memory ? new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len)) : '';
@@ -67,7 +67,7 @@ export async function instantiate(module: WebAssembly.Module, host: WasmHost): P
       return fallback;
     }
   };
-  const env = {
+  const env: RawImports & WebAssembly.ModuleImports = {
     js_now: guard(() => host.now() >>> 0, 0),
     js_rand: guard(() => host.random() >>> 0, 4),
     js_diag: guard((ptr: number, len: number) => host.diag(text(ptr, len)), undefined),
@@ -75,7 +75,11 @@ export async function instantiate(module: WebAssembly.Module, host: WasmHost): P
     emscripten_notify_memory_growth: () => {},
   };
   const instance = await WebAssembly.instantiate(module, { env });
-  const exports = instance.exports as unknown as LwipExports;
+  const missing = EXPORT_NAMES.filter((n) => !(n in instance.exports));
+  if (missing.length > 0) {
+    throw new TypeError(`lwip-wasm: this wasm is not the one this package was built with (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''})`);
+  }
+  const exports = instance.exports as unknown as RawExports;
   memory = exports.memory;
   exports._initialize();
   return exports;

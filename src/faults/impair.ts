@@ -4,7 +4,7 @@
 // conditions can change at run time (cut a link mid-transfer, then heal it).
 import type { Link, LinkReceiver } from '../transports/link.js';
 import { realClock, type Clock, type ClockTimer } from '../clock.js';
-import { seededRandom, freshSeed, type Random } from './random.js';
+import { seededRandom, freshSeed, type Random } from '../random.js';
 
 /**
  * Gilbert–Elliott burst loss: a two-state Markov chain evaluated once per frame. In the

@@ -1,0 +1,118 @@
+/* TCP's buffers as Linux sizes them: SO_RCVBUF withholds receive window from lwIP's
+ * fixed TCP_WND (and gives it back as the application reads), and SO_SNDBUF caps what
+ * a send may queue below lwIP's TCP_SND_BUF. */
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lw.h"
+
+static u32_t
+tcp_window_target_held(const struct lw_sock *s)
+{
+  u32_t wnd = s->rcvbuf / 2;   /* half the doubled value: what the caller asked for */
+  if (wnd < 2u * 536u) {
+    wnd = 2u * 536u;
+  }
+  return wnd >= TCP_WND ? 0 : TCP_WND - wnd;
+}
+
+static void
+tcp_give_window(struct tcp_pcb *pcb, u32_t n)
+{
+  /* bounded: n is bytes read or held back, at most the window; 64 KiB a pass */
+  while (n > 0) {
+    u16_t step = n > 0xFFFFu ? 0xFFFFu : (u16_t)n;
+    tcp_recved(pcb, step);
+    n -= step;
+  }
+}
+
+/* Reading consumed bytes: reopen the window, less what SO_RCVBUF still holds back. */
+u32_t
+sock_tcp_recved(struct lw_sock *s, u32_t consumed)
+{
+  u32_t target = tcp_window_target_held(s);
+  u32_t pay = 0;
+  if (s->pcb.tcp == NULL) {
+    return 0;
+  }
+  if (target > s->wnd_held) {
+    pay = target - s->wnd_held;
+    if (pay > consumed) {
+      pay = consumed;
+    }
+    s->wnd_held += pay;
+  }
+  tcp_give_window(s->pcb.tcp, consumed - pay);
+  if (target > 0) {
+    /* lwIP announces a reopened window at once only when it grew by a quarter of
+     * TCP_WND; a small SO_RCVBUF window never grows that much, and the peer would wait
+     * for its persist timer. Announce it once it grew by a quarter of the cap, as
+     * Linux does when its window grows substantially. */
+    struct tcp_pcb *pcb = s->pcb.tcp;
+    u32_t cap = TCP_WND - target;
+    u32_t edge = pcb->rcv_nxt + pcb->rcv_wnd;
+    u32_t want = LWIP_MAX(cap / 4, pcb->mss);
+    if (TCP_SEQ_GEQ(edge, pcb->rcv_ann_right_edge + want) && pcb->state == ESTABLISHED) {
+      tcp_ack_now(pcb);
+      tcp_output(pcb);
+    }
+  }
+  return consumed - pay;
+}
+
+/* SO_RCVBUF changed, or a pcb came: hold back or give back window to match it. */
+void
+sock_tcp_window_adjust(struct lw_sock *s)
+{
+  struct tcp_pcb *pcb = s->pcb.tcp;
+  u32_t target = tcp_window_target_held(s);
+  if (pcb == NULL || pcb->state == CLOSED || pcb->state == LISTEN ||
+      pcb->state == SYN_SENT || pcb->state == SYN_RCVD) {
+    /* Before the handshake completes, lwIP resets the window itself (tcp_connect, and
+     * again when window scaling is agreed), so nothing can be held yet. */
+    s->wnd_held = 0;
+    return;
+  }
+  if (target > s->wnd_held) {
+    u32_t take = target - s->wnd_held;
+    /* Data the peer was already allowed to send must still fit: lwIP would trim it
+     * and the peer would only recover by retransmission timeouts. */
+    u32_t promised = TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt) ? pcb->rcv_ann_right_edge - pcb->rcv_nxt : 0;
+    u32_t spare = pcb->rcv_wnd > promised ? pcb->rcv_wnd - promised : 0;
+    if (take > spare) {
+      take = spare;   /* the rest is held back as data is read */
+    }
+    pcb->rcv_wnd -= take;
+    s->wnd_held += take;
+    if (pcb->rcv_ann_wnd > pcb->rcv_wnd) {
+      pcb->rcv_ann_wnd = pcb->rcv_wnd;   /* announce no more than is left */
+    }
+  } else if (target < s->wnd_held) {
+    u32_t give = s->wnd_held - target;
+    s->wnd_held -= give;
+    tcp_give_window(pcb, give);
+  }
+}
+
+/* Returns the withheld window before lwIP closes the pcb, so that its "unread data
+ * means RST" test sees only real unread data. */
+void
+sock_tcp_window_release(struct lw_sock *s)
+{
+  if (s->type == LW_SOCK_STREAM && s->pcb.tcp != NULL && s->pcb.tcp->state != LISTEN && s->wnd_held > 0) {
+    tcp_give_window(s->pcb.tcp, s->wnd_held);
+    s->wnd_held = 0;
+  }
+}
+
+
+u32_t
+sock_tcp_send_room(const struct lw_sock *s)
+{
+  const struct tcp_pcb *pcb = s->pcb.tcp;
+  u32_t limit = s->sndbuf / 2;
+  u32_t free_ = pcb->snd_buf;   /* not tcp_sndbuf(), which stops at 64 KiB */
+  u32_t queued = TCP_SND_BUF - free_;
+  u32_t room = limit > queued ? limit - queued : 0;
+  return room < free_ ? room : free_;
+}
