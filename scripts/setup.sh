@@ -10,8 +10,10 @@ set -euo pipefail
 build=(emcc:emscripten xz:xz-utils)
 # Tests: Chromium (browser suites, with playwright-core), iproute2 and iputils (TAP and
 # network namespaces), curl, socat and iperf (real peers), iperf3 (kernel baseline),
-# tshark (reads the capture suite's pcaps).
-tests=(chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark)
+# tshark (reads the capture suite's pcaps), nftables (random loss between namespaces:
+# test/tcp-sack.test.mjs, bench/loss.mjs) and ethtool (offloads off on bench/loss.mjs's
+# veth pair).
+tests=(chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark nft:nftables ethtool:ethtool)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${tests[@]}")

@@ -104,6 +104,13 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 /* Packets held per neighbour while ND resolves, as ARP_QUEUE_LEN; beyond it the oldest
  * is dropped (wasm/patches/0006: lwIP 2.1.3 has no per-neighbour bound). */
 #define LWIP_ND6_QUEUE_LEN              64
+/* Neighbour and destination caches (lwIP: 10 each). TCP retransmits on Linux's
+ * millisecond schedule, so hosts that never answer (half-open connections from a
+ * scan, a peer gone away) solicit often enough to evict a live neighbour from ten
+ * slots, and its own packets then wait behind an endless resolution (the frame
+ * fuzzer's live-attack mix found it). Linux keeps hundreds. */
+#define LWIP_ND6_NUM_NEIGHBORS          64
+#define LWIP_ND6_NUM_DESTINATIONS       64
 
 /* --- TCP --------------------------------------------------------------------------- */
 /* TCP_MSS is the ceiling we advertise; lwIP lowers it per route to MTU-40 (IPv4) or
@@ -120,15 +127,27 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 #define TCP_QUEUE_OOSEQ                 1
 #define TCP_OOSEQ_MAX_BYTES             (1024 * 1024)
 #define TCP_OOSEQ_MAX_PBUFS             1024
-#define LWIP_TCP_SACK_OUT               0
-#define LWIP_TCP_TIMESTAMPS             0
+/* SACK both ways (RFC 2018): lwIP's receiver side sends the blocks; the sender side
+ * (the scoreboard and RFC 6675 recovery) is wasm/tcp_loss.c with patches 0008-0009.
+ * With timestamps, three blocks fit in an ACK; four ranges are remembered. */
+#define LWIP_TCP_SACK_OUT               1
+#define LWIP_TCP_MAX_SACK_NUM           4
+/* Timestamps (RFC 7323): every segment carries one, and each ACK's echo is an RTT
+ * sample (patch 0010). They cost 12 bytes of each segment, as on Linux. */
+#define LWIP_TCP_TIMESTAMPS             1
+/* Linux's initial window of ten segments (RFC 6928) instead of lwIP's RFC 3390 one. */
+#define LWIP_TCP_CALC_INITIAL_CWND(mss) ((tcpwnd_size_t)(10U * (mss)))
 /* TIME_WAIT lasts 2*MSL. Linux holds it 60 s; the stack option timeWait changes it at
  * run time (tests use a short one to see every pool come back to zero). */
 extern unsigned int lw_tcp_msl;
 #define TCP_MSL                         lw_tcp_msl
-#define TCP_MAXRTX                      12
+/* Retransmissions of data before the connection fails with ETIMEDOUT. The RTO starts
+ * at 200 ms or more and doubles up to 120 s (wasm/tcp_loss.c), so 15 give up after
+ * about 925 s of silence, as Linux's tcp_retries2 = 15 does. */
+#define TCP_MAXRTX                      15
 /* Enough SYN retries that the connect timeout (connectTimeout, 75 s by default), not
- * the retry count, decides when a connect gives up, as tcp_syn_retries does on Linux. */
+ * the retry count, decides when a connect gives up, as tcp_syn_retries does on Linux.
+ * SYNs are resent 1, 2, 4 ... s apart, as on Linux (wasm/tcp_loss.c). */
 #define TCP_SYNMAXRTX                   12
 #define TCP_TTL                         64
 #define TCP_CALCULATE_EFF_SEND_MSS      1

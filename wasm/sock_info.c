@@ -43,8 +43,8 @@ row_tcp_pcb(struct lw_ss_row *r, const struct tcp_pcb *pcb, u8_t domain)
     r->mss = pcb->mss;
     r->cwnd = pcb->cwnd;
     r->ssthresh = pcb->ssthresh;
-    r->rto_ms = (u32_t)(pcb->rto > 0 ? pcb->rto : 0) * TCP_SLOW_INTERVAL;
-    r->rtt_ms = (u32_t)((pcb->sa >> 3) > 0 ? (pcb->sa >> 3) : 0) * TCP_SLOW_INTERVAL;
+    r->rto_ms = pcb->loss.rto;
+    r->rtt_ms = pcb->loss.srtt8 >> 3;
     r->retrans = pcb->nrtx;
     r->snd_wnd = pcb->snd_wnd;
     r->rcv_wnd = pcb->rcv_wnd;

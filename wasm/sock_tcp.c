@@ -253,7 +253,6 @@ tcp_sock_on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
   if (s != NULL) {
     sys_untimeout(tcp_sock_connect_expired, s);
     sys_untimeout(tcp_sock_arp_check, s);
-    tcp_poll(pcb, NULL, 0);
     s->state = LS_CONNECTED;
     tcp_sock_keep_ends(s);
     sock_opt_apply_tcp(s);   /* TCP_MAXSEG and SO_RCVBUF take effect on the live connection */
@@ -275,23 +274,6 @@ tcp_sock_fail_connect(struct lw_sock *s, int err)
   tcp_err(pcb, NULL);
   tcp_abandon(pcb, 0);   /* as Linux: a connect an ICMP error ended sends no RST */
   tcp_sock_ended(s, err);
-}
-
-/* lwIP resends a SYN every 3 s without backing off; Linux starts at 1 s and doubles
- * (1, 2, 4 ... 64 s). A poll on every coarse tick while the SYN is out keeps the pcb's
- * RTO on Linux's schedule, so a long connect sends 7 SYNs, not 25. */
-#define SYN_RTO_INIT_TICKS  (1000 / TCP_SLOW_INTERVAL)
-#define SYN_RTO_MAX_TICKS   (120000 / TCP_SLOW_INTERVAL)
-
-static err_t
-tcp_sock_syn_backoff(void *arg, struct tcp_pcb *pcb)
-{
-  LWIP_UNUSED_ARG(arg);
-  if (pcb->state == SYN_SENT) {
-    u32_t rto = (u32_t)SYN_RTO_INIT_TICKS << LWIP_MIN(pcb->nrtx, 8);
-    pcb->rto = (s16_t)LWIP_MIN(rto, SYN_RTO_MAX_TICKS);
-  }
-  return ERR_OK;
 }
 
 static void
@@ -364,8 +346,6 @@ tcp_sock_connect(struct lw_sock *s, const ip_addr_t *ip, u16_t port, u32_t timeo
   }
   s->flags |= SF_BOUND;
   s->state = LS_CONNECTING;
-  s->pcb.tcp->rto = SYN_RTO_INIT_TICKS;
-  tcp_poll(s->pcb.tcp, tcp_sock_syn_backoff, 1);
   sys_timeout(timeout_ms, tcp_sock_connect_expired, s);
   tcp_sock_watch_nexthop(s, ip);
   return -LW_EINPROGRESS;
@@ -469,7 +449,13 @@ tcp_sock_queue_fit(const struct tcp_pcb *pcb)
 {
   u32_t mss = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
   u32_t segs = TCP_SND_QUEUELEN - 1u - tcp_sndqueuelen(pcb);
-  return segs * (mss != 0 ? mss : pcb->mss);
+  mss = mss != 0 ? mss : pcb->mss;
+  if (pcb->flags & TF_TIMESTAMP) {
+    /* the timestamp option rides in every segment: tcp_write's room for data */
+    u32_t optlen = LWIP_TCP_OPT_LEN_TS_OUT;
+    mss = LWIP_MAX(mss, optlen + 1u) - optlen;
+  }
+  return segs * mss;
 }
 
 int
