@@ -133,6 +133,7 @@ tls_classify(struct lw_tls *t, int ret)
     case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
     case MBEDTLS_ERR_SSL_COUNTER_WRAPPING:
       return LW_TLSERR_BAD_RECORD;
+    case MBEDTLS_ERR_SSL_CERTIFICATE_TOO_LARGE:   /* ours, to send */
     case MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE:
       /* a handshake message that does not fit one 16 KiB record: Mbed TLS 2.28 does not
        * reassemble them, and the one that grows is the certificate chain */
