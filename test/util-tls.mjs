@@ -78,3 +78,31 @@ export function makePki() {
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Splices every connection to port on stack (a stack.listen) to a real TCP server on
+ * the host's loopback (127.0.0.1:hostPort), both ways, as a relay would. Returns
+ * { close }.
+ */
+export async function spliceToHost(stack, port, hostPort) {
+  const { connect } = await import('node:net');
+  const { Readable, Writable } = await import('node:stream');
+  const listener = stack.listen({ port });
+  const socks = new Set();
+  (async () => {
+    for await (const conn of listener) {
+      const s = connect(hostPort, '127.0.0.1');
+      socks.add(s);
+      s.on('close', () => socks.delete(s));
+      s.on('error', () => conn.close());
+      Readable.fromWeb(conn.readable).on('error', () => s.destroy()).pipe(s);
+      s.pipe(Writable.fromWeb(conn.writable)).on('error', () => s.destroy());
+    }
+  })().catch(() => {});
+  return {
+    close() {
+      listener.close();
+      for (const s of socks) s.destroy();
+    },
+  };
+}
