@@ -62,7 +62,7 @@ LLHTTP_WASM := build/llhttp.wasm
 LLHTTP_EXPORTS := _malloc,_free,_llhttp_alloc,_llhttp_free,_llhttp_execute,_llhttp_reset,_llhttp_get_errno,\
   _llhttp_get_error_reason,_llhttp_get_error_pos,_llhttp_get_status_code,_llhttp_get_http_major,\
   _llhttp_get_http_minor,_llhttp_get_upgrade,_llhttp_finish,_llhttp_resume,_llhttp_message_needs_eof,\
-  _llhttp_should_keep_alive
+  _llhttp_should_keep_alive,_llhttp_errno_name
 
 .PHONY: all wasm ts gen test demo clean distclean fetch setup setup-build
 all: wasm ts

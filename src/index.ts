@@ -21,6 +21,8 @@ export { SecureContext } from './tls/context.js';
 export type { SecureContextOptions, TlsVersion } from './tls/options.js';
 export type { PemOrDer } from './tls/pem.js';
 export { TlsError, type TlsErrorCode } from './tls/errors.js';
+export type { FetchInit } from './http/client.js';
+export { HttpParserError } from './http/errors.js';
 export { Epoll, type EpollEvent } from './epoll.js';
 export { Interceptor, type InterceptVerdict, type HeldConnect, type InterceptedDatagram } from './intercept.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';

@@ -20,6 +20,7 @@ import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, 
 import { TlsSocket, type TlsSocketOptions } from './tls/tls-socket.js';
 import { SecureContext } from './tls/context.js';
 import type { SecureContextOptions } from './tls/options.js';
+import type { HttpClient, FetchInit } from './http/client.js';
 import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
 
 export interface StackOptions {
@@ -379,6 +380,7 @@ export class Stack {
   /** Closes every socket and releases the instance; timers stop, so a process may exit. */
   dispose(): void {
     if (!this.#core.alive && !this.#failure) return;
+    void this.#http?.then((c) => c.close(), () => {});
     for (const s of this.#sockets.values()) s._forget();
     this.#sockets.clear();
     this.#core.openFds.clear();
@@ -415,6 +417,22 @@ export class Stack {
       throw new TypeError('lwip-wasm: startTls needs a socket of this stack');
     }
     return new TlsSocket(this.#core, socket, options);
+  }
+
+  // --- fetch (src/http/): loaded on first use, with its HTTP parser ----------------------
+
+  #http: Promise<HttpClient> | undefined;
+
+  /**
+   * WHATWG fetch over this stack: http: and https: (https: needs { tls: true }), HTTP/1.1
+   * with a keep-alive pool per origin, streamed bodies, redirects and AbortSignal; names
+   * go through stack.resolve. init.tls takes node:tls options for https: (ca, ...).
+   * Network failures reject with TypeError('fetch failed') whose cause has the code.
+   */
+  fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
+    this.#core.assertAlive();
+    this.#http ??= import('./http/client.js').then((m) => new m.HttpClient(this));
+    return this.#http.then((client) => client.fetch(input, init));
   }
 
   // --- web-standard streams (src/adapters/): browser-safe, no Node built-ins -------------
