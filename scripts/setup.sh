@@ -28,14 +28,15 @@ has_src() {
   # grep -s: a pattern that matches no file, or a missing sources.list, is not an error
   grep -qs 'deb-src' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list
 }
-lwip_tarball() {
-  local here; here=$(cd "$(dirname "$0")/../lwip" && pwd)
-  # shellcheck disable=SC1091
+# The source packages fetched at build time (lwIP, Mbed TLS): is each tarball here already?
+have_tarball() {
+  local here; here=$(cd "$(dirname "$0")/../$1" && pwd)
+  # shellcheck disable=SC1090
   . <(grep -E '^[a-z0-9]+=' "$here/VERSION")
   [ -f "$here/$tarball" ]
 }
 need_src=0
-lwip_tarball || has_src || need_src=1
+{ have_tarball lwip && have_tarball mbedtls; } || has_src || need_src=1
 
 [ ${#missing[@]} -eq 0 ] && [ $need_src -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
