@@ -20,7 +20,7 @@ import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, 
 import { TlsSocket, type TlsSocketOptions } from './tls/tls-socket.js';
 import { SecureContext } from './tls/context.js';
 import type { SecureContextOptions } from './tls/options.js';
-import type { HttpClient, FetchInit } from './http/client.js';
+import { HttpClient, type FetchInit } from './http/client.js';
 import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
 
 export interface StackOptions {
@@ -380,7 +380,7 @@ export class Stack {
   /** Closes every socket and releases the instance; timers stop, so a process may exit. */
   dispose(): void {
     if (!this.#core.alive && !this.#failure) return;
-    void this.#http?.then((c) => c.close(), () => {});
+    this.#http?.close();
     for (const s of this.#sockets.values()) s._forget();
     this.#sockets.clear();
     this.#core.openFds.clear();
@@ -419,9 +419,9 @@ export class Stack {
     return new TlsSocket(this.#core, socket, options);
   }
 
-  // --- fetch (src/http/): loaded on first use, with its HTTP parser ----------------------
+  // --- fetch (src/http/): its HTTP parser's wasm is compiled on first use ----------------
 
-  #http: Promise<HttpClient> | undefined;
+  #http: HttpClient | undefined;
 
   /**
    * WHATWG fetch over this stack: http: and https: (https: needs { tls: true }), HTTP/1.1
@@ -431,8 +431,8 @@ export class Stack {
    */
   fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
     this.#core.assertAlive();
-    this.#http ??= import('./http/client.js').then((m) => new m.HttpClient(this));
-    return this.#http.then((client) => client.fetch(input, init));
+    this.#http ??= new HttpClient(this);
+    return this.#http.fetch(input, init);
   }
 
   // --- web-standard streams (src/adapters/): browser-safe, no Node built-ins -------------

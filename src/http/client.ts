@@ -49,7 +49,11 @@ class Conn {
     return !this.sock.closed && (this.sock.events & (POLLIN | POLLERR | POLLHUP | POLLRDHUP)) === 0;
   }
 
+  #dead = false;
+
   destroy(): void {
+    if (this.#dead) return;
+    this.#dead = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.parser.free();
     try {
