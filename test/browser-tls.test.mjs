@@ -57,23 +57,23 @@ window.run = async (pki) => {
   const [la, lb] = createPair();
   const a = await Stack.create({ tls: true });
   const b = await Stack.create({ tls: true });
-  a.addInterface(la, { ip: '10.1.0.1/24' });
-  b.addInterface(lb, { ip: '10.1.0.2/24' });
+  a.addInterface(la, { ip: '10.0.0.1/24' });
+  b.addInterface(lb, { ip: '10.0.0.2/24' });
   const plain = b.listen({ port: 80 });
   const secure = b.listen({ port: 443, secureTransport: 'on', cert: pki.cert, key: pki.key, ALPNProtocols: ['http/1.1'] });
   serve(plain);
   serve(secure);
   const out = {};
   const check = (u8) => u8.length === 200000 && u8.every((v, i) => v === (i & 0xff));
-  for (const url of ['http://10.1.0.2/length', 'http://10.1.0.2/chunked', 'https://10.1.0.2/length', 'https://10.1.0.2/chunked']) {
-    const res = await a.fetch(url, { tls: { ca: pki.ca } });
+  for (const url of ['http://10.0.0.2/length', 'http://10.0.0.2/chunked', 'https://10.0.0.2/length', 'https://10.0.0.2/chunked']) {
+    const res = await a.fetch(url, { tls: { ca: pki.ca } }).catch((e) => { throw new Error(url + ': ' + e.message + ': ' + (e.cause && (e.cause.stack || e.cause))); });
     out[url] = { status: res.status, ok: check(new Uint8Array(await res.arrayBuffer())), isResponse: res instanceof Response };
   }
-  const sock = a.connect('10.1.0.2:443', { secureTransport: 'on', ca: pki.ca, ALPNProtocols: ['http/1.1'] });
+  const sock = a.connect('10.0.0.2:443', { secureTransport: 'on', ca: pki.ca, ALPNProtocols: ['http/1.1'] });
   const info = await sock.opened;
   out.opened = { protocol: info.protocol, alpn: info.alpn, authorized: info.tls.authorized };
   await sock.close();
-  const err = await a.fetch('https://10.1.0.2/length', { tls: { ca: pki.ca, servername: 'wrong.test' } }).then(() => null, (e) => e);
+  const err = await a.fetch('https://10.0.0.2/length', { tls: { ca: pki.ca, servername: 'wrong.test' } }).then(() => null, (e) => e);
   out.error = { name: err && err.name, cause: err && err.cause instanceof TlsError ? err.cause.code : String(err && err.cause) };
   plain.close();
   secure.close();
@@ -113,7 +113,7 @@ browserTest('in Chromium: TLS in the page, and stack.fetch of http: and https: w
     await page.waitForFunction('window.ready === true', null, { timeout: 15000 });
     const result = await page.evaluate((p) => window.run(p), { ca: pki.ca, cert: pki.server.cert, key: pki.server.key });
     assert.equal(errors, []);
-    for (const url of ['http://10.1.0.2/length', 'http://10.1.0.2/chunked', 'https://10.1.0.2/length', 'https://10.1.0.2/chunked']) {
+    for (const url of ['http://10.0.0.2/length', 'http://10.0.0.2/chunked', 'https://10.0.0.2/length', 'https://10.0.0.2/chunked']) {
       assert.equal(result[url], { status: 200, ok: true, isResponse: true }, url);
     }
     assert.equal(result.opened, { protocol: 'TLSv1.2', alpn: 'http/1.1', authorized: true });
