@@ -2,6 +2,9 @@
 // than importing Stack, so the stack can offer them (stack.connect, lwip-wasm/node)
 // without a module cycle.
 import type { Socket } from '../socket.js';
+import type { TlsSocket, TlsSocketOptions } from '../tls/tls-socket.js';
+import type { SecureContext } from '../tls/context.js';
+import type { SecureContextOptions } from '../tls/options.js';
 
 export interface SocketProvider {
   /** socket(2): AF_INET or AF_INET6, SOCK_STREAM or SOCK_DGRAM. */
@@ -10,4 +13,10 @@ export interface SocketProvider {
   readonly disposed: boolean;
   /** The error that stopped the stack, if one did. */
   readonly failure: Error | undefined;
+  /** True when the stack's wasm has TLS. */
+  readonly hasTls?: boolean;
+  /** TLS over a connected socket (stacks made with { tls: true }; others throw TypeError). */
+  startTls?(socket: Socket, options?: TlsSocketOptions): TlsSocket;
+  /** A TLS configuration shared by connections. */
+  createSecureContext?(options?: SecureContextOptions & { isServer?: boolean }): SecureContext;
 }
