@@ -53,6 +53,17 @@ seg_end(const struct tcp_seg *s)
   return seg_seq(s) + TCP_TCPLEN(s);
 }
 
+/* The end a SACK block must reach to cover a segment: its data, without the FIN's
+ * sequence number when it carries data (lwIP 2.1.3 receivers leave the FIN out of
+ * their blocks; Linux's include it). Data and FIN arrive in the same segment, so the
+ * data's block says the segment arrived; without this the last segment of a stream
+ * never counts as SACKed, and RACK cannot see a lost retransmission sent before it. */
+static u32_t
+sack_end(const struct tcp_seg *s)
+{
+  return s->len > 0 ? seg_seq(s) + s->len : seg_end(s);
+}
+
 /* --- the one lwIP timeout ------------------------------------------------------------ */
 
 static void loss_tick(void *arg);
@@ -401,7 +412,7 @@ tcp_loss_ack_pre(struct tcp_pcb *pcb, u32_t ackno)
       if (TCP_SEQ_GEQ(seq, right)) {
         break;
       }
-      if ((s->loss.state & TCP_SEG_SACKED) || TCP_SEQ_LT(seq, left) || TCP_SEQ_GT(seg_end(s), right) ||
+      if ((s->loss.state & TCP_SEG_SACKED) || TCP_SEQ_LT(seq, left) || TCP_SEQ_GT(sack_end(s), right) ||
           TCP_SEQ_LEQ(seg_end(s), ackno)) {
         continue;
       }
@@ -484,7 +495,10 @@ detect_losses(struct tcp_pcb *pcb, u32_t acked, int dupack)
   u32_t reo = 0;
   recount(pcb);   /* this ACK's SACKs marked segments, and lwIP freed the acked ones */
   if (pcb->flags & TF_SACK) {
-    if (l->sacked > 0 || l->retrans > 0 || l->lost > 0) {
+    /* Out of Open too (Linux: every ACK is "dubious" then): the ACK that ends a
+       recovery leaves nothing SACKed, yet a segment sent before the retransmission it
+       acknowledges (the stream's last, say) may have been lost. */
+    if (l->sacked > 0 || l->retrans > 0 || l->lost > 0 || l->ca_state != TCP_CA_OPEN) {
       reo = rack_detect(pcb, sys_now());
       dupthresh_detect(pcb);
     }
@@ -577,6 +591,8 @@ tcp_loss_ack_post(struct tcp_pcb *pcb, u32_t acked, int dupack)
   } else if (acked > 0 || l->rtx_kind == TCP_RTX_REO) {
     tcp_loss_rtx_restart(pcb);
     maybe_schedule_tlp(pcb);
+  } else if (l->ca_state == TCP_CA_RECOVERY) {
+    maybe_schedule_tlp(pcb);   /* in recovery the probe waits PTO after the last ACK */
   }
 }
 
@@ -627,13 +643,22 @@ tcp_loss_xmit_lost(struct tcp_pcb *pcb, struct netif *netif)
 }
 
 /* A tail loss probe (RFC 8985 7.2) after 2 SRTT, plus a delayed ACK's worth when one
- * segment is out (Linux: the 200 ms RTO floor), never later than the RTO. */
+ * segment is out (Linux: the 200 ms RTO floor), never later than the RTO.
+ *
+ * Also in fast recovery (as FreeBSD's RACK stack, rack_tlp_in_recovery; Linux and RFC
+ * 8985 probe only in Open): RACK sees a retransmission lost only when something sent
+ * after it is delivered, and when the receiver's window is full behind the hole, or the
+ * stream has ended, nothing is. A lost retransmission then waited for the 200 ms RTO
+ * (the 5% runs of bench/loss.mjs: the receiver's 256 KiB window fills behind a hole
+ * whose retransmission is lost too). The probe resends the segment sent last, once per
+ * episode; recovery has already reduced the window, so a repair needs no more. */
 static void
 maybe_schedule_tlp(struct tcp_pcb *pcb)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t pto;
-  if (!(pcb->flags & TF_SACK) || pcb->unacked == NULL || l->ca_state != TCP_CA_OPEN ||
+  if (!(pcb->flags & TF_SACK) || pcb->unacked == NULL ||
+      (l->ca_state != TCP_CA_OPEN && l->ca_state != TCP_CA_RECOVERY) ||
       (l->flags & TCP_LOSS_F_TLP) || l->rtx_kind == TCP_RTX_REO ||
       pcb->state < ESTABLISHED || pcb->state == TIME_WAIT) {
     return;
@@ -653,7 +678,7 @@ void
 tcp_loss_output_done(struct tcp_pcb *pcb, int sent_new)
 {
   pcb->loss.flags &= (u8_t)~TCP_LOSS_F_PROBE;
-  if (sent_new) {
+  if (sent_new || pcb->loss.ca_state == TCP_CA_RECOVERY) {
     maybe_schedule_tlp(pcb);
   }
 }
@@ -677,8 +702,11 @@ tlp_fire(struct tcp_pcb *pcb)
     l->flags &= (u8_t)~TCP_LOSS_F_PROBE;
   }
   if (pcb->snd_nxt == before) {
+    /* the highest segment (RFC 8985 7.3); in recovery the one sent last, which is
+       the retransmission nothing later can reveal lost */
     for (s = pcb->unacked; s != NULL; s = s->next) {
-      if (!(s->loss.state & TCP_SEG_SACKED)) {
+      if (!(s->loss.state & TCP_SEG_SACKED) &&
+          (last == NULL || l->ca_state != TCP_CA_RECOVERY || (s32_t)(s->loss.order - last->loss.order) > 0)) {
         last = s;
       }
     }
