@@ -11,7 +11,6 @@
 #include <math.h>
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
-#include "lwip/sys.h"
 #include "tcp_loss.h"
 
 #define BETA        717u    /* / 1024 */
@@ -64,10 +63,9 @@ tcp_cc_on_rto(struct tcp_pcb *pcb)
 
 /* Segments to ACK before cwnd grows by one (Linux: bictcp_update). */
 static u32_t
-cubic_cnt(struct tcp_pcb *pcb, u32_t segs, u32_t acked)
+cubic_cnt(struct tcp_pcb *pcb, u32_t segs, u32_t acked, u32_t now)
 {
   struct tcp_loss *l = &pcb->loss;
-  u32_t now = sys_now();
   double t, target, cnt;
   u32_t delta, max_cnt;
 
@@ -118,7 +116,7 @@ cubic_cnt(struct tcp_pcb *pcb, u32_t segs, u32_t acked)
 }
 
 void
-tcp_cc_cong_avoid(struct tcp_pcb *pcb, u32_t acked)
+tcp_cc_cong_avoid(struct tcp_pcb *pcb, u32_t acked, u32_t now)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t segs, n;
@@ -138,7 +136,7 @@ tcp_cc_cong_avoid(struct tcp_pcb *pcb, u32_t acked)
   }
   l->acked_rem -= n * pcb->mss;
   segs = segs_of(pcb, pcb->cwnd);
-  l->cubic_cnt = cubic_cnt(pcb, segs, n);
+  l->cubic_cnt = cubic_cnt(pcb, segs, n, now);
   l->cwnd_cnt += n;
   if (l->cwnd_cnt >= l->cubic_cnt) {
     u32_t grow = l->cwnd_cnt / l->cubic_cnt;

@@ -38,8 +38,12 @@ static u32_t xmit_order;     /* stack-wide transmission counter (RACK's "sent af
 static u8_t timer_armed;
 static u32_t timer_at;
 static u8_t walk_pass;
-/* Carried from tcp_loss_ack_pre() to tcp_loss_ack_post() for the same ACK. */
+/* Carried from tcp_loss_ack_pre() to tcp_loss_ack_post() for the same ACK: what it
+ * delivered, whether it SACKed anything new, and the clock (read once per ACK: each
+ * read is a call out of wasm, and an ACK's processing takes no time in ms). */
 static u32_t ack_delivered;
+static u8_t ack_new_sacks;
+static u32_t ack_now;
 
 static u32_t
 seg_seq(const struct tcp_seg *s)
@@ -72,10 +76,11 @@ static void loss_tick(void *arg);
 static void
 timer_need(u32_t at)
 {
-  u32_t now = sys_now();
+  u32_t now;
   if (timer_armed && !EARLIER(at, timer_at)) {
     return;
   }
+  now = sys_now();
   if (timer_armed) {
     sys_untimeout(loss_tick, NULL);
   }
@@ -104,6 +109,12 @@ void
 tcp_loss_rtx_restart(struct tcp_pcb *pcb)
 {
   rtx_arm(pcb, TCP_RTX_RTO, sys_now() + pcb->loss.rto);
+}
+
+static void
+rtx_restart_at(struct tcp_pcb *pcb, u32_t now)
+{
+  rtx_arm(pcb, TCP_RTX_RTO, now + pcb->loss.rto);
 }
 
 void
@@ -383,6 +394,8 @@ tcp_loss_ack_pre(struct tcp_pcb *pcb, u32_t ackno)
   u32_t seq_rtt = NO_RTT;
   u8_t i;
 
+  ack_now = now;
+  ack_new_sacks = 0;
   /* the segments this ACK covers */
   for (s = pcb->unacked; s != NULL && TCP_SEQ_LEQ(seg_end(s), ackno); s = s->next) {
     u8_t st = s->loss.state;
@@ -421,6 +434,7 @@ tcp_loss_ack_pre(struct tcp_pcb *pcb, u32_t ackno)
         l->flags |= TCP_LOSS_F_REORD;   /* SACKed below a later-sent one, never resent */
       }
       s->loss.state = (u8_t)((s->loss.state | TCP_SEG_SACKED) & ~(TCP_SEG_LOST | TCP_SEG_RETRANS));
+      ack_new_sacks = 1;
       delivered += TCP_TCPLEN(s);
       rack_update(pcb, s, now);
     }
@@ -431,7 +445,7 @@ tcp_loss_ack_pre(struct tcp_pcb *pcb, u32_t ackno)
     if (seq_rtt != NO_RTT) {
       tcp_loss_rtt_sample(pcb, seq_rtt);
     } else if (tcp_loss_in_tsecr != 0) {
-      tcp_loss_rtt_sample(pcb, tcp_loss_tsval(pcb) - tcp_loss_in_tsecr);
+      tcp_loss_rtt_sample(pcb, now + 1 - tcp_loss_in_tsecr);   /* our TSval is now + 1 */
     }
   }
   tcp_loss_in_tsecr = 0;
@@ -466,7 +480,7 @@ prr(struct tcp_pcb *pcb, u32_t delivered, int force)
   pcb->cwnd = pipe + (u32_t)sndcnt;
 }
 
-static void maybe_schedule_tlp(struct tcp_pcb *pcb);
+static void maybe_schedule_tlp(struct tcp_pcb *pcb, u32_t now);
 
 /* Enters fast recovery (RFC 6675 with PRR) when something was deemed lost. */
 static int
@@ -493,13 +507,20 @@ detect_losses(struct tcp_pcb *pcb, u32_t acked, int dupack)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t reo = 0;
+  if ((pcb->flags & TF_SACK) && l->ca_state == TCP_CA_OPEN && !ack_new_sacks &&
+      l->sacked == 0 && l->lost == 0 && l->retrans == 0) {
+    /* Nothing is marked (the counts are the marks' sums, and this ACK marked none): the
+       walks below would find nothing. The common case, an ACK of in-order data, costs
+       no walk of the unacked queue. */
+    return 0;
+  }
   recount(pcb);   /* this ACK's SACKs marked segments, and lwIP freed the acked ones */
   if (pcb->flags & TF_SACK) {
     /* Out of Open too (Linux: every ACK is "dubious" then): the ACK that ends a
        recovery leaves nothing SACKed, yet a segment sent before the retransmission it
        acknowledges (the stream's last, say) may have been lost. */
     if (l->sacked > 0 || l->retrans > 0 || l->lost > 0 || l->ca_state != TCP_CA_OPEN) {
-      reo = rack_detect(pcb, sys_now());
+      reo = rack_detect(pcb, ack_now);
       dupthresh_detect(pcb);
     }
   } else if (pcb->unacked != NULL) {
@@ -578,7 +599,7 @@ tcp_loss_ack_post(struct tcp_pcb *pcb, u32_t acked, int dupack)
     /* grow cwnd only while it limits what is sent (Linux: tcp_is_cwnd_limited) */
     u32_t before = tcp_loss_in_flight(pcb) + acked;
     if (before + 2u * pcb->mss >= pcb->cwnd || (pcb->cwnd < pcb->ssthresh && pcb->cwnd < 2u * before)) {
-      tcp_cc_cong_avoid(pcb, acked);
+      tcp_cc_cong_avoid(pcb, acked, ack_now);
     }
   }
 
@@ -587,23 +608,39 @@ tcp_loss_ack_post(struct tcp_pcb *pcb, u32_t acked, int dupack)
     tcp_loss_rtx_stop(pcb);
     l->flags &= (u8_t)~TCP_LOSS_F_TLP;
   } else if (reo > 0) {
-    rtx_arm(pcb, TCP_RTX_REO, sys_now() + reo);
+    rtx_arm(pcb, TCP_RTX_REO, ack_now + reo);
   } else if (acked > 0 || l->rtx_kind == TCP_RTX_REO) {
-    tcp_loss_rtx_restart(pcb);
-    maybe_schedule_tlp(pcb);
+    rtx_restart_at(pcb, ack_now);
+    maybe_schedule_tlp(pcb, ack_now);
   } else if (l->ca_state == TCP_CA_RECOVERY) {
-    maybe_schedule_tlp(pcb);   /* in recovery the probe waits PTO after the last ACK */
+    maybe_schedule_tlp(pcb, ack_now);   /* in recovery the probe waits PTO after the last ACK */
   }
 }
 
 /* --- output ------------------------------------------------------------------------------ */
+
+/* When a segment just left: the TSval tcp_output_segment() wrote into it (our clock
+ * plus one, after the MSS option if any) saves a second call out of wasm for the
+ * clock, once per segment sent. */
+static u32_t
+sent_ms(const struct tcp_seg *seg)
+{
+#if LWIP_TCP_TIMESTAMPS
+  if (seg->flags & TF_SEG_OPTS_TS) {
+    u32_t tsval;
+    memcpy(&tsval, (const u8_t *)(seg->tcphdr + 1) + ((seg->flags & TF_SEG_OPTS_MSS) ? 8 : 4), 4);
+    return lwip_ntohl(tsval) - 1;
+  }
+#endif
+  return sys_now();
+}
 
 void
 tcp_loss_sent(struct tcp_pcb *pcb, struct tcp_seg *seg, int rexmit)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t len = TCP_TCPLEN(seg);
-  seg->loss.xmit_ms = sys_now();
+  seg->loss.xmit_ms = sent_ms(seg);
   seg->loss.order = ++xmit_order;
   if (rexmit) {
     seg->loss.state |= TCP_SEG_EVER;
@@ -653,7 +690,7 @@ tcp_loss_xmit_lost(struct tcp_pcb *pcb, struct netif *netif)
  * whose retransmission is lost too). The probe resends the segment sent last, once per
  * episode; recovery has already reduced the window, so a repair needs no more. */
 static void
-maybe_schedule_tlp(struct tcp_pcb *pcb)
+maybe_schedule_tlp(struct tcp_pcb *pcb, u32_t now)
 {
   struct tcp_loss *l = &pcb->loss;
   u32_t pto;
@@ -671,7 +708,7 @@ maybe_schedule_tlp(struct tcp_pcb *pcb)
   if (pto >= l->rto) {
     return;   /* the RTO comes first anyway */
   }
-  rtx_arm(pcb, TCP_RTX_TLP, sys_now() + pto);
+  rtx_arm(pcb, TCP_RTX_TLP, now + pto);
 }
 
 void
@@ -679,7 +716,7 @@ tcp_loss_output_done(struct tcp_pcb *pcb, int sent_new)
 {
   pcb->loss.flags &= (u8_t)~TCP_LOSS_F_PROBE;
   if (sent_new || pcb->loss.ca_state == TCP_CA_RECOVERY) {
-    maybe_schedule_tlp(pcb);
+    maybe_schedule_tlp(pcb, sys_now());
   }
 }
 

@@ -122,7 +122,7 @@ err_t tcp_output_rexmit_seg(struct tcp_pcb *pcb, struct tcp_seg *seg, struct net
 /* Congestion control (wasm/tcp_cubic.c). */
 void tcp_cc_init(struct tcp_pcb *pcb);
 u32_t tcp_cc_ssthresh(struct tcp_pcb *pcb);        /* on a loss: returns the new ssthresh */
-void tcp_cc_cong_avoid(struct tcp_pcb *pcb, u32_t acked);
+void tcp_cc_cong_avoid(struct tcp_pcb *pcb, u32_t acked, u32_t now);   /* now: sys_now() */
 void tcp_cc_on_rto(struct tcp_pcb *pcb);
 
 #endif /* LWIP_WASM_TCP_LOSS_H */
