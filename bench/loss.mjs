@@ -6,7 +6,12 @@
 // sender). Each figure is the receiver's time from accept to end of stream, the median
 // of --runs runs, interleaved. Also the same lwip-wasm transfer on a VirtualClock (virtual
 // seconds: only timers move it). Prints the load average beside the table.
-// Usage: node bench/loss.mjs [--mib 8] [--runs 3] [--loss 0.005,0.02,0.05] [--limit 120]
+// Before the table, unmeasured transfers (--warmup, 2) on each side warm up what a
+// long-lived process has warm: V8 compiles the wasm with its baseline tier and optimizes
+// the hot functions (and the JS around them) only as they run, so the process's first
+// transfer took 2-4 times a later one. The warm-up times are printed, not hidden;
+// --warmup 0 leaves them out.
+// Usage: node bench/loss.mjs [--mib 8] [--runs 3] [--loss 0.005,0.02,0.05] [--limit 120] [--warmup 2]
 //        (internal: --linux-recv PORT and --linux-send HOST PORT BYTES run the Linux ends)
 import { execFileSync, spawn } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
@@ -210,6 +215,15 @@ async function main() {
   let env;
   try {
     if (!linuxWhyNot) env = linuxNet();
+    const warm = { ours: [], theirs: [] };
+    for (let i = 0; i < Number(opt('warmup', 2)); i++) {
+      warm.ours.push(await lwipRun(LOSSES[0], 900 + i));
+      if (env) warm.theirs.push(await linuxRun(env, LOSSES[0]));
+    }
+    if (warm.ours.length > 0) {
+      console.log(`warm-up at ${(LOSSES[0] * 100).toFixed(1)}%, not in the table: lwip-wasm ${warm.ours.map(sec).join(' ')} ` +
+        `(the first is the process's first transfer)${env ? `; Linux ${warm.theirs.map(sec).join(' ')}` : ''}`);
+    }
     console.log('  loss   lwip-wasm s   Linux s   ratio   virtual s   load average');
     let seed = 1;
     for (const loss of LOSSES) {
