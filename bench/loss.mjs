@@ -6,12 +6,12 @@
 // sender). Each figure is the receiver's time from accept to end of stream, the median
 // of --runs runs, interleaved. Also the same lwip-wasm transfer on a VirtualClock (virtual
 // seconds: only timers move it). Prints the load average beside the table.
-// Before the table, unmeasured transfers (--warmup, 2) on each side warm up what a
+// Before the table, unmeasured transfers (--warmup, 3) on each side warm up what a
 // long-lived process has warm: V8 compiles the wasm with its baseline tier and optimizes
 // the hot functions (and the JS around them) only as they run, so the process's first
 // transfer took 2-4 times a later one. The warm-up times are printed, not hidden;
 // --warmup 0 leaves them out.
-// Usage: node bench/loss.mjs [--mib 8] [--runs 3] [--loss 0.005,0.02,0.05] [--limit 120] [--warmup 2]
+// Usage: node bench/loss.mjs [--mib 8] [--runs 3] [--loss 0.005,0.02,0.05] [--limit 120] [--warmup 3]
 //        (internal: --linux-recv PORT and --linux-send HOST PORT BYTES run the Linux ends)
 import { execFileSync, spawn } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
@@ -216,7 +216,7 @@ async function main() {
   try {
     if (!linuxWhyNot) env = linuxNet();
     const warm = { ours: [], theirs: [] };
-    for (let i = 0; i < Number(opt('warmup', 2)); i++) {
+    for (let i = 0; i < Number(opt('warmup', 3)); i++) {
       warm.ours.push(await lwipRun(LOSSES[0], 900 + i));
       if (env) warm.theirs.push(await linuxRun(env, LOSSES[0]));
     }
