@@ -12,11 +12,11 @@ import {
   AF_INET, AF_INET6, SOCK_DGRAM, EBADF, EINVAL, EAGAIN, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
   IPPROTO_IP, IPPROTO_IPV6, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF, IP_ADD_MEMBERSHIP,
   IP_DROP_MEMBERSHIP, IPV6_V6ONLY, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_MULTICAST_IF,
-  IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, StackError, SocketError, type OptionValue,
+  IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, StackError, SocketError, type OptionValue, type Datagram,
 } from '../index.js';
 import type { SocketProvider } from './provider.js';
 import { parseIPv4, parseIPv6 } from '../address.js';
-import { Lifetime, callout } from './lifetime.js';
+import { Lifetime, whenSettled } from './lifetime.js';
 import { createDns, type LookupFunction } from './dns.js';
 import {
   errnoException, exceptionWithHostPort, uvErrno, nodeError, isDisposal, errInvalidArgType, errMissingArgs,
@@ -275,32 +275,53 @@ export class DgramSocket extends EventEmitter {
     this.#receiving = true;
     this.#bindState = Bind.Bound;
     this.#life.active(true);
-    void this.#receive(this.#sock!);
+    this.#receive(this.#sock!);
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, true);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, false);
     this.emit('listening');
   }
 
-  async #receive(sock: Socket): Promise<void> {
+  /**
+   * Waits for a datagram, then (from the event loop, as libuv's) emits it and up to 31
+   * more already queued, and waits again.
+   */
+  #receive(sock: Socket): void {
+    if (!this.#receiving || this.#sock !== sock) return;
     const ac = new AbortController();
     this.#recvAbort = ac;
-    while (this.#receiving && this.#sock === sock) {
+    const current = (): boolean => !ac.signal.aborted && this.#sock === sock;
+    whenSettled(sock.recvfrom(MAX_DATAGRAM, { signal: ac.signal }), (d) => {
+      if (!current()) return;
       try {
-        const d = await sock.recvfrom(MAX_DATAGRAM, { signal: ac.signal });
-        if (ac.signal.aborted || this.#sock !== sock) return;
-        const rinfo: RemoteInfo = { address: d.address, family: d.family, port: d.port, size: d.data.byteLength };
-        callout(() => this.emit('message', Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength), rinfo));
-      } catch (err) {
-        if (ac.signal.aborted || this.#sock !== sock) return;
-        if (err instanceof StackError || (err instanceof SocketError && err.errno === EBADF)) {
-          if (!isDisposal(err)) callout(() => this.emit('error', err));
-          this.#closeQuietly();
-          return;
+        this.#onMessage(d);
+        for (let i = 0; i < 31 && current() && this.#receiving; i++) {
+          let more: Datagram;
+          try {
+            more = sock.recvfromSync(MAX_DATAGRAM);
+          } catch {
+            break; // EAGAIN, or the error the next receive reports
+          }
+          this.#onMessage(more);
         }
-        // ECONNREFUSED on a connected socket (ICMP port unreachable); it stays open
-        callout(() => this.emit('error', err instanceof SocketError ? errnoException(uvErrno(err.errno), 'recvmsg') : err));
+      } finally {
+        this.#receive(sock);
       }
-    }
+    }, (err) => {
+      if (!current()) return;
+      if (err instanceof StackError || (err instanceof SocketError && err.errno === EBADF)) {
+        this.#closeQuietly();
+        if (!isDisposal(err)) this.emit('error', err);
+        return;
+      }
+      this.#receive(sock);
+      // ECONNREFUSED on a connected socket (ICMP port unreachable); it stays open
+      this.emit('error', err instanceof SocketError ? errnoException(uvErrno(err.errno), 'recvmsg') : err);
+    });
+  }
+
+  #onMessage(d: Datagram): void {
+    const rinfo: RemoteInfo = { address: d.address, family: d.family, port: d.port, size: d.data.byteLength };
+    this.emit('message', Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength), rinfo);
   }
 
   #stopReceiving(): void {
@@ -409,7 +430,7 @@ export class DgramSocket extends EventEmitter {
     if (receiving) {
       this.#receiving = true;
       this.#life.active(true);
-      void this.#receive(fresh);
+      this.#receive(fresh);
     }
   }
 
@@ -503,8 +524,8 @@ export class DgramSocket extends EventEmitter {
         return;
       }
       // no room now: the send waits, and keeps the process alive while it does
-      void this.#life.track(ip === null ? sock.send(data) : sock.sendto(data, ip, port!)).then((sent) => {
-        if (callback) callout(() => callback(null, sent));
+      whenSettled(this.#life.track(ip === null ? sock.send(data) : sock.sendto(data, ip, port!)), (sent) => {
+        if (callback) callback(null, sent);
       }, fail);
       return;
     }

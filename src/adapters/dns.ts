@@ -6,7 +6,7 @@ import dnsNode from 'node:dns';
 import type { SocketProvider } from './provider.js';
 import { DnsError } from '../index.js';
 import { ipFamily } from './host.js';
-import { Lifetime, callout } from './lifetime.js';
+import { Lifetime, whenSettled } from './lifetime.js';
 import { dnsException, EAI, errInvalidArgType, errInvalidArgValue } from './node-errors.js';
 import { validateBoolean, validateFunction, validateNumber, validateOneOf, validateString } from './validators.js';
 
@@ -205,11 +205,10 @@ export function createDns(stack: SocketProvider): LwipDns {
       return {};
     }
     // a lookup in flight keeps the process alive, as Node's getaddrinfo request does
-    lifetime.track(resolveAll(stack, q)).then((found) => {
-      callout(() => (q.all ? cb(null, found) : cb(null, found[0]!.address, found[0]!.family)));
-    }, (err: unknown) => {
-      callout(() => cb(err as NodeJS.ErrnoException, undefined as unknown as string));
-    });
+    whenSettled(lifetime.track(resolveAll(stack, q)), (found) => {
+      if (q.all) cb(null, found);
+      else cb(null, found[0]!.address, found[0]!.family);
+    }, (err: unknown) => cb(err as NodeJS.ErrnoException, undefined as unknown as string));
     return {};
   }
 

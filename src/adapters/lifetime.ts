@@ -72,6 +72,20 @@ export class Lifetime {
 }
 
 /**
+ * Calls ok or fail from the event loop (a macrotask) once promise settles, as libuv
+ * calls a request's callback from its loop: user code then runs outside any promise
+ * (what it throws reaches 'uncaughtException'), and I/O on the stack's own loopback takes
+ * a turn of the loop as it does on the OS's.
+ */
+export function whenSettled<T>(promise: Promise<T>, ok: (value: T) => void, fail: (err: unknown) => void): void {
+  promise.then((v) => {
+    setImmediate(ok, v);
+  }, (e: unknown) => {
+    setImmediate(fail, e);
+  });
+}
+
+/**
  * Runs user code (a listener, a callback) from a promise continuation. An exception it
  * throws reaches 'uncaughtException' as it would from a Node socket's callback, instead
  * of rejecting the adapter's own promise. Returns false if fn threw.

@@ -10,7 +10,7 @@ import {
   AF_INET, AF_INET6, SOCK_STREAM, EADDRINUSE, IPPROTO_IPV6, IPV6_V6ONLY, SocketError, StackError,
 } from '../index.js';
 import type { SocketProvider } from './provider.js';
-import { Lifetime, callout } from './lifetime.js';
+import { Lifetime, whenSettled } from './lifetime.js';
 import {
   uvExceptionWithHostPort, errnoException, uvErrno, isDisposal, nodeError, errInvalidArgType, errInvalidArgValue,
   errServerNotRunning,
@@ -30,8 +30,6 @@ export interface NetServerOptions {
   keepAliveInitialDelay?: number;
   /** The connections' buffer high-water mark (default 16384). */
   highWaterMark?: number;
-  /** EventEmitter's captureRejections: a rejected 'connection' listener destroys that socket. */
-  captureRejections?: boolean;
 }
 
 export interface NetListenOptions {
@@ -90,7 +88,7 @@ export class NetServer extends EventEmitter {
       o = {};
       this.on('connection', options);
     } else if (options == null || typeof options === 'object') {
-      super(options?.captureRejections !== undefined ? { captureRejections: options.captureRejections } : undefined);
+      super(); // as Node's: events.captureRejections decides, not an option
       o = { ...options };
       if (typeof listener === 'function') this.on('connection', listener);
     } else {
@@ -197,7 +195,7 @@ export class NetServer extends EventEmitter {
       return;
     }
     this.#abort = new AbortController();
-    for (const l of this.#listeners) void this.#acceptLoop(l, this.#abort.signal);
+    for (const l of this.#listeners) this.#acceptNext(l, this.#abort.signal);
     this.#life.active(true);
     this.#life.ref(!this.#unref);
     process.nextTick(() => {
@@ -239,29 +237,42 @@ export class NetServer extends EventEmitter {
     }
   }
 
-  async #acceptLoop(listener: Socket, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      let conn: Socket;
-      try {
-        conn = await listener.accept({ signal });
-      } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof StackError || listener.closed) {
-          if (!isDisposal(err)) callout(() => this.emit('error', err));
-          this.close();
-          return;
-        }
-        callout(() => this.emit('error', err instanceof SocketError ? errnoException(uvErrno(err.errno), 'accept') : err));
-        // EMFILE and the like persist: pause instead of spinning on them
-        await new Promise<void>((resolve) => setTimeout(resolve, 100).unref());
-        continue;
-      }
+  /**
+   * Waits for a connection, then (from the event loop, as libuv's) takes it and every
+   * other one queued, and waits again.
+   */
+  #acceptNext(listener: Socket, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    whenSettled(listener.accept({ signal }), (conn) => {
       if (signal.aborted) {
-        conn.close();
+        closeQuietly(conn);
         return;
       }
-      callout(() => this.#onConnection(conn));
-    }
+      try {
+        this.#onConnection(conn);
+        for (;;) {
+          let more: Socket;
+          try {
+            more = listener.acceptSync();
+          } catch {
+            break; // EAGAIN, or the error the next accept reports
+          }
+          this.#onConnection(more);
+        }
+      } finally {
+        this.#acceptNext(listener, signal);
+      }
+    }, (err) => {
+      if (signal.aborted) return;
+      if (err instanceof StackError || listener.closed) {
+        if (!isDisposal(err) && err instanceof Error) this.emit('error', err);
+        this.close();
+        return;
+      }
+      // EMFILE and the like persist: pause instead of spinning on them
+      setTimeout(() => this.#acceptNext(listener, signal), 100).unref();
+      this.emit('error', err instanceof SocketError ? errnoException(uvErrno(err.errno), 'accept') : err);
+    });
   }
 
   /** Node's onconnection. */
@@ -285,7 +296,7 @@ export class NetServer extends EventEmitter {
         // reset while queued
       }
       this.emit('drop', data);
-      conn.close();
+      closeQuietly(conn);
       return;
     }
     const socket = this.#newSocket({
@@ -375,6 +386,14 @@ export class NetServer extends EventEmitter {
     this.#unref = true;
     this.#life.ref(false);
     return this;
+  }
+}
+
+function closeQuietly(s: Socket): void {
+  try {
+    if (!s.closed) s.close();
+  } catch {
+    // the stack was disposed
   }
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../index.js';
 import type { SocketProvider } from './provider.js';
 import { ipFamily } from './host.js';
-import { Lifetime, callout } from './lifetime.js';
+import { Lifetime, whenSettled } from './lifetime.js';
 import { ADDRCONFIG, type LwipDns, type LookupFunction, type LookupAddress } from './dns.js';
 import {
   toNodeError, errnoException, exceptionWithHostPort, isDisposal, nodeError, errInvalidArgValue, errInvalidArgType,
@@ -141,6 +141,8 @@ export class NetSocket extends Duplex {
   #open = false;
   #sock: Socket | undefined;
   #reading = false;
+  /** The peer's FIN was read: reading again would only read it again. */
+  #eof = false;
   #readAbort: AbortController | undefined;
   #connectAbort: AbortController | undefined;
   #peername: Peer | undefined;
@@ -235,6 +237,7 @@ export class NetSocket extends Duplex {
   #initHandle(): void {
     (this as unknown as { _undestroy(): void })._undestroy();
     this.#open = true;
+    this.#eof = false;
     this.#sockname = undefined;
     this.#bytesRead = 0;
     this.#bytesWritten = 0;
@@ -315,16 +318,23 @@ export class NetSocket extends Duplex {
     }
   }
 
-  /** Starts the handshake on sock; resolves null when connected, or the error. */
-  #handshake(sock: Socket, address: string, port: number, o: NetConnectOptions): Promise<unknown> {
+  /**
+   * Starts the handshake on sock; calls done from the event loop with null once
+   * connected, or the error. A superseded or aborted attempt calls nothing.
+   */
+  #handshake(sock: Socket, address: string, port: number, o: NetConnectOptions, done: (err: unknown) => void): void {
     this.#connectAbort?.abort();
     const ac = new AbortController();
     this.#connectAbort = ac;
     const opts: { signal: AbortSignal; timeout?: number } = { signal: ac.signal };
     if (o.connectTimeout !== undefined) opts.timeout = o.connectTimeout;
     // a connect in flight keeps the process alive, as Node's connect request does
-    return this.#life.track(sock.connect(address, port, opts).then(() => null, (err: unknown) => err))
-      .then((result) => (ac.signal.aborted ? ac.signal : result));
+    const settle = (err: unknown): void => {
+      if (!ac.signal.aborted && !this.destroyed && this.#sock === sock) done(err);
+    };
+    // Connected: a turn later still, so that on the stack's own loopback the server has
+    // taken the connection first, as it has on the OS's by the time the client hears of it.
+    whenSettled(this.#life.track(sock.connect(address, port, opts)), () => setImmediate(settle, null), settle);
   }
 
   #internalConnect(address: string, port: number, addressType: number, localAddress: string | undefined,
@@ -346,8 +356,7 @@ export class NetSocket extends Duplex {
       }
     }
     this.emit('connectionAttempt', address, port, addressType);
-    void this.#handshake(sock, address, port, o).then((result) => {
-      if (result instanceof AbortSignal || this.destroyed) return;
+    this.#handshake(sock, address, port, o, (result) => {
       if (result === null) {
         this.#afterConnect();
         return;
@@ -362,7 +371,7 @@ export class NetSocket extends Duplex {
         ex.localAddress = localAddress;
         ex.localPort = localPort;
       }
-      callout(() => this.emit('connectionAttemptFailed', address, port, addressType, ex));
+      this.emit('connectionAttemptFailed', address, port, addressType, ex);
       this.destroy(ex);
     });
   }
@@ -442,8 +451,7 @@ export class NetSocket extends Duplex {
     }
     this.emit('connectionAttempt', address, port, family);
     this.autoSelectFamilyAttemptedAddresses!.push(`${address}:${port}`);
-    void this.#handshake(sock, address, port, o).then((result) => {
-      if (result instanceof AbortSignal || this.destroyed) return;
+    this.#handshake(sock, address, port, o, (result) => {
       ctx.timer?.clear();
       if (result === null) {
         this.#afterConnect();
@@ -455,13 +463,13 @@ export class NetSocket extends Duplex {
       }
       const ex = toNodeError(result, 'connect', address, port) as Error;
       ctx.errors.push(ex);
-      callout(() => this.emit('connectionAttemptFailed', address, port, family, ex));
+      this.emit('connectionAttemptFailed', address, port, family, ex);
       if (this.connecting) this.#connectMultiple(ctx, o);
     });
     if (current < ctx.addresses.length - 1) {
       ctx.timer = this.#ctx.clock.setTimer(() => {
         ctx.timer = undefined;
-        callout(() => this.emit('connectionAttemptTimeout', address, port, family));
+        this.emit('connectionAttemptTimeout', address, port, family);
         ctx.errors.push(exceptionWithHostPort(uvErrno(ETIMEDOUT), 'connect', address, port));
         this.#connectAbort?.abort();
         this.#closeSock();
@@ -478,13 +486,11 @@ export class NetSocket extends Duplex {
     const sock = this.#sock!;
     if (this.#noDelay) this.#option(sock, IPPROTO_TCP, TCP_NODELAY, 1);
     if (this.#keepAlive) this.#applyKeepAlive(sock);
-    callout(() => {
-      this.emit('connect');
-      this.emit('ready');
-      // start reading (into the buffer, up to its high-water mark) so the peer's FIN or
-      // RST is seen even before anyone consumes the data
-      if (!this.isPaused()) this.read(0);
-    });
+    this.emit('connect');
+    this.emit('ready');
+    // start reading (into the buffer, up to its high-water mark) so the peer's FIN or
+    // RST is seen even before anyone consumes the data
+    if (!this.isPaused()) this.read(0);
   }
 
   /** @internal The server hands over an accepted connection (Node's new Socket({ handle })). */
@@ -505,10 +511,10 @@ export class NetSocket extends Duplex {
 
   #readStart(): void {
     const sock = this.#sock;
-    if (!sock || this.#reading) return;
+    if (!sock || this.#reading || this.#eof) return;
     this.#reading = true;
     this.#life.active(true);
-    void this.#pump(sock);
+    this.#readNext(sock);
   }
 
   #readStop(): void {
@@ -519,55 +525,51 @@ export class NetSocket extends Duplex {
     this.#readAbort = undefined;
   }
 
-  /** libuv's read loop: delivers what arrives while reading; stops when the buffer is full. */
-  async #pump(sock: Socket): Promise<void> {
+  /**
+   * libuv's read loop, one read at a time: waits for data, then delivers it from the
+   * event loop; goes on while reading (the readable buffer has room).
+   */
+  #readNext(sock: Socket): void {
+    if (!this.#reading || this.#sock !== sock || this.destroyed) return;
     const ac = new AbortController();
     this.#readAbort = ac;
-    try {
-      while (this.#reading && this.#sock === sock && !ac.signal.aborted) {
-        const userBuf = this.#onreadCb ? this.#userBuffer() : undefined;
-        let chunk: Buffer | undefined;
-        let n: number;
-        if (userBuf) {
-          n = await sock.recvInto(userBuf, { signal: ac.signal });
-        } else {
-          const u8 = await sock.recv(READ_CHUNK, { signal: ac.signal });
-          n = u8.byteLength;
-          chunk = toBuffer(u8);
-        }
-        if (this.destroyed || this.#sock !== sock) return; // what was read is dropped with the socket
-        this.#touch();
-        if (n === 0) {
-          this.#readStop(); // EOF: libuv stops reading
-          callout(() => {
-            if ((this as unknown as { _readableState: { endEmitted: boolean } })._readableState.endEmitted) return;
-            this.push(null);
-            this.read(0);
-          });
-          return;
-        }
-        this.#bytesRead += n;
-        let more = true;
-        if (userBuf) {
-          callout(() => {
-            more = this.#onreadCb!(n, userBuf) !== false;
-          });
-          if (this.#onreadGen) this.#onreadBuf = undefined;
-        } else {
-          callout(() => {
-            more = this.push(chunk);
-          });
-        }
-        if (!more) {
-          this.#readStop();
-          return;
-        }
-      }
-    } catch (err) {
+    const userBuf = this.#onreadCb ? this.#userBuffer() : undefined;
+    const read: Promise<Uint8Array | number> = userBuf ? sock.recvInto(userBuf, { signal: ac.signal })
+      : sock.recv(READ_CHUNK, { signal: ac.signal });
+    whenSettled(read, (got) => this.#onRead(sock, got, userBuf), (err) => {
       if (ac.signal.aborted || this.#sock !== sock || this.destroyed) return;
       this.#readStop();
       if (isDisposal(err)) this.destroy();
       else this.destroy(errnoOf(err, 'read'));
+    });
+  }
+
+  /** One read's result: what was read is delivered even if reading stopped meanwhile. */
+  #onRead(sock: Socket, got: Uint8Array | number, userBuf: Uint8Array | undefined): void {
+    if (this.destroyed || this.#sock !== sock) return; // what was read is dropped with the socket
+    this.#touch();
+    const n = typeof got === 'number' ? got : got.byteLength;
+    if (n === 0) {
+      this.#eof = true;
+      this.#readStop(); // EOF: libuv stops reading
+      if ((this as unknown as { _readableState: { endEmitted: boolean } })._readableState.endEmitted) return;
+      this.push(null);
+      this.read(0);
+      return;
+    }
+    this.#bytesRead += n;
+    let more = true;
+    try {
+      if (userBuf) {
+        more = this.#onreadCb!(n, userBuf) !== false;
+        if (this.#onreadGen) this.#onreadBuf = undefined;
+      } else {
+        more = this.push(toBuffer(got as Uint8Array));
+      }
+    } finally {
+      // a listener that throws does not stop the reading, as in Node
+      if (!more) this.#readStop();
+      else this.#readNext(sock);
     }
   }
 
@@ -648,16 +650,16 @@ export class NetSocket extends Duplex {
       return;
     }
     // the rest waits for room; a write in flight keeps the process alive
-    void this.#life.track(sock.send(bytes.subarray(off))).then(() => {
+    whenSettled(this.#life.track(sock.send(bytes.subarray(off))), () => {
       this.#touch();
-      callout(() => cb(null));
+      cb(null);
     }, (err: unknown) => {
       if (this.destroyed || isDisposal(err)) {
         if (!this.destroyed) this.destroy();
-        callout(() => cb(null));
+        cb(null);
         return;
       }
-      callout(() => cb(errnoOf(err, 'write')));
+      cb(errnoOf(err, 'write'));
     });
   }
 
@@ -788,7 +790,7 @@ export class NetSocket extends Duplex {
       this.#arm(this.#timeoutMs - idle);
       return;
     }
-    callout(() => this.emit('timeout'));
+    this.emit('timeout');
   }
 
   /** Activity: the timeout counts from now (and re-arms after it fired, as refresh() does). */
