@@ -114,6 +114,8 @@ export class DgramSocket extends EventEmitter {
   #sock: Socket | null;
   /** libuv's descriptor exists: bound explicitly, or implicitly by addMembership. */
   #hasFd = false;
+  /** What bind() asked for: disconnect() keeps it (an ephemeral port is let go, as Linux does). */
+  #bindRequest: { address: string; port: number } | undefined;
   #receiving = false;
   #recvAbort: AbortController | undefined;
   #bindState = Bind.Unbound;
@@ -250,6 +252,7 @@ export class DgramSocket extends EventEmitter {
         this.#prepare(sock);
         if (this.#hasFd) throw new SocketError(EINVAL, 'bind'); // bound implicitly already, as libuv's fd is
         sock.bind(ip, Number(port) || 0);
+        this.#bindRequest = { address: ip, port: Number(port) || 0 };
       } catch (e) {
         if (isDisposal(e)) {
           this.#closeQuietly();
@@ -282,8 +285,8 @@ export class DgramSocket extends EventEmitter {
   }
 
   /**
-   * Waits for a datagram, then (from the event loop, as libuv's) emits it and up to 31
-   * more already queued, and waits again.
+   * Waits for a datagram, then emits it from the event loop, one datagram a turn (what a
+   * listener awaits runs between two of them, as after each of libuv's callbacks).
    */
   #receive(sock: Socket): void {
     if (!this.#receiving || this.#sock !== sock) return;
@@ -294,15 +297,6 @@ export class DgramSocket extends EventEmitter {
       if (!current()) return;
       try {
         this.#onMessage(d);
-        for (let i = 0; i < 31 && current() && this.#receiving; i++) {
-          let more: Datagram;
-          try {
-            more = sock.recvfromSync(MAX_DATAGRAM);
-          } catch {
-            break; // EAGAIN, or the error the next receive reports
-          }
-          this.#onMessage(more);
-        }
       } finally {
         this.#receive(sock);
       }
@@ -406,13 +400,14 @@ export class DgramSocket extends EventEmitter {
 
   /**
    * Forgets the default peer. The stack has no AF_UNSPEC connect, so the socket is
-   * replaced by a fresh one bound to the same address and port: datagrams that arrived
-   * but were not yet delivered are dropped.
+   * replaced by a fresh one bound as bind() asked: the same port if one was named, a new
+   * ephemeral one otherwise (Linux lets an ephemeral port go on disconnect too). Datagrams
+   * that arrived but were not yet delivered are dropped.
    */
   disconnect(): void {
     if (this.#connectState !== Conn.Connected) throw nodeError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
     const old = this.#handle();
-    const local = old.getsockname();
+    const local = this.#bindRequest ?? { address: this.type === 'udp6' ? '::' : '0.0.0.0', port: 0 };
     const fresh = this.#open();
     try {
       this.#prepare(fresh);
@@ -425,7 +420,8 @@ export class DgramSocket extends EventEmitter {
     this.#stopReceiving();
     old.close();
     this.#sock = fresh;
-    fresh.bind(local.address, local.port);
+    // an ephemeral port on the wildcard address is let go: the next send binds anew
+    if (local.port !== 0 || (local.address !== '0.0.0.0' && local.address !== '::')) fresh.bind(local.address, local.port);
     this.#connectState = Conn.Disconnected;
     if (receiving) {
       this.#receiving = true;

@@ -237,10 +237,7 @@ export class NetServer extends EventEmitter {
     }
   }
 
-  /**
-   * Waits for a connection, then (from the event loop, as libuv's) takes it and every
-   * other one queued, and waits again.
-   */
+  /** Waits for a connection, takes it from the event loop (as libuv's callback), and waits again. */
   #acceptNext(listener: Socket, signal: AbortSignal): void {
     if (signal.aborted) return;
     whenSettled(listener.accept({ signal }), (conn) => {
@@ -250,16 +247,8 @@ export class NetServer extends EventEmitter {
       }
       try {
         this.#onConnection(conn);
-        for (;;) {
-          let more: Socket;
-          try {
-            more = listener.acceptSync();
-          } catch {
-            break; // EAGAIN, or the error the next accept reports
-          }
-          this.#onConnection(more);
-        }
       } finally {
+        // one connection a turn: what a 'connection' listener awaits runs in between
         this.#acceptNext(listener, signal);
       }
     }, (err) => {
