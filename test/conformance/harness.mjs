@@ -196,7 +196,7 @@ export function runInChild(file, scenario, kind) {
       clearTimeout(timer);
       const record = {};
       for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
+        if (!line.startsWith('[')) continue;
         const [channel, ...rest] = JSON.parse(line);
         (record[channel] ??= []).push(rest);
       }
