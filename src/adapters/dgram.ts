@@ -9,7 +9,7 @@ import { Buffer } from 'node:buffer';
 import { promisify } from 'node:util';
 import type { Socket } from '../index.js';
 import {
-  AF_INET, AF_INET6, SOCK_DGRAM, EBADF, EINVAL, EAGAIN, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
+  AF_INET, AF_INET6, SOCK_DGRAM, EBADF, EINVAL, EAGAIN, ENOPROTOOPT, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
   IPPROTO_IP, IPPROTO_IPV6, IP_TTL, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF, IP_ADD_MEMBERSHIP,
   IP_DROP_MEMBERSHIP, IPV6_V6ONLY, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_MULTICAST_IF,
   IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP, StackError, SocketError, type OptionValue, type Datagram,
@@ -649,6 +649,23 @@ export class DgramSocket extends EventEmitter {
 
   dropMembership(multicastAddress: string, interfaceAddress?: string): void {
     this.#membership('dropMembership', false, multicastAddress, interfaceAddress);
+  }
+
+  /** Not provided: lwIP speaks IGMPv2 and MLDv1, which have no source-specific joins (ENOPROTOOPT). */
+  addSourceSpecificMembership(sourceAddress: string, groupAddress: string, _interfaceAddress?: string): void {
+    this.#sourceSpecific('addSourceSpecificMembership', sourceAddress, groupAddress);
+  }
+
+  /** Not provided (see addSourceSpecificMembership). */
+  dropSourceSpecificMembership(sourceAddress: string, groupAddress: string, _interfaceAddress?: string): void {
+    this.#sourceSpecific('dropSourceSpecificMembership', sourceAddress, groupAddress);
+  }
+
+  #sourceSpecific(call: string, source: unknown, group: unknown): never {
+    this.#handle();
+    validateString(source, 'sourceAddress');
+    validateString(group, 'groupAddress');
+    throw errnoException(uvErrno(ENOPROTOOPT), call);
   }
 
   #membership(call: string, join: boolean, group: string, iface: string | undefined): void {
