@@ -95,6 +95,19 @@ export const scenarios = [
     },
   },
   {
+    name: 'port 0 and IPC paths: errors worded without ":0", a missing socket file is ENOENT',
+    issue: 11,
+    async run(env, rec) {
+      const c = env.t(env.net.connect(0, env.v4));
+      watch(rec, 'port0', c, ['connect', 'error', 'close']);
+      await closed(c);
+      const p = env.t(env.net.connect('/nonexistent-dir/no.sock'));
+      watch(rec, 'path', p, ['connect', 'error', 'close']);
+      await closed(p);
+      rec.log('path', { connecting: p.connecting, destroyed: p.destroyed });
+    },
+  },
+  {
     name: 'net.Socket() and net.Server() without new; net.Stream is net.Socket',
     issue: 7,
     async run(env, rec) {
