@@ -10,6 +10,8 @@
 
 LWIP_VERSION_DIR := $(shell sed -n 's/^dir=//p' lwip/VERSION)
 LWIPDIR := lwip/$(LWIP_VERSION_DIR)/src
+MBEDTLS_DIR := mbedtls/$(shell sed -n 's/^dir=//p' mbedtls/VERSION)
+LLHTTP_DIR := llhttp/$(shell sed -n 's/^dir=//p' llhttp/VERSION)
 export NODE_PATH := /usr/share/nodejs
 
 DEBUG ?= 0
@@ -42,6 +44,26 @@ GLUE_OBJS = $(patsubst wasm/%.c,$(OBJDIR)/glue/%.o,$(GLUE_SRCS))
 LWIP_OBJS = $(patsubst $(LWIPDIR)/%.c,$(OBJDIR)/lwip/%.o,$(LWIP_SRCS))
 WASM := build/lwip.wasm
 
+# lwip-tls.wasm: the same stack with Mbed TLS (wasm/tls/ and the fetched library), for
+# Stack.create({ tls: true }); lwip.wasm links none of it. Every Mbed TLS source is
+# compiled: wasm/tls/mbedtls_config.h leaves those it does not use empty.
+TLS_WASM := build/lwip-tls.wasm
+TLS_GLUE_SRCS = $(wildcard wasm/tls/*.c)
+TLS_HDRS = $(wildcard wasm/tls/*.h)
+MBEDTLS_SRCS = $(wildcard $(MBEDTLS_DIR)/library/*.c)
+TLS_GLUE_OBJS = $(patsubst wasm/tls/%.c,$(OBJDIR)/tls/%.o,$(TLS_GLUE_SRCS))
+MBEDTLS_OBJS = $(patsubst $(MBEDTLS_DIR)/library/%.c,$(OBJDIR)/mbedtls/%.o,$(MBEDTLS_SRCS))
+TLS_INCLUDES = -Iwasm/tls -I$(MBEDTLS_DIR)/include -Ibuild -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"'
+TLS_LDFLAGS = $(subst build/exports.json,build/exports-tls.json,$(LDFLAGS))
+
+# llhttp.wasm: Node's HTTP/1.1 parser (Debian's generated C, with its own wasm glue in
+# api.c), for stack.fetch. Tiny and separate: src/gen/llhttp-wasm.ts carries it.
+LLHTTP_WASM := build/llhttp.wasm
+LLHTTP_EXPORTS := _malloc,_free,_llhttp_alloc,_llhttp_free,_llhttp_execute,_llhttp_reset,_llhttp_get_errno,\
+  _llhttp_get_error_reason,_llhttp_get_error_pos,_llhttp_get_status_code,_llhttp_get_http_major,\
+  _llhttp_get_http_minor,_llhttp_get_upgrade,_llhttp_finish,_llhttp_resume,_llhttp_message_needs_eof,\
+  _llhttp_should_keep_alive,_llhttp_errno_name
+
 .PHONY: all wasm ts gen test demo clean distclean fetch setup setup-build
 all: wasm ts
 
@@ -58,6 +80,8 @@ setup-build:
 # (tar keeps the sources' old mtimes, so they alone would not trigger a rebuild).
 fetch: | emcc-check
 	@bash lwip/fetch.sh
+	@bash scripts/fetch-dep.sh mbedtls
+	@bash scripts/fetch-dep.sh llhttp
 
 # Tools from Debian: emscripten builds the wasm; xz-utils unpacks the lwIP tarball.
 emcc-check:
@@ -73,7 +97,7 @@ node_modules/.package-lock.json: package-lock.json
 # its records' offsets and sizes, its enums, exports and imports; scripts/gen-abi.mjs
 # writes the TS side, the linker's export list and its import declarations from it.
 # The generator rewrites a file only when its text changes, so the stamp stands for them.
-ABI_OUT := src/gen/abi.ts src/gen/constants.ts build/exports.json build/imports.js
+ABI_OUT := src/gen/abi.ts src/gen/constants.ts build/exports.json build/exports-tls.json build/imports.js
 gen: build/.abi-stamp
 build/abi-layout.wasm: wasm/abi_layout.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR)/.fetched | emcc-check
 	@mkdir -p build
@@ -86,10 +110,13 @@ $(ABI_OUT): build/.abi-stamp ;
 # The wasm as base64 for lwip-wasm/inline; rewritten only when the wasm changed.
 src/gen/wasm-inline.ts: $(WASM) scripts/gen-inline.mjs
 	node scripts/gen-inline.mjs
+# The HTTP parser's wasm as base64, for stack.fetch (loaded with it, on first use).
+src/gen/llhttp-wasm.ts: $(LLHTTP_WASM) scripts/gen-inline.mjs
+	node scripts/gen-inline.mjs $(LLHTTP_WASM) src/gen/llhttp-wasm.ts LLHTTP_WASM_BASE64
 
 # The lwIP file list is a wildcard, so it is read by a second make after the fetch.
 wasm: fetch
-	@$(MAKE) --no-print-directory $(WASM)
+	@$(MAKE) --no-print-directory $(WASM) $(TLS_WASM) $(LLHTTP_WASM)
 build/.debug-$(DEBUG):
 	@mkdir -p build && rm -f build/.debug-* && touch $@
 
@@ -102,6 +129,17 @@ $(OBJDIR)/lwip/%.o: $(LWIPDIR)/%.c $(GLUE_HDRS) Makefile lwip/$(LWIP_VERSION_DIR
 	@mkdir -p $(dir $@)
 	@emcc $(LWIP_CFLAGS) -c $< -o $@
 $(LWIP_SRCS): lwip/$(LWIP_VERSION_DIR)/.fetched
+$(OBJDIR)/tls/%.o: wasm/tls/%.c $(GLUE_HDRS) $(TLS_HDRS) Makefile $(MBEDTLS_DIR)/.fetched | emcc-check
+	@mkdir -p $(dir $@)
+	emcc $(GLUE_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
+$(OBJDIR)/tls/tls_roots.o: build/tls_roots.inc
+$(OBJDIR)/mbedtls/%.o: $(MBEDTLS_DIR)/library/%.c $(TLS_HDRS) Makefile $(MBEDTLS_DIR)/.fetched | emcc-check
+	@mkdir -p $(dir $@)
+	@emcc $(LWIP_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
+$(MBEDTLS_SRCS): $(MBEDTLS_DIR)/.fetched
+# The default trust store, from the ca-certificates installed when this builds.
+build/tls_roots.inc: scripts/gen-roots.mjs
+	node scripts/gen-roots.mjs
 
 $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) build/exports.json build/imports.js
 	@# emcc writes the .wasm before its last checks, so link to a temporary name and keep
@@ -110,11 +148,26 @@ $(WASM): $(GLUE_OBJS) $(LWIP_OBJS) build/.debug-$(DEBUG) build/exports.json buil
 	mv build/lwip-link.wasm $(WASM)
 	rm -f build/lwip-link.js
 
+$(TLS_WASM): $(GLUE_OBJS) $(LWIP_OBJS) $(TLS_GLUE_OBJS) $(MBEDTLS_OBJS) build/.debug-$(DEBUG) build/exports-tls.json build/imports.js
+	emcc $(TLS_LDFLAGS) $(GLUE_OBJS) $(LWIP_OBJS) $(TLS_GLUE_OBJS) $(MBEDTLS_OBJS) -o build/lwip-tls-link.js || { rm -f build/lwip-tls-link.*; exit 1; }
+	mv build/lwip-tls-link.wasm $(TLS_WASM)
+	rm -f build/lwip-tls-link.js
+
+$(LLHTTP_WASM): $(LLHTTP_DIR)/.fetched Makefile | emcc-check
+	emcc -Os -flto -mbulk-memory -w -I$(LLHTTP_DIR) $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c \
+	  --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=256KB -sTOTAL_STACK=32768 \
+	  -sERROR_ON_UNDEFINED_SYMBOLS=0 -sWARN_ON_UNDEFINED_SYMBOLS=0 -sFILESYSTEM=0 \
+	  -sEXPORTED_FUNCTIONS=$(subst $(space),,$(LLHTTP_EXPORTS)) -o build/llhttp-link.js || { rm -f build/llhttp-link.*; exit 1; }
+	mv build/llhttp-link.wasm $@
+	rm -f build/llhttp-link.js
+space := $(empty) $(empty)
+
 # Rollup runs only when a source, its config or the dependencies changed (dist/index.js
 # stands for all its outputs); the wasm is copied only when it changed.
-TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts src/gen/wasm-inline.ts
-ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts dist/index.js
+TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts src/gen/wasm-inline.ts src/gen/llhttp-wasm.ts
+ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts src/gen/llhttp-wasm.ts dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
+	@{ cmp -s $(TLS_WASM) dist/lwip-tls.wasm || cp $(TLS_WASM) dist/lwip-tls.wasm; }
 # Shared chunks are named by content hash, so the last build's files go first (all but
 # the wasm), or stale chunks would pile up and ship.
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json

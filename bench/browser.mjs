@@ -6,7 +6,8 @@
 // workload from Node through the same relay (batched and one frame per message), and a
 // raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
 // Only loopback: every server here listens on 127.0.0.1.
-// Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--quick]
+// Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--profile] [--quick]
+//   --profile  prints the page's hottest functions (CDP profiler, self time) after each run
 //   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
 //   --mtu  the nat MTU (the gateway's, and the links'): 1500 as on the internet, up to 65000
 import { createServer as createHttp } from 'node:http';
@@ -122,8 +123,35 @@ await page.goto(`${origin}/`);
 
 const cfg = { lib: `${origin}/dist/index.js`, relayUrl: relay.url, gateway: '10.0.2.2', ports, mib: MIB, mtu: MTU };
 const LIMIT = 180_000;
+const PROFILE = process.argv.includes('--profile');
+const cdp = PROFILE ? await page.context().newCDPSession(page) : null;
+/** Runs fn with the page's CPU profiler on, and prints the top functions by self time. */
+async function profiled(fn) {
+  if (!cdp) return fn();
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  const out = await fn();
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map();
+  const dt = profile.timeDeltas ?? [];
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let total = 0;
+  profile.samples?.forEach((id, i) => {
+    const n = byId.get(id);
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+    const t = dt[i] ?? 0;
+    total += t;
+    self.set(key, (self.get(key) ?? 0) + t);
+  });
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  console.log('page profile, self time:');
+  for (const [k, t] of top) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return out;
+}
 const contenders = {
-  'page': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), cfg),
+  'page': () => profiled(() => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), cfg)),
   'worker': () => page.evaluate((c) => new Promise((resolve, reject) => {
     const w = new Worker('/browser-client.mjs', { type: 'module' });
     w.onmessage = (e) => {

@@ -2,7 +2,8 @@
 // laid it out (build/abi-layout.wasm, built from wasm/abi_layout.c):
 //   src/gen/abi.ts        typed exports (guard and flush by call kind), records, enums
 //   src/gen/constants.ts  every LW_ constant of wasm/lw_const.h, and errno names
-//   build/exports.json    the export list the linker gets
+//   build/exports.json    the export list the linker gets (lwip.wasm)
+//   build/exports-tls.json  the same with LW_TLS_EXPORTS (lwip-tls.wasm)
 //   build/imports.js      the imports, declared for the linker
 // Usage: node scripts/gen-abi.mjs [layout.wasm]. Fails loudly on anything it cannot map.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -41,6 +42,7 @@ for (let i = 0, base = ex.abi_rows(); i < ex.abi_count(); i++, base += rowSize) 
 const records = new Map();
 const enums = new Map();
 const exports = [];
+const tlsExports = [];
 const imports = [];
 for (const r of rows) {
   if (r.what === 'record') records.set(r.a, { name: r.a, size: r.n1, fields: [] });
@@ -49,6 +51,7 @@ for (const r of rows) {
     if (!enums.has(r.a)) enums.set(r.a, []);
     enums.get(r.a).push({ name: r.b, value: r.n1 });
   } else if (r.what === 'export') exports.push({ kind: r.a, ret: r.b, name: r.c, params: r.d });
+  else if (r.what === 'tls-export') tlsExports.push({ kind: r.a, ret: r.b, name: r.c, params: r.d });
   else if (r.what === 'import') imports.push({ ret: r.b, name: r.c, params: r.d });
   else fail(`unknown row kind ${r.what}`);
 }
@@ -185,8 +188,11 @@ for (const [name, values] of enums) {
 
 emit('');
 emit('// --- exports and imports ---------------------------------------------------------');
-const fns = exports.map((e) => ({ ...e, ret: valueKind(e.ret), args: parseParams(e.params, e.name) }));
-for (const f of fns) if (!['CALL', 'READ', 'LOOP'].includes(f.kind)) fail(`${f.name}: unknown call kind ${f.kind}`);
+const toFn = (e) => ({ ...e, ret: valueKind(e.ret), args: parseParams(e.params, e.name) });
+const fns = exports.map(toFn);
+const tlsFns = tlsExports.map(toFn);
+for (const f of [...fns, ...tlsFns]) if (!['CALL', 'READ', 'LOOP'].includes(f.kind)) fail(`${f.name}: unknown call kind ${f.kind}`);
+for (const f of tlsFns) if (f.kind === 'LOOP') fail(`${f.name}: a TLS export cannot be a LOOP step`);
 const signature = (f) => `${f.name}(${f.args.map((a) => `${a.name}: ${tsType(a.kind)}`).join(', ')}): ${tsType(f.ret)}`;
 emit('');
 emit('/** The wasm\'s exports as the engine gives them (u32 results may read as negative). */');
@@ -198,6 +204,14 @@ emit('}');
 emit('');
 emit('/** Every export the glue defines (the runtime adds emscripten\'s own). */');
 emit(`export const EXPORT_NAMES: readonly (keyof RawExports)[] = [${['memory', '_initialize', ...fns.map((f) => f.name)].map((n) => `'${n}'`).join(', ')}];`);
+emit('');
+emit('/** The exports lwip-tls.wasm has on top of RawExports (LW_TLS_EXPORTS). */');
+emit('export interface RawTlsExports {');
+for (const f of tlsFns) emit(`  ${signature(f)};`);
+emit('}');
+emit('');
+emit('/** Every export of LW_TLS_EXPORTS: a wasm has TLS only if it has all of them. */');
+emit(`export const TLS_EXPORT_NAMES: readonly (keyof RawTlsExports)[] = [${tlsFns.map((f) => `'${f.name}'`).join(', ')}];`);
 emit('');
 emit('/** What the wasm imports from module "env". */');
 emit('export interface RawImports {');
@@ -216,41 +230,51 @@ emit('  trap(err: unknown): unknown;');
 emit('  /** Schedules a flush: the call may have queued frames or changed readiness. */');
 emit('  kick(): void;');
 emit('}');
-emit('');
-emit('/**');
-emit(' * The exports, typed, with the call kind of wasm/abi.h applied: CALL guards and then');
-emit(' * schedules a flush, READ guards, LOOP is the main loop\'s own step (src/core.ts guards it).');
-emit(' */');
-emit('export class Abi {');
-emit('  readonly raw: RawExports;');
-emit('  readonly #g: CallGuard;');
-emit('  constructor(raw: RawExports, guard: CallGuard) {');
-emit('    this.raw = raw;');
-emit('    this.#g = guard;');
-emit('  }');
-for (const f of fns) {
-  const call = `this.raw.${f.name}(${f.args.map((a) => a.name).join(', ')})`;
-  const value = f.ret === 'u32' || f.ret === 'ptr' ? `${call} >>> 0` : call;
+
+/** A class of typed exports with each call kind's guard and flush. */
+function emitClass(name, rawType, list, source, doc) {
   emit('');
-  emit(`  /** ${f.kind}: ${norm(f.ret === 'void' ? 'void' : exports.find((e) => e.name === f.name).ret)} ${f.name}${f.params} */`);
-  emit(`  ${signature(f)} {`);
-  const body = f.ret === 'void' ? `${call};` : `return ${value};`;
-  if (f.kind === 'LOOP') emit(`    ${body}`);
-  else {
-    emit('    this.#g.enter();');
-    emit('    try {');
-    emit(`      ${body}`);
-    emit('    } catch (err) {');
-    emit('      throw this.#g.trap(err);');
-    if (f.kind === 'CALL') {
-      emit('    } finally {');
-      emit('      this.#g.kick();');
-    }
-    emit('    }');
-  }
+  emit('/**');
+  for (const line of doc) emit(` * ${line}`);
+  emit(' */');
+  emit(`export class ${name} {`);
+  emit(`  readonly raw: ${rawType};`);
+  emit('  readonly #g: CallGuard;');
+  emit(`  constructor(raw: ${rawType}, guard: CallGuard) {`);
+  emit('    this.raw = raw;');
+  emit('    this.#g = guard;');
   emit('  }');
+  for (const f of list) {
+    const call = `this.raw.${f.name}(${f.args.map((a) => a.name).join(', ')})`;
+    const value = f.ret === 'u32' || f.ret === 'ptr' ? `${call} >>> 0` : call;
+    emit('');
+    emit(`  /** ${f.kind}: ${norm(f.ret === 'void' ? 'void' : source.find((e) => e.name === f.name).ret)} ${f.name}${f.params} */`);
+    emit(`  ${signature(f)} {`);
+    const body = f.ret === 'void' ? `${call};` : `return ${value};`;
+    if (f.kind === 'LOOP') emit(`    ${body}`);
+    else {
+      emit('    this.#g.enter();');
+      emit('    try {');
+      emit(`      ${body}`);
+      emit('    } catch (err) {');
+      emit('      throw this.#g.trap(err);');
+      if (f.kind === 'CALL') {
+        emit('    } finally {');
+        emit('      this.#g.kick();');
+      }
+      emit('    }');
+    }
+    emit('  }');
+  }
+  emit('}');
 }
-emit('}');
+emitClass('Abi', 'RawExports', fns, exports, [
+  'The exports, typed, with the call kind of wasm/abi.h applied: CALL guards and then',
+  'schedules a flush, READ guards, LOOP is the main loop\'s own step (src/core.ts guards it).',
+]);
+emitClass('TlsAbi', 'RawTlsExports', tlsFns, tlsExports, [
+  'lwip-tls.wasm\'s TLS exports (LW_TLS_EXPORTS), typed and guarded as Abi\'s are.',
+]);
 emit('');
 
 // --- src/gen/constants.ts: LW_ constants as the preprocessor defines them --------------
@@ -290,6 +314,7 @@ const writeIfChanged = (path, text) => {
 writeIfChanged(join(root, 'src/gen/abi.ts'), out.join('\n'));
 writeIfChanged(join(root, 'src/gen/constants.ts'), cout.join('\n'));
 writeIfChanged(join(root, 'build/exports.json'), `${JSON.stringify(fns.map((f) => `_${f.name}`))}\n`);
+writeIfChanged(join(root, 'build/exports-tls.json'), `${JSON.stringify([...fns, ...tlsFns].map((f) => `_${f.name}`))}\n`);
 writeIfChanged(join(root, 'build/imports.js'), [
   '// Generated from wasm/abi.h by scripts/gen-abi.mjs: the wasm\'s imports, declared for the',
   '// linker so any other undefined symbol fails the link. src/bindings/load.ts supplies them.',

@@ -1,12 +1,17 @@
-// Generates src/gen/wasm-inline.ts, the wasm as base64 for lwip-wasm/inline (src/inline.ts).
-// Usage: node scripts/gen-inline.mjs [path/to/lwip.wasm]   (default build/lwip.wasm)
+// Generates a wasm as base64 in a TS module: by default src/gen/wasm-inline.ts (lwip.wasm,
+// for lwip-wasm/inline, src/inline.ts); the build also writes src/gen/llhttp-wasm.ts
+// (the HTTP parser stack.fetch loads).
+// Usage: node scripts/gen-inline.mjs [path/to/x.wasm] [out.ts] [CONST_NAME]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const wasm = readFileSync(process.argv[2] ?? join(root, 'build/lwip.wasm'));
+const from = process.argv[2] ?? join(root, 'build/lwip.wasm');
+const out = process.argv[3] ? join(root, process.argv[3]) : join(root, 'src/gen/wasm-inline.ts');
+const name = process.argv[4] ?? 'WASM_BASE64';
+const wasm = readFileSync(from);
 if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error('gen-inline: not a wasm file');
-const out = join(root, 'src/gen/wasm-inline.ts');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `// Generated from build/lwip.wasm by scripts/gen-inline.mjs. Do not edit.\nexport const WASM_BASE64 = '${wasm.toString('base64')}';\n`);
+const label = relative(root, join(root, from)).replace(/\\/g, '/');
+writeFileSync(out, `// Generated from ${label} by scripts/gen-inline.mjs. Do not edit.\nexport const ${name} = '${wasm.toString('base64')}';\n`);

@@ -6,14 +6,15 @@
 # what to run instead.
 set -euo pipefail
 
-# command:package pairs. Build: emscripten compiles the wasm, xz-utils unpacks lwIP.
-build=(emcc:emscripten xz:xz-utils)
+# command:package pairs. Build: emscripten compiles the wasm, xz-utils unpacks lwIP,
+# ca-certificates gives lwip-tls.wasm its default trust store (scripts/gen-roots.mjs).
+build=(emcc:emscripten xz:xz-utils update-ca-certificates:ca-certificates)
 # Tests: Chromium (browser suites, with playwright-core), iproute2 and iputils (TAP and
 # network namespaces), curl, socat and iperf (real peers), iperf3 (kernel baseline),
 # tshark (reads the capture suite's pcaps), nftables (random loss between namespaces:
 # test/tcp-sack.test.mjs, bench/loss.mjs) and ethtool (offloads off on bench/loss.mjs's
-# veth pair).
-tests=(chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark nft:nftables ethtool:ethtool)
+# veth pair), openssl (the TLS tests' certificates and s_server).
+tests=(openssl:openssl chromium:chromium ip:iproute2 ping:iputils-ping curl:curl socat:socat iperf:iperf iperf3:iperf3 tshark:tshark nft:nftables ethtool:ethtool)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${tests[@]}")
@@ -27,14 +28,15 @@ has_src() {
   # grep -s: a pattern that matches no file, or a missing sources.list, is not an error
   grep -qs 'deb-src' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list
 }
-lwip_tarball() {
-  local here; here=$(cd "$(dirname "$0")/../lwip" && pwd)
-  # shellcheck disable=SC1091
+# The source packages fetched at build time (lwIP, Mbed TLS): is each tarball here already?
+have_tarball() {
+  local here; here=$(cd "$(dirname "$0")/../$1" && pwd)
+  # shellcheck disable=SC1090
   . <(grep -E '^[a-z0-9]+=' "$here/VERSION")
   [ -f "$here/$tarball" ]
 }
 need_src=0
-lwip_tarball || has_src || need_src=1
+{ have_tarball lwip && have_tarball mbedtls; } || has_src || need_src=1
 
 [ ${#missing[@]} -eq 0 ] && [ $need_src -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

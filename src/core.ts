@@ -1,6 +1,6 @@
 // The engine room behind Stack: owns the wasm instance, runs the main loop (frames in,
 // timers, loopback, frames out, the change stream), and turns negative errno into errors.
-import { Abi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, type CallGuard, type Ptr, type RawExports } from './gen/abi.js';
+import { Abi, TlsAbi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, type CallGuard, type Ptr, type RawExports, type RawTlsExports } from './gen/abi.js';
 import { Heap } from './bindings/memory.js';
 import { Changes, ALWAYS, type ChangeKind, type Waiter } from './changes.js';
 import { SocketError, StackError } from './errors.js';
@@ -28,6 +28,8 @@ const frameRecord = (len: number): number => LW_FRAME.size + ((len + 3) & ~3);
 export class Core implements CallGuard {
   /** The wasm's exports, typed and guarded by call kind (src/gen/abi.ts). */
   readonly abi: Abi;
+  /** The TLS exports, when this stack's wasm is lwip-tls.wasm. */
+  readonly tls: TlsAbi | undefined;
   readonly heap: Heap;
   readonly changes = new Changes();
   /** Two lw_addr slots and the change-stream buffer, allocated once. */
@@ -46,8 +48,9 @@ export class Core implements CallGuard {
   readonly clock: Clock;
   readonly #onFailure: (err: Error) => void;
 
-  constructor(raw: RawExports, clock: Clock, onFailure: (err: Error) => void) {
+  constructor(raw: RawExports, clock: Clock, onFailure: (err: Error) => void, tls?: RawTlsExports) {
     this.abi = new Abi(raw, this);
+    this.tls = tls ? new TlsAbi(tls, this) : undefined;
     this.heap = new Heap(raw.memory, (size) => this.abi.malloc(size));
     this.clock = clock;
     this.#onFailure = onFailure;

@@ -10,7 +10,7 @@ import { writeOption, readOption, OPTION_MAX, type OptionValue, type Linger } fr
 import {
   AF_INET, SOCK_STREAM, SOCK_DGRAM, POLLIN, POLLOUT, POLLERR, POLLNVAL,
   SHUT_RD, SHUT_WR, SHUT_RDWR, EAGAIN, EINPROGRESS, EBADF, EALREADY, EAFNOSUPPORT,
-  SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, SO_PEEK_OFF, MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC,
+  SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO, SO_PEEK_OFF, MSG_DONTWAIT, MSG_WAITALL, MSG_PEEK, MSG_TRUNC, EPROTO,
 } from './gen/constants.js';
 
 /** Bytes a socket accepts: binary views, or a string sent as UTF-8. */
@@ -103,6 +103,18 @@ export class Socket {
     this.domain = domain;
     this.type = type;
     this.#onClose = onClose;
+  }
+
+  /**
+   * @internal Set when TLS runs over this socket (src/tls/tls-socket.ts): an EPROTO from
+   * a send or recv is its failure, which it names.
+   */
+  _tls: { _error(syscall: string): Error | undefined } | undefined;
+
+  /** The error a call's -errno stands for: TLS's own once TLS failed, else a SocketError. */
+  #error(errno: number, syscall: string): Error {
+    if (errno === EPROTO && this._tls) return this._tls._error(syscall) ?? new SocketError(errno, syscall);
+    return new SocketError(errno, syscall);
   }
 
   /** True once close() was called (or the stack was disposed). */
@@ -257,7 +269,9 @@ export class Socket {
   sendSync(data: Data, flags = 0): number {
     const bytes = toBytes(data);
     checkFlags(flags);
-    return this.#core.check(this.#send(bytes, flags), 'send');
+    const n = this.#send(bytes, flags);
+    if (n < 0) throw this.#error(-n, 'send');
+    return n;
   }
 
   /** sock_send's result (bytes taken, or -errno). Copies into wasm only what TCP can
@@ -288,7 +302,7 @@ export class Socket {
         if (this.type === SOCK_DGRAM) return off;
         continue;
       }
-      if (n !== -EAGAIN) throw new SocketError(-n, 'send');
+      if (n !== -EAGAIN) throw this.#error(-n, 'send');
       deadline ??= this.#deadline(opts, SO_SNDTIMEO);
       await this.#wait(POLLOUT, deadline, opts?.signal, 'send');
     } while (off < bytes.byteLength);
@@ -337,7 +351,7 @@ export class Socket {
     checkSize(maxBytes, 'maxBytes');
     checkFlags(flags);
     const got = this.#recv(maxBytes, flags);
-    if (typeof got === 'number') throw new SocketError(-got, 'recv');
+    if (typeof got === 'number') throw this.#error(-got, 'recv');
     return got;
   }
 
@@ -351,7 +365,7 @@ export class Socket {
     checkBuffer(buf);
     checkFlags(flags);
     const n = this.#recvRaw(buf.length, flags);
-    if (n < 0) throw new SocketError(-n, 'recv');
+    if (n < 0) throw this.#error(-n, 'recv');
     buf.set(this.#core.heap.u8().subarray(this.#rxAt, this.#rxAt + Math.min(n, buf.length)));
     return n;
   }
@@ -444,7 +458,7 @@ export class Socket {
       }
       if (n !== -EAGAIN) {
         if (got > 0) return got; // Linux returns what it has; the error comes next call
-        throw new SocketError(-n, 'recv');
+        throw this.#error(-n, 'recv');
       }
       try {
         await this.#wait(POLLIN, deadline ??= this.#deadline(opts, SO_RCVTIMEO), opts?.signal, 'recv');

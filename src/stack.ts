@@ -12,16 +12,26 @@ import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
 import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
-import { realClock, checkClock, type Clock } from './clock.js';
+import { realClock, checkClock, lwipTime, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
 import { Interceptor } from './intercept.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
+import { TlsSocket, type TlsSocketOptions } from './tls/tls-socket.js';
+import { SecureContext } from './tls/context.js';
+import type { SecureContextOptions } from './tls/options.js';
+import { HttpClient, type FetchInit } from './http/client.js';
 import { connectStream, listenStream, udpStream, type StreamAddress, type ConnectStreamOptions, type StreamSocket, type ListenOptions, type StreamListener, type UdpOptions, type UdpStreamSocket } from './adapters/streams.js';
 
 export interface StackOptions {
   /** The wasm to use: a compiled module, its bytes, or a URL. Default: lwip.wasm beside this module. */
   wasm?: WasmSource;
+  /**
+   * TLS inside the stack (secureTransport, startTls, https: in fetch): loads lwip-tls.wasm
+   * (the stack with Mbed TLS, about three times the size) instead of lwip.wasm. A `wasm`
+   * given with it must be a TLS build. Default false: stacks without it carry no TLS.
+   */
+  tls?: boolean;
   /** Default limit for a TCP connect, in ms (default 75000). ETIMEDOUT when it runs out. */
   connectTimeout?: number;
   /** Most sockets open at once (default 65536); socket() beyond it fails with EMFILE. */
@@ -118,19 +128,20 @@ export class Stack {
     const random = options.seed !== undefined ? seededRandom(options.seed).u32 : freshSeed;
     const clock = checkClock(options.clock) ?? realClock;
     if (options.dns !== undefined) parseServers(options.dns);
+    if (options.tls !== undefined && typeof options.tls !== 'boolean') throw new TypeError('lwip-wasm: tls must be a boolean');
     const start = clock.now();
-    const module = await loadModule(options.wasm);
+    const module = await loadModule(options.wasm, options.tls === true);
     let stack: T | undefined;
     const failWith = (err: Error): void => {
       if (stack) stack.#failWith(err);
     };
-    const raw = await instantiate(module, {
-      now: () => Math.floor(clock.now() - start),
+    const { raw, tls } = await instantiate(module, {
+      now: lwipTime(clock, start),
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
-    });
-    const core = new Core(raw, clock, failWith);
+    }, options.tls === true);
+    const core = new Core(raw, clock, failWith, tls);
     stack = make({ core, random } satisfies StackInternal);
     const abi = core.abi;
     core.check(abi.stack_init(), 'init');
@@ -374,11 +385,59 @@ export class Stack {
   /** Closes every socket and releases the instance; timers stop, so a process may exit. */
   dispose(): void {
     if (!this.#core.alive && !this.#failure) return;
+    this.#http?.close();
     for (const s of this.#sockets.values()) s._forget();
     this.#sockets.clear();
     this.#core.openFds.clear();
     for (const i of this.#interfaces.values()) i.link.close();
     this.#core.dispose();
+  }
+
+  // --- TLS (src/tls/): in the wasm, for stacks made with { tls: true } -----------------
+
+  /** True when this stack's wasm has TLS (Stack.create({ tls: true })). */
+  get hasTls(): boolean {
+    return this.#core.tls !== undefined;
+  }
+
+  /**
+   * A TLS configuration to share between connections (node:tls's createSecureContext):
+   * a server's with isServer (cert and key parsed once), else a client's. close() frees it.
+   */
+  createSecureContext(options: SecureContextOptions & { isServer?: boolean } = {}): SecureContext {
+    this.#core.assertAlive();
+    const { isServer, ...rest } = options;
+    return new SecureContext(this.#core, rest, isServer === true);
+  }
+
+  /**
+   * Starts TLS on a connected stream socket, as a client (servername, ca,
+   * rejectUnauthorized, ALPNProtocols...) or with isServer as a server (cert, key). The
+   * socket's recv and send carry plaintext from here on; await tlsSocket.handshake().
+   * Throws TypeError on a stack without TLS.
+   */
+  startTls(socket: Socket, options?: TlsSocketOptions): TlsSocket {
+    this.#core.assertAlive();
+    if (!(socket instanceof Socket) || this.#sockets.get(socket.fd) !== socket) {
+      throw new TypeError('lwip-wasm: startTls needs a socket of this stack');
+    }
+    return new TlsSocket(this.#core, socket, options);
+  }
+
+  // --- fetch (src/http/): its HTTP parser's wasm is compiled on first use ----------------
+
+  #http: HttpClient | undefined;
+
+  /**
+   * WHATWG fetch over this stack: http: and https: (https: needs { tls: true }), HTTP/1.1
+   * with a keep-alive pool per origin, streamed bodies, redirects and AbortSignal; names
+   * go through stack.resolve. init.tls takes node:tls options for https: (ca, ...).
+   * Network failures reject with TypeError('fetch failed') whose cause has the code.
+   */
+  fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
+    this.#core.assertAlive();
+    this.#http ??= new HttpClient(this);
+    return this.#http.fetch(input, init);
   }
 
   // --- web-standard streams (src/adapters/): browser-safe, no Node built-ins -------------

@@ -82,6 +82,39 @@ it('nat: half-close, the client first: it writes, shuts its side, and still gets
   }
 }, 30_000);
 
+it('nat: half-close, the client first, and a large reply read slowly: every byte, then the FIN, no reset', async () => {
+  // The reply outgrows what the gateway can queue towards a client that reads slowly,
+  // so the last of it still waits for the client when the real FIN arrives; both
+  // directions are then done on the real socket, and its close must not be taken for
+  // a reset.
+  const reply = randomBytes(4 * 1024 * 1024);
+  const srv = await server((s) => s.on('data', () => {}).on('end', () => s.end(reply)));
+  const relay = await startRelay({ allow: [`tcp/127.0.0.1:${srv.port}`], framesPerSecond: Infinity, bytesPerSecond: Infinity });
+  const { stack } = await relayStack(relay, CLIENT);
+  try {
+    const s = stack.socket(AF_INET, SOCK_STREAM);
+    await s.connect('10.0.2.2', srv.port, { timeout: 5000 });
+    await s.send('send me everything');
+    s.shutdown(SHUT_WR);
+    await sleep(500); // the server answers in full and closes while nobody reads
+    const parts = [];
+    for (let i = 0; i < 10_000; i++) {
+      const d = await s.recv(32 * 1024, { timeout: 10_000 });
+      if (d.length === 0) break;
+      parts.push(d);
+      if (i % 4 === 0) await sleep(2);
+    }
+    const got = Buffer.concat(parts);
+    assert.is(got.length, reply.length);
+    assert.is(sha(got), sha(reply));
+    s.close();
+  } finally {
+    stack.dispose();
+    await relay.close();
+    await srv.close();
+  }
+}, 60_000);
+
 it('nat: half-close, the server first: its FIN arrives, and the client can still send after it', async () => {
   const received = [];
   const srv = await server((s) => {

@@ -147,6 +147,19 @@
   A(s, u8_t, multiaddr, 16) \
   F(s, u32_t, interface)     /* an interface index; 0 for all */
 
+/* A TLS connection's state (tls_info, lwip-tls.wasm): the handshake's outcome, what
+ * was negotiated, and why it failed. */
+#define LW_TLS_INFO_FIELDS(F, A, N, s) \
+  F(s, u32_t, state)         /* LW_TLS_STATE_* */ \
+  F(s, u32_t, error)         /* LW_TLSERR_*: why it failed (NONE while it has not) */ \
+  F(s, s32_t, lib_error)     /* Mbed TLS's error code (negative), 0 for none */ \
+  F(s, u32_t, verify_flags)  /* MBEDTLS_X509_BADCERT_* of the peer's chain; 0: verified */ \
+  F(s, u32_t, alert)         /* the fatal alert the peer sent; 256 for none */ \
+  F(s, u32_t, version)       /* 0x0303 for TLS 1.2; 0 before the handshake ends */ \
+  F(s, u32_t, cipher)        /* the suite's IANA number */ \
+  F(s, u32_t, alpn_len)      /* 0: no protocol was agreed */ \
+  A(s, u8_t, alpn, 256)
+
 /* Every record, in dependency order (a nested record comes before its users). */
 #define LW_RECORDS(R) \
   R(lw_addr, LW_ADDR_FIELDS) \
@@ -163,7 +176,8 @@
   R(lw_mem_stats, LW_MEM_STATS_FIELDS) \
   R(lw_linger, LW_LINGER_FIELDS) \
   R(lw_ip_mreq, LW_IP_MREQ_FIELDS) \
-  R(lw_ipv6_mreq, LW_IPV6_MREQ_FIELDS)
+  R(lw_ipv6_mreq, LW_IPV6_MREQ_FIELDS) \
+  R(lw_tls_info, LW_TLS_INFO_FIELDS)
 
 #define LW_ABI_F(s, t, n) t n;
 #define LW_ABI_A(s, t, n, c) t n[c];
@@ -176,7 +190,8 @@ LW_RECORDS(LW_ABI_STRUCT)
  * One list per enum: E(ENUM, NAME) is LW_<ENUM>_<NAME>, counting from 0 in list order,
  * and LW_<ENUM>_COUNT follows the last. */
 #define LW_CHANGE_KINDS(E) /* what a change-stream entry is about */ \
-  E(CHANGE, SOCK) E(CHANGE, EPOLL) E(CHANGE, DNS) E(CHANGE, DHCP) E(CHANGE, INTERCEPT)
+  E(CHANGE, SOCK) E(CHANGE, EPOLL) E(CHANGE, DNS) E(CHANGE, DHCP) E(CHANGE, INTERCEPT) \
+  E(CHANGE, TLS)             /* id: fd; a TLS handshake ended (events 1: open, 0: failed) */
 #define LW_CONFIG_KEYS(E) /* stack_set_config's keys */ \
   E(CONFIG, CONNECT_TIMEOUT) E(CONFIG, MAX_FDS) E(CONFIG, UDP_RCVBUF) E(CONFIG, TIME_WAIT)
 #define LW_DHCP_STATES(E) /* the DHCP client's states, named as lwIP's DHCP_STATE_* */ \
@@ -191,8 +206,30 @@ LW_RECORDS(LW_ABI_STRUCT)
   E(VERDICT, PORT_UNREACH)   /* ICMP port unreachable (UDP: the real host said so) */ \
   E(VERDICT, PROHIBITED)     /* ICMP administratively prohibited (policy) */ \
   E(VERDICT, DROP)           /* nothing: the client times out, or asks again */
+#define LW_TLS_STATES(E) /* a TLS connection's state (lw_tls_info.state) */ \
+  E(TLS_STATE, HANDSHAKE) E(TLS_STATE, OPEN) E(TLS_STATE, FAILED)
+#define LW_TLS_ERRORS(E) /* why a TLS connection failed; TS names them ERR_TLS_<NAME> */ \
+  E(TLSERR, NONE) \
+  E(TLSERR, HANDSHAKE_FAILURE)        /* nothing in common (suites, curves), or the peer said so */ \
+  E(TLSERR, PROTOCOL_VERSION)         /* no TLS version in common */ \
+  E(TLSERR, CERT_EXPIRED)             /* a certificate of the peer's chain has expired */ \
+  E(TLSERR, CERT_NOT_YET_VALID)       /* ... is not valid yet */ \
+  E(TLSERR, CERT_UNKNOWN_CA)          /* the chain leads to no trusted root (or is self-signed) */ \
+  E(TLSERR, CERT_HOSTNAME)            /* the certificate is not for the name (or IP) asked for */ \
+  E(TLSERR, CERT_INVALID)             /* any other reason the chain did not verify */ \
+  E(TLSERR, CERT_CHAIN_TOO_LARGE)     /* a handshake message (the chain) over 16 KiB */ \
+  E(TLSERR, NO_APPLICATION_PROTOCOL)  /* ALPN: no protocol in common */ \
+  E(TLSERR, BAD_RECORD)               /* a malformed or forged record (garbage, bad MAC) */ \
+  E(TLSERR, BAD_HANDSHAKE)            /* a malformed or unexpected handshake message */ \
+  E(TLSERR, ALERT)                    /* the peer ended it with another fatal alert */ \
+  E(TLSERR, TRUNCATED)                /* the connection closed before the handshake ended */ \
+  E(TLSERR, NO_MEMORY)                /* the wasm heap is exhausted */ \
+  E(TLSERR, INTERNAL)                 /* anything else Mbed TLS reported */
+#define LW_TLS_CONF_KEYS(E) /* tls_conf_set's keys */ \
+  E(TLS_CONF, VERIFY)        /* 0: none, 1: verify but go on (rejectUnauthorized false), 2: required */ \
+  E(TLS_CONF, DEFAULT_ROOTS) /* 1: trust the built-in Mozilla roots (no `ca` given) */
 #define LW_ENUMS(G) G(CHANGE, LW_CHANGE_KINDS) G(CONFIG, LW_CONFIG_KEYS) G(DHCP, LW_DHCP_STATES) \
-  G(VERDICT, LW_VERDICTS)
+  G(VERDICT, LW_VERDICTS) G(TLS_STATE, LW_TLS_STATES) G(TLSERR, LW_TLS_ERRORS) G(TLS_CONF, LW_TLS_CONF_KEYS)
 
 #define LW_ABI_E(e, n) LW_##e##_##n,
 #define LW_ABI_ENUM(e, list) enum { list(LW_ABI_E) LW_##e##_COUNT };
@@ -280,8 +317,29 @@ LW_ENUMS(LW_ABI_ENUM)
   /* bench.c: the benchmark's reference copy */ \
   X(READ, u32_t, bench_memcpy, (u8_t *dst, const u8_t *src, u32_t len, u32_t reps))
 
+/* The exports only lwip-tls.wasm has (wasm/tls/), on top of LW_EXPORTS. The generator
+ * writes a second export list for its link, and the loader requires these exports of a
+ * wasm only when TLS is asked for. Configurations are numbered (never pointers), so a
+ * stale or made-up id from JS is refused, not dereferenced. */
+#define LW_TLS_EXPORTS(X) \
+  /* tls_conf.c: configurations (a client's or a server's), shared by connections */ \
+  X(CALL, int, tls_conf_new, (int server)) \
+  X(CALL, int, tls_conf_free, (int id)) \
+  X(CALL, int, tls_conf_set, (int id, int key, u32_t value)) \
+  X(CALL, int, tls_conf_add_ca, (int id, const u8_t *der, u32_t len)) \
+  X(CALL, int, tls_conf_add_cert, (int id, const u8_t *der, u32_t len)) \
+  X(CALL, int, tls_conf_set_key, (int id, const u8_t *der, u32_t len)) \
+  X(CALL, int, tls_conf_alpn, (int id, const u8_t *wire, u32_t len)) \
+  X(CALL, int, tls_conf_ciphers, (int id, const u8_t *ids, u32_t count)) \
+  X(READ, int, tls_last_error, (void)) \
+  /* tls_sock.c: TLS over a connected stream socket */ \
+  X(CALL, int, tls_attach, (int fd, int conf, const char *name, const struct lw_addr *ip)) \
+  X(READ, int, tls_info, (int fd, struct lw_tls_info *out)) \
+  X(READ, int, tls_peer_cert, (int fd, u8_t *out, u32_t cap))
+
 #define LW_ABI_PROTO(kind, ret, name, params) ret name params;
 LW_EXPORTS(LW_ABI_PROTO)
+LW_TLS_EXPORTS(LW_ABI_PROTO)
 
 /* --- Imports ------------------------------------------------------------------------
  * Functions TS provides (module "env"); the linker is told of them, so any other
@@ -290,7 +348,10 @@ LW_EXPORTS(LW_ABI_PROTO)
   X(u32_t, js_now, (void))                       /* ms since the stack started */ \
   X(u32_t, js_rand, (void))                      /* 32 random bits */ \
   X(void, js_diag, (const char *msg, int len))   /* a diagnostic line (DEBUG builds) */ \
-  X(void, js_assert, (const char *msg, int len)) /* a failed assertion: the stack stops */
+  X(void, js_assert, (const char *msg, int len)) /* a failed assertion: the stack stops */ \
+  /* lwip-tls.wasm only (the plain build references neither, so does not import them): */ \
+  X(int, js_entropy, (u8_t *buf, u32_t len))     /* crypto.getRandomValues; 0, or -1: none */ \
+  X(u32_t, js_time, (void))                      /* the wall clock, s since 1970 (certificates) */
 
 #define LW_ABI_IMPORT(ret, name, params) extern ret name params;
 LW_IMPORTS(LW_ABI_IMPORT)

@@ -27,12 +27,15 @@ struct lw_abi_row {
 #define ROW_ENUM(e, list) list(ROW_E)
 /* export: a = kind, b = return type, c = name, d = parameters. import: the same, a = "". */
 #define ROW_X(kind, ret, name, params) { "export", #kind, #ret, #name, #params, 0, 0, 0 },
+/* tls-export: the same, for LW_TLS_EXPORTS (lwip-tls.wasm only). */
+#define ROW_T(kind, ret, name, params) { "tls-export", #kind, #ret, #name, #params, 0, 0, 0 },
 #define ROW_I(ret, name, params) { "import", "", #ret, #name, #params, 0, 0, 0 },
 
 static const struct lw_abi_row rows[] = {
   LW_RECORDS(ROW_RECORD)
   LW_ENUMS(ROW_ENUM)
   LW_EXPORTS(ROW_X)
+  LW_TLS_EXPORTS(ROW_T)
   LW_IMPORTS(ROW_I)
 };
 

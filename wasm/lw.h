@@ -44,6 +44,25 @@ enum lw_state {
 #define SF_UDP_CONN  0x20u  /* connected UDP socket */
 #define SF_FIN       0x40u  /* the peer's FIN itself arrived (not just "the stream ended") */
 
+/* A layer over a stream socket: while s->layer is set, the socket calls carry its
+ * plaintext, and it reads and writes the TCP byte stream below with tcp_sock_recv and
+ * tcp_sock_send. TLS is one (wasm/tls/tls_sock.c, in lwip-tls.wasm only); the plain
+ * build never sets one, so it links none of this. */
+struct lw_sock;
+struct lw_layer_ops {
+  int (*send)(struct lw_sock *s, const u8_t *buf, u32_t len, int flags);
+  int (*recv)(struct lw_sock *s, u8_t *buf, u32_t len, int flags);
+  int (*shutdown)(struct lw_sock *s, int how);
+  int (*pending)(const struct lw_sock *s);
+  /* Moves the layer on (the TCP side changed), then gives its readiness from TCP's. */
+  u32_t (*events)(struct lw_sock *s, u32_t tcp_events);
+  /* Before the TCP close: says goodbye if it can, and frees the layer. */
+  void (*close)(struct lw_sock *s);
+};
+struct lw_layer {
+  const struct lw_layer_ops *ops;
+};
+
 struct lw_dgram {
   struct lw_dgram *next;
   struct pbuf *p;
@@ -88,6 +107,7 @@ struct lw_sock {
   u8_t nexthop_if;
 
   struct lw_changer change;  /* id: the fd; events: the readiness bits */
+  struct lw_layer *layer;    /* TLS over this connection, or NULL (see struct lw_layer) */
 
   /* Options (sock_opt.c). Buffer sizes are stored doubled, as Linux reports them. */
   u32_t sndbuf;            /* SO_SNDBUF; TCP queues at most half of it */

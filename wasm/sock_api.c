@@ -126,7 +126,9 @@ sock_send(int fd, const u8_t *buf, u32_t len, int flags)
   if (flags & LW_MSG_OOB) {
     return -LW_EOPNOTSUPP;   /* no urgent data */
   }
-  if (s->type == LW_SOCK_STREAM) {
+  if (s->layer != NULL) {
+    r = s->layer->ops->send(s, buf, len, flags);
+  } else if (s->type == LW_SOCK_STREAM) {
     r = tcp_sock_send(s, buf, len, flags);
   } else {
     if (!(s->flags & SF_UDP_CONN)) {
@@ -174,8 +176,12 @@ sock_recv(int fd, u8_t *buf, u32_t len, int flags)
   if (flags & LW_MSG_OOB) {
     return -LW_EOPNOTSUPP;   /* no urgent data */
   }
-  r = s->type == LW_SOCK_STREAM ? tcp_sock_recv(s, buf, len, flags)
-                                : udp_sock_recvfrom(s, buf, len, flags, NULL);
+  if (s->layer != NULL) {
+    r = s->layer->ops->recv(s, buf, len, flags);
+  } else {
+    r = s->type == LW_SOCK_STREAM ? tcp_sock_recv(s, buf, len, flags)
+                                  : udp_sock_recvfrom(s, buf, len, flags, NULL);
+  }
   sock_refresh(s);
   return r;
 }
@@ -189,7 +195,7 @@ sock_recvfrom(int fd, u8_t *buf, u32_t len, int flags, struct lw_addr *from)
     return -LW_EOPNOTSUPP;   /* no urgent data */
   }
   if (s->type == LW_SOCK_STREAM) {
-    r = tcp_sock_recv(s, buf, len, flags);
+    r = s->layer != NULL ? s->layer->ops->recv(s, buf, len, flags) : tcp_sock_recv(s, buf, len, flags);
     if (r >= 0 && from != NULL) {
       memset(from, 0, sizeof(*from));   /* Linux leaves the address unset for TCP */
     }
@@ -208,7 +214,11 @@ sock_shutdown(int fd, int how)
   if (how != LW_SHUT_RD && how != LW_SHUT_WR && how != LW_SHUT_RDWR) {
     return -LW_EINVAL;
   }
-  r = s->type == LW_SOCK_STREAM ? tcp_sock_shutdown(s, how) : udp_sock_shutdown(s, how);
+  if (s->layer != NULL) {
+    r = s->layer->ops->shutdown(s, how);
+  } else {
+    r = s->type == LW_SOCK_STREAM ? tcp_sock_shutdown(s, how) : udp_sock_shutdown(s, how);
+  }
   sock_refresh(s);
   return r;
 }
@@ -217,6 +227,9 @@ LW_EXPORT int
 sock_close(int fd)
 {
   SOCK_OR_EBADF(s, fd);
+  if (s->layer != NULL) {
+    s->layer->ops->close(s);   /* frees the layer; the TCP close follows */
+  }
   if (s->type == LW_SOCK_STREAM) {
     tcp_sock_close(s);
   } else {
@@ -290,6 +303,9 @@ LW_EXPORT int
 sock_pending(int fd)
 {
   SOCK_OR_EBADF(s, fd);
+  if (s->layer != NULL) {
+    return s->layer->ops->pending(s);
+  }
   if (s->type == LW_SOCK_STREAM) {
     return (int)s->rx_bytes;
   }

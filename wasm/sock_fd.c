@@ -92,6 +92,9 @@ void
 sock_refresh(struct lw_sock *s)
 {
   u32_t ev = s->type == LW_SOCK_STREAM ? tcp_sock_events(s) : udp_sock_events(s);
+  if (s->layer != NULL) {
+    ev = s->layer->ops->events(s, ev);
+  }
   if (ev != s->events) {
     u32_t old = s->events;
     s->events = ev;

@@ -4,6 +4,9 @@
 import type { Socket } from '../socket.js';
 import type { Clock } from '../clock.js';
 import type { ResolveOptions, ResolvedAddress } from '../resolve.js';
+import type { TlsSocket, TlsSocketOptions } from '../tls/tls-socket.js';
+import type { SecureContext } from '../tls/context.js';
+import type { SecureContextOptions } from '../tls/options.js';
 
 /** An interface's addresses, as far as name lookups care (dns.ADDRCONFIG). */
 export interface ProviderInterface {
@@ -24,4 +27,10 @@ export interface SocketProvider {
   readonly clock?: Clock;
   /** The stack's interfaces (for dns.ADDRCONFIG). */
   readonly interfaces?: readonly ProviderInterface[];
+  /** True when the stack's wasm has TLS. */
+  readonly hasTls?: boolean;
+  /** TLS over a connected socket (stacks made with { tls: true }; others throw TypeError). */
+  startTls?(socket: Socket, options?: TlsSocketOptions): TlsSocket;
+  /** A TLS configuration shared by connections. */
+  createSecureContext?(options?: SecureContextOptions & { isServer?: boolean }): SecureContext;
 }

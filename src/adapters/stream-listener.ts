@@ -5,9 +5,17 @@ import type { Socket } from '../socket.js';
 import { SocketError } from '../errors.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, EBADF } from '../gen/constants.js';
 import { literalAddress, checkPortNumber } from './host.js';
-import { TcpStream, checkStreamOptions, type StreamOptions, type StreamSocket } from './stream-socket.js';
+import { TcpStream, checkStreamOptions, pickTls, secure, type StreamOptions, type StreamSocket, type StreamTlsOptions } from './stream-socket.js';
+import type { SecureContext } from '../tls/context.js';
+import type { TlsSocket } from '../tls/tls-socket.js';
 
-export interface ListenOptions extends StreamOptions {
+export interface ListenOptions extends StreamOptions, StreamTlsOptions {
+  /**
+   * 'on': every connection is TLS (needs cert and key, or a server's secureContext, and a
+   * stack made with { tls: true }); a connection's opened waits for its handshake, and
+   * rejects with the TlsError (the connection closed) when it fails. Default 'off'.
+   */
+  secureTransport?: 'off' | 'on';
   /** Port to listen on (default 0: an ephemeral port; read it from addr.port). */
   port?: number;
   /** Local address (default '0.0.0.0'; '::' for IPv6; 'localhost' is 127.0.0.1). */
@@ -39,10 +47,21 @@ class Listener implements StreamListener {
   /** Options for each connection: the listener's, less its signal (closing the listener leaves them open). */
   readonly #connOptions: StreamOptions;
   readonly #abort = new AbortController();
+  readonly #stack: SocketProvider;
+  /** The servers' TLS configuration ('on'), and whether the listener made it. */
+  readonly #ctx: SecureContext | undefined;
+  readonly #ownCtx: boolean;
 
-  constructor(sock: Socket, options: StreamOptions) {
+  constructor(stack: SocketProvider, sock: Socket, options: ListenOptions, ctx: SecureContext | undefined, ownCtx: boolean) {
+    this.#stack = stack;
     this.#sock = sock;
-    const { signal: _listenerSignal, ...connOptions } = options;
+    this.#ctx = ctx;
+    this.#ownCtx = ownCtx;
+    const { signal: _listenerSignal, secureTransport: _t, ...rest } = options;
+    const connOptions: StreamOptions = {};
+    for (const k of ['allowHalfOpen', 'readableHighWaterMark', 'writableHighWaterMark'] as const) {
+      if (rest[k] !== undefined) (connOptions as Record<string, unknown>)[k] = rest[k];
+    }
     this.#connOptions = connOptions;
     const name = sock.getsockname();
     this.addr = { transport: 'tcp', hostname: name.address, port: name.port, family: name.family };
@@ -59,11 +78,22 @@ class Listener implements StreamListener {
       if (this.#abort.signal.aborted) throw new SocketError(EBADF, 'accept');
       throw err;
     }
-    return new TcpStream(Promise.resolve(conn), this.#connOptions);
+    const ctx = this.#ctx;
+    if (!ctx) return new TcpStream(Promise.resolve(conn), this.#connOptions);
+    let session: TlsSocket | undefined;
+    const handshake = secure(this.#stack, conn, { secureContext: ctx }).then((t) => {
+      session = t;
+      return conn;
+    }, (err: unknown) => {
+      if (!conn.closed) conn.close();
+      throw err;
+    });
+    return new TcpStream(handshake, this.#connOptions, { session: () => session });
   }
 
   close(): void {
     if (this.#sock.closed) return;
+    if (this.#ownCtx) this.#ctx?.close();
     this.#abort.abort();
     try {
       this.#sock.close();
@@ -92,13 +122,29 @@ export function listenStream(stack: SocketProvider, options: ListenOptions = {})
   if (typeof host !== 'string') throw new TypeError('lwip-wasm: hostname must be a string');
   const address = literalAddress(host);
   if (address === null) throw new TypeError(`lwip-wasm: listen needs an IP address or 'localhost', got ${JSON.stringify(host)}`);
+  const transport = options.secureTransport ?? 'off';
+  if (transport !== 'off' && transport !== 'on') {
+    throw new TypeError(`lwip-wasm: a listener's secureTransport must be 'off' or 'on', got ${JSON.stringify(transport)}`);
+  }
+  let ctx: SecureContext | undefined;
+  let own = false;
+  if (transport === 'on') {
+    const { secureContext, ...tls } = pickTls(options);
+    if (secureContext) ctx = secureContext;
+    else {
+      if (!stack.createSecureContext || stack.hasTls !== true) throw new TypeError('lwip-wasm: this stack has no TLS: create it with Stack.create({ tls: true })');
+      ctx = stack.createSecureContext({ ...tls, isServer: true });
+      own = true;
+    }
+  }
   const sock = stack.socket(address.includes(':') ? AF_INET6 : AF_INET, SOCK_STREAM);
   try {
     sock.bind(address, port);
     sock.listen(options.backlog ?? 128);
   } catch (err) {
     sock.close();
+    if (own) ctx?.close();
     throw err;
   }
-  return new Listener(sock, options);
+  return new Listener(stack, sock, options, ctx, own);
 }

@@ -8,6 +8,20 @@ import type { Socket, Data } from '../socket.js';
 import { SocketError } from '../errors.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SHUT_RD, SHUT_WR, ENOTCONN, EBADF, EPIPE } from '../gen/constants.js';
 import { literalAddress, formatHostPort, splitHostPort, checkPortNumber } from './host.js';
+import type { TlsSocket, TlsSocketOptions, TlsInfo } from '../tls/tls-socket.js';
+import type { SecureContextOptions } from '../tls/options.js';
+import type { SecureContext } from '../tls/context.js';
+
+/**
+ * TLS options of the streams, with node:tls's names (WinterTC names only the switch):
+ * ca, servername, rejectUnauthorized, ALPNProtocols, ciphers, minVersion, maxVersion,
+ * or a secureContext made with stack.createSecureContext.
+ */
+export interface StreamTlsOptions extends SecureContextOptions {
+  /** The server's name (SNI and the certificate check); default: the hostname connected to. */
+  servername?: string;
+  secureContext?: SecureContext;
+}
 
 /** Where to connect: "host:port", "[ipv6]:port", or { hostname, port }. */
 export type StreamAddress = string | { hostname: string; port: number };
@@ -29,9 +43,13 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
-export interface ConnectStreamOptions extends StreamOptions {
-  /** Only 'off': the stack carries plain TCP; put TLS above it yourself. */
-  secureTransport?: 'off';
+export interface ConnectStreamOptions extends StreamOptions, StreamTlsOptions {
+  /**
+   * 'off' (default): plain TCP. 'on': TLS from the start (the stack must be made with
+   * { tls: true }); opened resolves after the handshake. 'starttls': plain until
+   * socket.startTls() is called.
+   */
+  secureTransport?: 'off' | 'on' | 'starttls';
   /** Milliseconds before the connect fails with ETIMEDOUT (default: the stack's connectTimeout). */
   timeout?: number;
   /** Prefer this family when resolving 'localhost' (default 4). */
@@ -44,10 +62,18 @@ export interface ConnectStreamOptions extends StreamOptions {
   lookup?: HostLookup;
 }
 
-/** Addresses of an open connection, "10.0.0.1:80" or "[fd00::1]:80". */
+/** Addresses of an open connection, "10.0.0.1:80" or "[fd00::1]:80"; and TLS's outcome. */
 export interface SocketInfo {
   remoteAddress: string;
   localAddress: string;
+  /** TLS only: the ALPN protocol agreed (null for none). */
+  alpn?: string | null;
+  /** TLS only: 'TLSv1.2'. */
+  protocol?: string;
+  /** TLS only: the cipher suite's standard (IANA) name. */
+  cipher?: string;
+  /** TLS only: everything the handshake agreed (TlsSocket's info). */
+  tls?: TlsInfo;
 }
 
 /** A TCP connection as a pair of web streams (the WinterTC Sockets API shape). */
@@ -62,6 +88,38 @@ export interface StreamSocket {
   readonly closed: Promise<void>;
   /** Closes both directions at once and resolves as closed does. */
   close(): Promise<void>;
+  /**
+   * With secureTransport 'starttls': hands the connection to TLS and returns the TLS
+   * socket (whose opened waits for the handshake). This socket's streams end; read what
+   * the plain exchange left on them first. Throws TypeError otherwise.
+   */
+  startTls(options?: StreamTlsOptions): StreamSocket;
+}
+
+/** @internal What a TcpStream knows of TLS: the handshake's outcome, and how to start it. */
+export interface StreamTls {
+  /** The connection's TLS, once its handshake is over (for opened's info). */
+  session?: () => TlsSocket | undefined;
+  /** For 'starttls': the stack and the options startTls falls back on. */
+  starttls?: { stack: SocketProvider; defaults: StreamTlsOptions & { hostname: string } };
+}
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'ALPNProtocols', 'ciphers', 'minVersion', 'maxVersion', 'rejectUnauthorized',
+  'servername', 'secureContext'] as const;
+
+/** The TLS options among o's. */
+export function pickTls(o: object): StreamTlsOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of TLS_KEYS) if ((o as Record<string, unknown>)[k] !== undefined) out[k] = (o as Record<string, unknown>)[k];
+  return out as StreamTlsOptions;
+}
+
+/** Starts TLS on a connected socket and waits for the handshake; closes it on failure. */
+export async function secure(stack: SocketProvider, sock: Socket, options: TlsSocketOptions, signal?: AbortSignal): Promise<TlsSocket> {
+  if (!stack.startTls || stack.hasTls !== true) throw new TypeError('lwip-wasm: this stack has no TLS: create it with Stack.create({ tls: true })');
+  const t = stack.startTls(sock, options);
+  await t.handshake(signal ? { signal } : undefined);
+  return t;
 }
 
 const DEFAULT_READ_HWM = 65536;
@@ -98,13 +156,21 @@ export function checkStreamOptions(o: StreamOptions): { readHwm: number; writeHw
   };
 }
 
-function info(sock: Socket): SocketInfo {
+function info(sock: Socket, tls: TlsSocket | undefined): SocketInfo {
   const peer = sock.getpeername();
   const local = sock.getsockname();
-  return {
+  const out: SocketInfo = {
     remoteAddress: formatHostPort(peer.address, peer.port),
     localAddress: formatHostPort(local.address, local.port),
   };
+  const t = tls?.info;
+  if (t) {
+    out.alpn = t.alpnProtocol === false ? null : t.alpnProtocol;
+    out.protocol = t.protocol;
+    out.cipher = t.cipher.standardName;
+    out.tls = t;
+  }
+  return out;
 }
 
 /** @internal One TCP connection behind the streams; also used for accepted connections. */
@@ -125,9 +191,15 @@ export class TcpStream implements StreamSocket {
   #writeCtl: WritableStreamDefaultController | undefined;
   #resolveClosed!: () => void;
   #rejectClosed!: (err: unknown) => void;
+  readonly #options: StreamOptions;
+  readonly #tls: StreamTls;
+  #writeP: Promise<void> | undefined;
+  #handedOff = false;
 
-  constructor(socket: Promise<Socket>, options: StreamOptions) {
+  constructor(socket: Promise<Socket>, options: StreamOptions, tls: StreamTls = {}) {
     const { readHwm, writeHwm } = checkStreamOptions(options);
+    this.#options = options;
+    this.#tls = tls;
     this.#allowHalfOpen = options.allowHalfOpen ?? false;
     this.closed = new Promise<void>((resolve, reject) => {
       this.#resolveClosed = resolve;
@@ -140,7 +212,7 @@ export class TcpStream implements StreamSocket {
         throw new SocketError(EBADF, 'connect');
       }
       this.#sock = s;
-      return info(s);
+      return info(s, this.#tls.session?.());
     });
     this.opened.catch((err: unknown) => this.#fail(err));
     const signal = options.signal;
@@ -153,7 +225,7 @@ export class TcpStream implements StreamSocket {
       start: (c) => {
         this.#writeCtl = c;
       },
-      write: (chunk) => this.#write(chunk),
+      write: (chunk) => (this.#writeP = this.#write(chunk)),
       close: async () => {
         const s = await this.#ready();
         this.#shutWrite(s);
@@ -296,6 +368,53 @@ export class TcpStream implements StreamSocket {
     this.#rejectClosed(err);
   }
 
+  startTls(options: StreamTlsOptions = {}): StreamSocket {
+    const st = this.#tls.starttls;
+    if (!st) throw new TypeError("lwip-wasm: startTls needs a socket connected with secureTransport: 'starttls'");
+    if (this.#handedOff) throw new TypeError('lwip-wasm: startTls was already called on this socket');
+    if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
+    this.#handedOff = true;
+    let session: TlsSocket | undefined;
+    const { hostname, ...defaults } = st.defaults;
+    const opts = { ...defaults, ...options };
+    const tlsOpts: TlsSocketOptions = { ...opts, servername: opts.servername ?? hostname };
+    const { signal } = this.#options;
+    const handed = this.#handOff().then(async (s) => {
+      session = await secure(st.stack, s, tlsOpts, signal).catch((err: unknown) => {
+        if (!s.closed) s.close();
+        throw err;
+      });
+      return s;
+    });
+    return new TcpStream(handed, this.#options, { session: () => session });
+  }
+
+  /**
+   * Ends this socket's streams but keeps the connection, for startTls: waits for the
+   * write in flight, stops the reader (a wait not yet answered takes no bytes), then
+   * gives the socket away.
+   */
+  async #handOff(): Promise<Socket> {
+    const s = await this.#ready();
+    await this.#writeP?.catch(() => {});
+    if (this.#state !== 'open') throw new SocketError(EBADF, 'starttls');
+    this.#state = 'closed';
+    this.#abort.abort();
+    try {
+      this.#readCtl?.close();
+      if (this.#readCtl && 'byobRequest' in this.#readCtl) this.#readCtl.byobRequest?.respond(0);
+    } catch {
+      // already closed
+    }
+    try {
+      this.#writeCtl?.error(new SocketError(EBADF, 'write'));
+    } catch {
+      // already closed
+    }
+    this.#resolveClosed();
+    return s;
+  }
+
   close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closed';
@@ -353,9 +472,15 @@ export function connectStream(stack: SocketProvider, address: StreamAddress, opt
   } else {
     throw new TypeError('lwip-wasm: connect needs "host:port" or { hostname, port }');
   }
-  if (options.secureTransport !== undefined && options.secureTransport !== 'off') {
-    throw new TypeError(`lwip-wasm: secureTransport ${JSON.stringify(options.secureTransport)} is not supported; the stack carries plain TCP ('off')`);
+  const transport = options.secureTransport ?? 'off';
+  if (transport !== 'off' && transport !== 'on' && transport !== 'starttls') {
+    throw new TypeError(`lwip-wasm: secureTransport must be 'off', 'on' or 'starttls', got ${JSON.stringify(options.secureTransport)}`);
   }
+  if (transport !== 'off' && stack.hasTls !== true) {
+    throw new TypeError('lwip-wasm: this stack has no TLS: create it with Stack.create({ tls: true })');
+  }
+  const tlsOptions = pickTls(options);
+  let session: TlsSocket | undefined;
   if (options.family !== undefined && options.family !== 4 && options.family !== 6) {
     throw new TypeError('lwip-wasm: family must be 4 or 6');
   }
@@ -374,11 +499,17 @@ export function connectStream(stack: SocketProvider, address: StreamAddress, opt
       if (options.timeout !== undefined) opts.timeout = options.timeout;
       if (options.signal !== undefined) opts.signal = options.signal;
       await sock.connect(addr, target.port, opts);
+      if (transport === 'on') {
+        session = await secure(stack, sock, { ...tlsOptions, servername: tlsOptions.servername ?? target.hostname.replace(/^\[|\]$/g, '') }, options.signal);
+      }
       return sock;
     } catch (err) {
       if (!sock.closed && !stack.disposed && !stack.failure) sock.close();
       throw err;
     }
   };
-  return new TcpStream(open(), options);
+  return new TcpStream(open(), options, {
+    session: () => session,
+    ...(transport === 'starttls' ? { starttls: { stack, defaults: { ...tlsOptions, hostname: target.hostname.replace(/^\[|\]$/g, '') } } } : {}),
+  });
 }

@@ -14,3 +14,15 @@ export function setDefaultWasm(source: WasmSource): void {
 export function defaultWasm(): WasmSource {
   return override ?? new URL('./lwip.wasm', import.meta.url);
 }
+
+let tlsOverride: WasmSource | undefined;
+
+/** Makes source the default TLS wasm (Stack.create({ tls: true })). */
+export function setDefaultTlsWasm(source: WasmSource): void {
+  tlsOverride = source;
+}
+
+/** lwip-tls.wasm: the stack with Mbed TLS, beside this module unless set otherwise. */
+export function defaultTlsWasm(): WasmSource {
+  return tlsOverride ?? new URL('./lwip-tls.wasm', import.meta.url);
+}

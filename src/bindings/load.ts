@@ -1,7 +1,7 @@
 // Loads lwip.wasm in Node (ESM or CJS) and in browsers, and instantiates one private
 // instance per stack. The compiled module is cached, so extra stacks cost only memory.
-import { EXPORT_NAMES, type RawExports, type RawImports } from '../gen/abi.js';
-import { defaultWasm, type WasmSource } from './default-wasm.js';
+import { EXPORT_NAMES, TLS_EXPORT_NAMES, type RawExports, type RawImports, type RawTlsExports } from '../gen/abi.js';
+import { defaultWasm, defaultTlsWasm, type WasmSource } from './default-wasm.js';
 import { readFileUrl } from './read-file.js';
 
 export type { WasmSource };
@@ -14,7 +14,14 @@ export interface WasmHost {
   assertFailed(message: string): void;
 }
 
+/** What instantiate gives: the exports, and the TLS ones when the wasm has them. */
+export interface Instance {
+  raw: RawExports;
+  tls: RawTlsExports | undefined;
+}
+
 let defaultModule: Promise<WebAssembly.Module> | undefined;
+let defaultTlsModule: Promise<WebAssembly.Module> | undefined;
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -43,10 +50,20 @@ async function compileFrom(source: ArrayBuffer | ArrayBufferView | URL | string)
   return WebAssembly.compile(await readBytes(url));
 }
 
-/** Compiles (once) the wasm that ships next to this module, or the given source. */
-export function loadModule(source?: WasmSource): Promise<WebAssembly.Module> {
+/**
+ * Compiles (once) the wasm that ships next to this module, or the given source. With
+ * tls, the default is lwip-tls.wasm (the stack with Mbed TLS) instead of lwip.wasm.
+ */
+export function loadModule(source?: WasmSource, tls = false): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
   if (source !== undefined) return compileFrom(source as ArrayBuffer | ArrayBufferView | URL | string);
+  if (tls) {
+    defaultTlsModule ??= loadModule(defaultTlsWasm()).catch((err: unknown) => {
+      defaultTlsModule = undefined;
+      throw err;
+    });
+    return defaultTlsModule;
+  }
   defaultModule ??= loadModule(defaultWasm()).catch((err: unknown) => {
     defaultModule = undefined;
     throw err;
@@ -54,8 +71,19 @@ export function loadModule(source?: WasmSource): Promise<WebAssembly.Module> {
   return defaultModule;
 }
 
-/** Instantiates module with host's imports; refuses a wasm that lacks an export of wasm/abi.h. */
-export async function instantiate(module: WebAssembly.Module, host: WasmHost): Promise<RawExports> {
+/** Fills buf from the platform's CSPRNG (at most 65536 bytes a call, as getRandomValues). */
+function entropy(buf: Uint8Array): boolean {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (typeof c?.getRandomValues !== 'function') return false;
+  c.getRandomValues(buf);
+  return true;
+}
+
+/**
+ * Instantiates module with host's imports. Refuses a wasm that lacks an export of
+ * wasm/abi.h's LW_EXPORTS, and, when tls is asked for, one of LW_TLS_EXPORTS.
+ */
+export async function instantiate(module: WebAssembly.Module, host: WasmHost, tls = false): Promise<Instance> {
   let memory: WebAssembly.Memory | undefined;
   const text = (ptr: number, len: number): string =>
     memory ? new TextDecoder().decode(new Uint8Array(memory.buffer, ptr, len)) : '';
@@ -72,15 +100,27 @@ export async function instantiate(module: WebAssembly.Module, host: WasmHost): P
     js_rand: guard(() => host.random() >>> 0, 4),
     js_diag: guard((ptr: number, len: number) => host.diag(text(ptr, len)), undefined),
     js_assert: guard((ptr: number, len: number) => host.assertFailed(text(ptr, len)), undefined),
+    // TLS's randomness: the platform's CSPRNG and nothing else; -1 fails the handshake.
+    js_entropy: guard((ptr: number, len: number) =>
+      (memory && entropy(new Uint8Array(memory.buffer, ptr, len)) ? 0 : -1), -1),
+    // Certificates are valid in wall-clock time, whatever clock the stack runs on.
+    js_time: guard(() => Math.floor(Date.now() / 1000) >>> 0, 0),
     emscripten_notify_memory_growth: () => {},
   };
   const instance = await WebAssembly.instantiate(module, { env });
-  const missing = EXPORT_NAMES.filter((n) => !(n in instance.exports));
+  const lacks = (names: readonly string[]): string[] => names.filter((n) => !(n in instance.exports));
+  const missing = lacks(EXPORT_NAMES);
   if (missing.length > 0) {
     throw new TypeError(`lwip-wasm: this wasm is not the one this package was built with (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''})`);
+  }
+  const tlsMissing = lacks(TLS_EXPORT_NAMES);
+  if (tls && tlsMissing.length > 0) {
+    throw new TypeError(tlsMissing.length === TLS_EXPORT_NAMES.length
+      ? 'lwip-wasm: tls: true needs lwip-tls.wasm, and this wasm has no TLS (pass that file as `wasm`, or leave `wasm` out)'
+      : `lwip-wasm: this TLS wasm is not the one this package was built with (it lacks ${tlsMissing.slice(0, 3).join(', ')})`);
   }
   const exports = instance.exports as unknown as RawExports;
   memory = exports.memory;
   exports._initialize();
-  return exports;
+  return { raw: exports, tls: tlsMissing.length === 0 ? (instance.exports as unknown as RawTlsExports) : undefined };
 }

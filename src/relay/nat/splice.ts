@@ -131,7 +131,9 @@ export function splice(s: Socket, real: RealSocket, counters: SpliceCounters): P
       }, () => finish('client'));
     }
   });
+  let realEnded = false;
   real.on('end', () => {
+    realEnded = true;
     // the real peer's FIN, after every byte before it reached the client's send buffer
     void sending.then(() => {
       if (finished) return;
@@ -147,7 +149,10 @@ export function splice(s: Socket, real: RealSocket, counters: SpliceCounters): P
   });
   real.on('error', () => finish('real')); // ECONNRESET, ETIMEDOUT...: the client hears a reset
   real.on('close', () => {
-    if (!finished && !downDone) finish('real'); // destroyed without an 'end': a reset
+    // Closed without its FIN (destroyed, or reset without an 'error'): reset the client.
+    // After the FIN, 'close' may come while bytes before it still wait for the client's
+    // send buffer: the 'end' handler above finishes that direction.
+    if (!finished && !realEnded) finish('real');
   });
   return done;
 }
