@@ -325,6 +325,16 @@ export class Core implements CallGuard {
     this.#refTimer();
   }
 
+  /**
+   * Whether an open fd keeps a Node process alive (Socket#ref, Socket#unref): the Node
+   * adapters unref their sockets and decide the process's lifetime as Node does.
+   */
+  holdFd(fd: number, hold: boolean): void {
+    if (hold) this.openFds.add(fd);
+    else this.openFds.delete(fd);
+    this.#refTimer();
+  }
+
   /** lwIP's periodic timers alone do not keep a Node process alive; open sockets do. */
   #refTimer(): void {
     const t = this.#timer;

@@ -174,6 +174,11 @@ export class Stack {
     return this.#failure;
   }
 
+  /** The clock the stack runs on (StackOptions.clock, or real time). */
+  get clock(): Clock {
+    return this.#core.clock;
+  }
+
   get disposed(): boolean {
     return !this.#core.alive && !this.#failure;
   }

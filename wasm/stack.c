@@ -139,6 +139,9 @@ stack_init(void)
     struct netif *n;
     NETIF_FOREACH(n) {
       n->rs_count = 0;   /* loopback: no router solicitations (see netif_set_autoconf) */
+      /* as Linux's lo: 127.255.255.255 is its broadcast, and it joins multicast groups */
+      n->flags |= NETIF_FLAG_BROADCAST | NETIF_FLAG_IGMP;
+      igmp_start(n);
     }
   }
   for (i = 0; i < lwip_num_cyclic_timers; i++) {
