@@ -35,6 +35,11 @@ INCLUDES = -Iwasm -I$(LWIPDIR)/include
 # Our glue is held to -Wall -Wextra; lwIP is a pinned dependency, so its warnings are muted.
 GLUE_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration $(INCLUDES)
 LWIP_CFLAGS = $(OPT) -std=c11 -w $(INCLUDES)
+# Mbed TLS and llhttp are pinned dependencies too, so their warnings are muted, but not
+# a call to an undeclared function: C89's implicit `int f()` links to a wasm signature
+# that does not match (a trap at run time, or a pointer or 64-bit result cut to int).
+# -w would silence even that error, hence -Wno-everything with the errors named after it.
+DEP_CFLAGS = $(OPT) -std=c11 -Wno-everything -Werror=implicit-function-declaration -Werror=implicit-int $(INCLUDES)
 LDFLAGS = $(OPT) --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB \
           -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=65536 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
           -sEXPORTED_FUNCTIONS=@build/exports.json -sFILESYSTEM=0 --js-library build/imports.js
@@ -135,7 +140,7 @@ $(OBJDIR)/tls/%.o: wasm/tls/%.c $(GLUE_HDRS) $(TLS_HDRS) Makefile $(MBEDTLS_DIR)
 $(OBJDIR)/tls/tls_roots.o: build/tls_roots.inc
 $(OBJDIR)/mbedtls/%.o: $(MBEDTLS_DIR)/library/%.c $(TLS_HDRS) Makefile $(MBEDTLS_DIR)/.fetched | emcc-check
 	@mkdir -p $(dir $@)
-	@emcc $(LWIP_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
+	@emcc $(DEP_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
 $(MBEDTLS_SRCS): $(MBEDTLS_DIR)/.fetched
 # The default trust store, from the ca-certificates installed when this builds.
 build/tls_roots.inc: scripts/gen-roots.mjs
@@ -154,7 +159,7 @@ $(TLS_WASM): $(GLUE_OBJS) $(LWIP_OBJS) $(TLS_GLUE_OBJS) $(MBEDTLS_OBJS) build/.d
 	rm -f build/lwip-tls-link.js
 
 $(LLHTTP_WASM): $(LLHTTP_DIR)/.fetched Makefile | emcc-check
-	emcc -Os -flto -mbulk-memory -w -I$(LLHTTP_DIR) $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c \
+	emcc -Os -flto -mbulk-memory -Wno-everything -Werror=implicit-function-declaration -Werror=implicit-int -I$(LLHTTP_DIR) $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c \
 	  --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=256KB -sTOTAL_STACK=32768 \
 	  -sERROR_ON_UNDEFINED_SYMBOLS=0 -sWARN_ON_UNDEFINED_SYMBOLS=0 -sFILESYSTEM=0 \
 	  -sEXPORTED_FUNCTIONS=$(subst $(space),,$(LLHTTP_EXPORTS)) -o build/llhttp-link.js || { rm -f build/llhttp-link.*; exit 1; }
