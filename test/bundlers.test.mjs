@@ -84,6 +84,29 @@ async function run() {
 run().then((r) => { window.result = r; }, (e) => { window.result = 'error: ' + (e && e.stack || e) + (e && e.cause ? ' cause: ' + (e.cause.stack || e.cause) : ''); });
 `;
 
+// lwip-wasm/inline alone, in an app that then asks for TLS and fetch: both fail, saying
+// which import would have carried the file.
+const BARE = `
+import { Stack, createPair, AF_INET, SOCK_STREAM } from 'lwip-wasm/inline';
+async function run() {
+  const out = [];
+  await Stack.create({ tls: true }).then(() => out.push('no error'), (e) => out.push(e.message));
+  const [la, lb] = createPair();
+  const a = await Stack.create();
+  const b = await Stack.create();
+  a.addInterface(la, { ip: '10.0.0.1/24' });
+  b.addInterface(lb, { ip: '10.0.0.2/24' });
+  const l = b.socket(AF_INET, SOCK_STREAM);
+  l.bind('0.0.0.0', 80);
+  l.listen(4);
+  await a.fetch('http://10.0.0.2/').then(() => out.push('no error'), (e) => out.push(e.name + ': ' + (e.cause && e.cause.message)));
+  a.dispose();
+  b.dispose();
+  return out;
+}
+run().then((r) => { window.result = r; }, (e) => { window.result = ['error: ' + (e && e.stack || e)]; });
+`;
+
 const HTML = (script) => `<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="${script}"></script>`;
 
 /** The files npm pack would ship, unpacked into app/node_modules/lwip-wasm. */
@@ -116,10 +139,11 @@ const builders = {
     writeFileSync(join(app, 'main.js'), APP('lwip-wasm/inline', pki, INLINE));
     await esbuild.build({ absWorkingDir: app, entryPoints: ['main.js'], bundle: true, format: 'esm', platform: 'browser', outfile: 'out/main.js', logLevel: 'silent' });
     writeFileSync(join(app, 'out', 'index.html'), HTML('./main.js'));
-    // The same app on lwip-wasm/inline alone, built aside: it carries neither the
-    // parser nor the TLS wasm (checked below).
-    writeFileSync(join(app, 'bare.js'), APP('lwip-wasm/inline', pki));
+    // An app on lwip-wasm/inline alone, built aside: it carries neither the parser nor
+    // the TLS wasm, and says which import it lacks (checked below).
+    writeFileSync(join(app, 'bare.js'), BARE);
     await esbuild.build({ absWorkingDir: app, entryPoints: ['bare.js'], bundle: true, format: 'esm', platform: 'browser', outfile: 'aside/bare.js', logLevel: 'silent' });
+    writeFileSync(join(app, 'aside', 'index.html'), HTML('./bare.js'));
     return join(app, 'out');
   },
   async webpack(app, pki) {
@@ -200,6 +224,17 @@ for (const [name, buildApp] of Object.entries(builders)) {
         assert.not.ok(bare.includes(marker(llhttp)), 'lwip-wasm/inline alone does not carry the parser');
         assert.not.ok(bare.includes(marker(readFileSync(join(dist, 'lwip-tls.wasm')))), 'nor the TLS wasm');
         assert.ok(bare.includes(marker(readFileSync(join(dist, 'lwip.wasm')))), 'but the stack\'s wasm');
+        const aside = await serve(join(app, 'aside'));
+        try {
+          const p2 = await browser.newPage();
+          await p2.goto(aside.url);
+          await p2.waitForFunction('window.result !== undefined', null, { timeout: 20_000 });
+          const [tlsErr, fetchErr] = await p2.evaluate('window.result');
+          assert.match(tlsErr, /could not load lwip-tls\.wasm .*import 'lwip-wasm\/inline-tls'/, tlsErr);
+          assert.match(fetchErr, /^TypeError: .*llhttp\.wasm.*import 'lwip-wasm\/inline-fetch'/, fetchErr);
+        } finally {
+          await aside.close();
+        }
       }
     } finally {
       await browser?.close();

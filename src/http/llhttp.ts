@@ -6,7 +6,7 @@
 // never fetch do not carry it. Body spans are handed out as views of the caller's
 // chunk, so body bytes are never copied out of the parser's memory.
 import { defaultLlhttpWasm } from '../bindings/default-wasm.js';
-import { loadModule } from '../bindings/load.js';
+import { loadModule, missingDefault } from '../bindings/load.js';
 
 interface LlhttpExports {
   memory: WebAssembly.Memory;
@@ -71,16 +71,11 @@ class Runtime {
   }
 }
 
-/** The parser's wasm, compiled; a failed load is not kept, so a later fetch tries again. */
-async function compile(): Promise<WebAssembly.Module> {
+/** The parser's wasm, compiled. */
+function compile(): Promise<WebAssembly.Module> {
   const source = defaultLlhttpWasm();
-  try {
-    return await loadModule(source);
-  } catch (err) {
-    const where = source instanceof URL ? source.href : 'the given source';
-    throw new Error(`lwip-wasm: stack.fetch could not load its HTTP parser from ${where} (${(err as Error)?.message ?? String(err)}); ` +
-      'a bundler that does not copy llhttp.wasm needs `import \'lwip-wasm/inline-fetch\'` beside lwip-wasm/inline', { cause: err });
-  }
+  return loadModule(source).catch(missingDefault(source, "stack.fetch's HTTP parser, llhttp.wasm,",
+    "`import 'lwip-wasm/inline-fetch'` beside lwip-wasm/inline"));
 }
 
 function load(): Promise<Runtime> {
