@@ -143,6 +143,7 @@ export class Core implements CallGuard {
         for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
           dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
+          dv.setUint32(r + LW_RX.trusted, 0, true);
         }
         abi.stack_rx_alloc(n);
         dv = this.heap.dv(); // the pbufs may have grown memory
@@ -163,10 +164,11 @@ export class Core implements CallGuard {
   /**
    * Copies one frame into a pbuf of this stack now, to be fed later by inputStaged (an
    * in-memory pair: the frame leaves the sender's memory at once, and arrives a turn
-   * later). Returns the pbuf's slot; 0 if the frame was dropped (no such interface,
-   * too long, no memory).
+   * later). A trusted frame came straight from another stack's outbox: its checksums
+   * are not checked again. Returns a handle; 0 if the frame was dropped (no such
+   * interface, too long, no memory).
    */
-  stage(ifindex: number, frame: Uint8Array): number {
+  stage(ifindex: number, frame: Uint8Array, trusted: boolean): number {
     if (!this.alive) return 0;
     try {
       // A view of this very memory (a pair between two interfaces of one stack) would
@@ -180,33 +182,35 @@ export class Core implements CallGuard {
       const at = dv.getUint32(this.#rx + LW_RX.payload, true);
       if (at === 0) return 0;
       this.heap.u8().set(frame, at);
-      return dv.getUint32(this.#rx + LW_RX.slot, true);
+      return dv.getUint32(this.#rx + LW_RX.slot, true) * 2 + (trusted ? 1 : 0);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       return 0;
     }
   }
 
-  /** Feeds frames stage() copied in (slot 0 is skipped), in order, then runs the loop. */
-  inputStaged(ifindex: number, slots: readonly number[]): void {
-    if (!this.#feedSlots(ifindex, slots, true)) return;
+  /** Feeds frames stage() copied in (handle 0 is skipped), in order, then runs the loop. */
+  inputStaged(ifindex: number, handles: readonly number[]): void {
+    if (!this.#feedSlots(ifindex, handles, true)) return;
     this.flush();
   }
 
   /** Frees frames stage() copied in, unfed. */
-  dropStaged(slots: readonly number[]): void {
-    this.#feedSlots(0, slots, false);
+  dropStaged(handles: readonly number[]): void {
+    this.#feedSlots(0, handles, false);
   }
 
-  #feedSlots(ifindex: number, slots: readonly number[], feed: boolean): boolean {
-    if (!this.alive || slots.length === 0) return false;
+  #feedSlots(ifindex: number, handles: readonly number[], feed: boolean): boolean {
+    if (!this.alive || handles.length === 0) return false;
     try {
-      for (let from = 0; from < slots.length; from += RX_BATCH) {
-        const n = Math.min(RX_BATCH, slots.length - from);
+      for (let from = 0; from < handles.length; from += RX_BATCH) {
+        const n = Math.min(RX_BATCH, handles.length - from);
         const dv = this.heap.dv();
         for (let i = 0, r = this.#rx; i < n; i++, r += LW_RX.size) {
+          const h = handles[from + i]!;
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
-          dv.setUint32(r + LW_RX.slot, slots[from + i]!, true);
+          dv.setUint32(r + LW_RX.slot, h >>> 1, true);
+          dv.setUint32(r + LW_RX.trusted, h & 1, true);
         }
         if (feed) this.abi.stack_rx_input(n);
         else this.abi.stack_rx_free(n);

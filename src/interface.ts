@@ -164,7 +164,7 @@ export class NetInterface implements FrameSink {
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames);
       },
-      stage: (frame) => core.stage(this.index, frame),
+      stage: (frame, trusted) => core.stage(this.index, frame, trusted),
       onStaged: (handles, bytes) => {
         this.counters.rxFrames += handles.length;
         this.counters.rxBytes += bytes;

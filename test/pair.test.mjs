@@ -125,6 +125,9 @@ test('createPair and PairLink reject bad input', () => {
   for (const highWaterMark of [0, -1, NaN]) {
     assert.throws(() => createPair({ highWaterMark }), (e) => e instanceof RangeError, `hwm ${highWaterMark}`);
   }
+  for (const offload of [1, 'true', 0]) {
+    assert.throws(() => createPair({ offload }), (e) => e instanceof TypeError && /offload/.test(e.message), `offload ${offload}`);
+  }
   const [x] = createPair({ mtu: 9000 });
   assert.is(x.mtu, 9000);
   assert.throws(() => x.send('not a frame'), (e) => e instanceof TypeError);
@@ -494,6 +497,22 @@ test('frames in flight when the cable is cut, or the far interface goes, are fre
       if (cut === 'close') ib.remove();
       a.interfaces.at(-1).remove();
     }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
+
+test('with offload off, two stacks still talk: every checksum is checked and passes', async () => {
+  const [la, lb] = createPair({ offload: false });
+  const a = await Stack.create({ seed: 61 });
+  const b = await Stack.create({ seed: 62 });
+  try {
+    a.addInterface(la, { ip: '10.0.0.1/24' });
+    b.addInterface(lb, { ip: '10.0.0.2/24' });
+    assert.is(await tcpEcho(a, b, { text: 'checked' }), 'checked');
+    assert.is(b.stats().tcp.chkerr, 0);
+    assert.ok(b.stats().tcp.recv > 0);
   } finally {
     a.dispose();
     b.dispose();

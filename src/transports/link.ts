@@ -12,8 +12,10 @@ export interface LinkReceiver {
   /**
    * @internal An in-memory pair's fast path: copies a frame into the stack's memory
    * now and returns a handle (0: dropped); onStaged feeds the handles later, in order.
+   * A trusted frame came straight from another stack's outbox (sendView), so its
+   * checksums need no second check.
    */
-  stage?(frame: Uint8Array): number;
+  stage?(frame: Uint8Array, trusted: boolean): number;
   /** @internal Feeds frames stage() took; bytes is their total length. */
   onStaged?(handles: readonly number[], bytes: number): void;
   /** @internal Frees frames stage() took, unfed (the link closed first). */

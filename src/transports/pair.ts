@@ -11,6 +11,14 @@ export interface PairOptions {
   mtu?: number;
   /** Bytes queued in one direction above which send() returns false (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * Checksum offload, as veth and loopback have it (default true): a frame one stack
+   * sends reaches the other untouched, so the receiving stack does not check its
+   * checksums again. They are still computed, so a capture shows them right; frames
+   * anything else puts on the cable (send(), a fault wrapper, a capture) are always
+   * checked. false: every frame is checked, as on a real wire.
+   */
+  offload?: boolean;
 }
 
 /** One end of a pair. */
@@ -27,12 +35,14 @@ export class PairLink implements Link {
   #blocked = false;
   #closed = false;
   readonly #highWaterMark: number;
+  readonly #offload: boolean;
   /** Frames this end has sent and received, for tests and diagnostics. */
   readonly counters = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, dropped: 0 };
 
-  constructor(mtu: number, highWaterMark: number) {
+  constructor(mtu: number, highWaterMark: number, offload = true) {
     this.mtu = mtu;
     this.#highWaterMark = highWaterMark;
+    this.#offload = offload;
   }
 
   /** @internal */
@@ -67,7 +77,7 @@ export class PairLink implements Link {
     const peer = this.#peer;
     const far = peer ? peer.#receiver : undefined;
     if (far?.stage && this.#queue.length === 0) {
-      this.#staged.push(far.stage(frame));
+      this.#staged.push(far.stage(frame, view && this.#offload));
       this.#stagedBytes += frame.byteLength;
     } else {
       this.#queue.push(view ? frame.slice() : frame);
@@ -134,8 +144,10 @@ export function createPair(options: PairOptions = {}): [PairLink, PairLink] {
   }
   const hwm = options.highWaterMark ?? 1024 * 1024;
   if (!(hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be positive');
-  const a = new PairLink(mtu, hwm);
-  const b = new PairLink(mtu, hwm);
+  const offload = options.offload ?? true;
+  if (typeof offload !== 'boolean') throw new TypeError(`lwip-wasm: pair offload must be a boolean, got ${String(options.offload)}`);
+  const a = new PairLink(mtu, hwm, offload);
+  const b = new PairLink(mtu, hwm, offload);
   a._connect(b);
   b._connect(a);
   return [a, b];
