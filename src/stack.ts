@@ -12,7 +12,7 @@ import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
 import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
-import { realClock, checkClock, type Clock } from './clock.js';
+import { realClock, checkClock, lwipTime, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
 import { Interceptor } from './intercept.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
@@ -136,7 +136,7 @@ export class Stack {
       if (stack) stack.#failWith(err);
     };
     const { raw, tls } = await instantiate(module, {
-      now: () => Math.floor(clock.now() - start),
+      now: lwipTime(clock, start),
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
@@ -172,6 +172,11 @@ export class Stack {
   /** The error that stopped this stack, if one did. */
   get failure(): Error | undefined {
     return this.#failure;
+  }
+
+  /** The clock the stack runs on (StackOptions.clock, or real time). */
+  get clock(): Clock {
+    return this.#core.clock;
   }
 
   get disposed(): boolean {
