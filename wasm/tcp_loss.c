@@ -642,6 +642,7 @@ tcp_loss_sent(struct tcp_pcb *pcb, struct tcp_seg *seg, int rexmit)
   u32_t len = TCP_TCPLEN(seg);
   seg->loss.xmit_ms = sent_ms(seg);
   seg->loss.order = ++xmit_order;
+  l->flags |= TCP_LOSS_F_SENT;
   if (rexmit) {
     seg->loss.state |= TCP_SEG_EVER;
     if ((seg->loss.state & (TCP_SEG_LOST | TCP_SEG_RETRANS)) == TCP_SEG_LOST) {
@@ -714,8 +715,10 @@ maybe_schedule_tlp(struct tcp_pcb *pcb, u32_t now)
 void
 tcp_loss_output_done(struct tcp_pcb *pcb, int sent_new)
 {
-  pcb->loss.flags &= (u8_t)~TCP_LOSS_F_PROBE;
-  if (sent_new || pcb->loss.ca_state == TCP_CA_RECOVERY) {
+  /* in recovery a retransmission counts too: it may be the tail the probe is for */
+  int sent = sent_new || ((pcb->loss.flags & TCP_LOSS_F_SENT) && pcb->loss.ca_state == TCP_CA_RECOVERY);
+  pcb->loss.flags &= (u8_t)~(TCP_LOSS_F_PROBE | TCP_LOSS_F_SENT);
+  if (sent) {
     maybe_schedule_tlp(pcb, sys_now());
   }
 }
@@ -808,15 +811,19 @@ rto_fire(struct tcp_pcb *pcb)
 static void
 reo_fire(struct tcp_pcb *pcb)
 {
-  u32_t reo = rack_detect(pcb, sys_now());
+  u32_t now = sys_now();
+  u32_t reo = rack_detect(pcb, now);
   recount(pcb);
   if (enter_recovery(pcb)) {
     prr(pcb, 0, 1);
   }
   if (reo > 0) {
-    rtx_arm(pcb, TCP_RTX_REO, sys_now() + reo);
+    rtx_arm(pcb, TCP_RTX_REO, now + reo);
   } else {
-    tcp_loss_rtx_restart(pcb);
+    rtx_restart_at(pcb, now);
+    /* the window held the probe back while it was armed: what was sent last may be
+       a lost retransmission that nothing sent after it can reveal */
+    maybe_schedule_tlp(pcb, now);
   }
   tcp_output(pcb);
 }

@@ -78,6 +78,7 @@ struct tcp_loss {
 #define TCP_LOSS_F_RTT       0x08u  /* an RTT sample was taken */
 #define TCP_LOSS_F_RACK      0x10u  /* RACK has a reference segment */
 #define TCP_LOSS_F_PROBE     0x20u  /* a probe may send one segment beyond cwnd */
+#define TCP_LOSS_F_SENT      0x40u  /* a segment left since tcp_output() began */
 
 /* Timers: one lwIP timeout at the earliest deadline of all connections. */
 void tcp_loss_rtx_start(struct tcp_pcb *pcb);   /* arm if not armed (a segment left) */
