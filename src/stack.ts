@@ -135,13 +135,14 @@ export class Stack {
     const failWith = (err: Error): void => {
       if (stack) stack.#failWith(err);
     };
+    const time = lwipTime(clock, start);
     const { raw, tls } = await instantiate(module, {
-      now: lwipTime(clock, start),
+      now: time.read,
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
     }, options.tls === true);
-    const core = new Core(raw, clock, failWith, tls);
+    const core = new Core(raw, clock, failWith, tls, time.invalidate);
     stack = make({ core, random } satisfies StackInternal);
     const abi = core.abi;
     core.check(abi.stack_init(), 'init');
