@@ -318,7 +318,7 @@ export class Core implements CallGuard {
    * reused, so frames a link still holds stay intact.
    */
   #copyOut(base: number, len: number): Uint8Array {
-    if (len > POOL_MAX) return this.heap.u8().slice(base, base + len);
+    if (len > POOL_MAX) return this.heap.copy(base, len);
     if (len > this.#pool.length - this.#poolOff) {
       this.#pool = new Uint8Array(POOL_SIZE);
       this.#poolOff = 0;
