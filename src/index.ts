@@ -25,6 +25,7 @@ export type { FetchInit } from './http/client.js';
 export { HttpParserError } from './http/errors.js';
 export { Epoll, type EpollEvent } from './epoll.js';
 export { Interceptor, type InterceptVerdict, type HeldConnect, type InterceptedDatagram } from './intercept.js';
+export { MAX_ROUTES, type RouteOptions, type RouteInfo } from './route.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';
 export type { OptionValue, Linger, IPv4Membership, IPv6Membership } from './options.js';
 export type { RecvOptions } from './socket.js';
