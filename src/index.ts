@@ -36,6 +36,7 @@ export {
 } from './faults/impair.js';
 export { capture, CaptureLink, PcapWriter, type ByteSink, type PcapOptions } from './capture/pcap.js';
 export { VirtualClock, type VirtualClockOptions, type RunOptions } from './testing/virtual-clock.js';
+export { installVirtualTimers, runOnClock, type VirtualTimers, type VirtualTimersOptions } from './testing/virtual-timers.js';
 export type {
   StreamSocket, StreamAddress, StreamOptions, ConnectStreamOptions, SocketInfo, HostLookup, StreamListener,
   ListenOptions, ListenerAddress, UdpStreamSocket, UdpOptions, UdpMessage, UdpOutgoing, UdpOpenInfo,
