@@ -14,6 +14,7 @@ import {
 } from '../index.js';
 import { ipFamily, literalAddress, checkPortNumber } from './host.js';
 import { toNodeError, notFound, nodeCodeError, isDisposal } from './node-errors.js';
+import { IdleTimer } from './idle-timer.js';
 
 /** dns.lookup's shape, which net.connect's `lookup` option takes. */
 export type LookupFunction = (
@@ -83,7 +84,7 @@ export class NetSocket extends Duplex {
   #dispatched = 0;
   #peer: { address: string; port: number; family: string } | undefined;
   #local: { address: string; port: number; family: string } | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: IdleTimer | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: { enable: boolean; delay: number } | undefined;
 
@@ -362,21 +363,17 @@ export class NetSocket extends Duplex {
     }
     this.#clearTimer();
     if (ms > 0 && !this.destroyed) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.emit('timeout');
-      }, ms);
-      this.#timer.unref();
+      this.#timer = new IdleTimer(this.#stack.clock, ms, () => this.emit('timeout'));
     }
     return this;
   }
 
   #touch(): void {
-    this.#timer?.refresh();
+    this.#timer?.touch();
   }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 
