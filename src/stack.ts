@@ -232,6 +232,11 @@ export class Stack {
     return [...this.#interfaces.values()];
   }
 
+  /** The sockets open now (listeners and accepted connections included), as `ls /proc/<pid>/fd`. */
+  get sockets(): Socket[] {
+    return [...this.#sockets.values()];
+  }
+
   // --- routing (src/route.ts, wasm/route.c) ----------------------------------------------
 
   #forwarding = false;

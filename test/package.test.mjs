@@ -74,7 +74,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('the tarball carries the prebuilt addon and CJS types, and nothing that builds at install', () => {
   const tuple = `${process.platform}-${process.arch}`;
   if (process.platform === 'linux') assert.ok(files.includes(`native/tap/prebuilds/${tuple}/tap.glibc.node`), files.join('\n'));
-  for (const entry of ['index', 'inline', 'node', 'tap', 'relay']) {
+  for (const entry of ['index', 'inline', 'node', 'tap', 'relay', 'sim']) {
     for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) assert.ok(files.includes(`dist/${entry}.${ext}`), `dist/${entry}.${ext}`);
   }
   assert.ok(files.includes('dist/lwip.wasm'));
@@ -134,6 +134,7 @@ const CJS = `${ECHO}
     inline: await echo(require('lwip-wasm/inline')),
     shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
     relay: typeof require('lwip-wasm/relay').createRelay,
+    sim: require('lwip-wasm/sim').createNetwork && require('lwip-wasm/sim').SimHost.name,
     tap: tapLoads(require('lwip-wasm/tap')),
     addons: Object.keys(require.cache).filter((f) => f.endsWith('.node')),
   };
@@ -149,6 +150,7 @@ const out = {
   inline: await echo(await import('lwip-wasm/inline')),
   shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
   relay: typeof (await import('lwip-wasm/relay')).createRelay,
+  sim: (await import('lwip-wasm/sim')).createNetwork && (await import('lwip-wasm/sim')).SimHost.name,
   tap: tapLoads(await import('lwip-wasm/tap')),
   addons: [],
 };
@@ -162,6 +164,7 @@ function check(kind, source, file) {
   assert.is(out.inline, 'PING', `${kind}: TCP echo through lwip-wasm/inline`);
   assert.ok(out.shared, `${kind}: lwip-wasm/node shares lwip-wasm's classes (its Stack extends the main one)`);
   assert.is(out.relay, 'function', `${kind}: lwip-wasm/relay`);
+  assert.is(out.sim, 'SimHost', `${kind}: lwip-wasm/sim`);
   if (process.platform === 'linux') {
     assert.ok(['ENODEV', 'EPERM', 'EACCES'].includes(out.tap), `${kind}: the TAP addon loads (got ${out.tap})`);
   }
@@ -186,6 +189,7 @@ import { openTap, TapError } from 'lwip-wasm/tap';
 import { createRelay } from 'lwip-wasm/relay';
 import * as inline from 'lwip-wasm/inline';
 import * as node from 'lwip-wasm/node';
+import { createNetwork, type Network, type FlowFilter } from 'lwip-wasm/sim';
 export async function f(): Promise<void> {
   const [la] = createPair();
   const s: Stack = await Stack.create();
@@ -196,7 +200,12 @@ export async function f(): Promise<void> {
   const net: node.LwipNet = n.net;
   const code = (e: SocketError): string => e.code;
   const relay: typeof createRelay = createRelay;
-  void [t, base, net, code, relay, openTap, TapError];
+  const sim: Network = await createNetwork({ hosts: { a: 'lan', b: 'lan' } });
+  const filter: FlowFilter = { between: ['a', 'b'], protocol: 'tcp' };
+  sim.impair(filter, { loss: 0.1 });
+  const stack: node.Stack = sim.host('a').stack;
+  sim.close();
+  void [t, base, net, code, relay, stack, openTap, TapError];
 }
 `;
   writeFileSync(join(app, 'consumer.cts'), body('from require'));
