@@ -56,6 +56,8 @@ export class Conn {
   readonly toxicState = new Map<object, unknown>();
   /** An RST went by: the connection is over. */
   over = false;
+  /** A cut asked for before both ends had spoken: done at the first frame after. */
+  pendingCut: { mode: 'close' | 'reset'; at: Partial<Record<Dir, number>> } | undefined;
 
   constructor(key: string, client: Side, server: Side) {
     this.key = key;
@@ -71,10 +73,14 @@ export class Conn {
     return dir === 'upstream' ? this.server : this.client;
   }
 
-  /** Both ends have sent something: there is a place in each stream to cut at. */
+  /**
+   * The client has answered the SYN-ACK: both ends have a place in each stream to cut at,
+   * and each takes an RST at that place (a client still in SYN_SENT would want an ACK).
+   */
   get established(): boolean {
     return this.client.nxt !== undefined && this.server.nxt !== undefined &&
-      this.client.template !== undefined && this.server.template !== undefined;
+      this.client.template !== undefined && this.server.template !== undefined &&
+      (this.client.template.view.tcp!.flags & SYN) === 0;
   }
 }
 
@@ -139,6 +145,11 @@ export class ConnTable {
       conn.over = true;
       this.#conns.delete(conn.key);
     }
+    if (conn.pendingCut && conn.established) {
+      const p = conn.pendingCut;
+      conn.pendingCut = undefined;
+      this.cut(conn, p.mode, p.at);
+    }
     return { conn, dir };
   }
 
@@ -154,7 +165,11 @@ export class ConnTable {
    * where a direction's stream stops (default: all its end has sent so far).
    */
   cut(conn: Conn, mode: 'close' | 'reset', at: Partial<Record<Dir, number>> = {}): void {
-    if (conn.cut || conn.over || !conn.established) return;
+    if (conn.cut || conn.over) return;
+    if (!conn.established) {
+      conn.pendingCut ??= { mode, at };
+      return;
+    }
     const upTo = (dir: Dir): number => {
       const s = conn.side(dir);
       // a FIN the end already sent is part of what the other end gets

@@ -7,10 +7,10 @@ import { Pipeline } from '../faults/impair.js';
 import { seededRandom, type Random } from '../random.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { compileFilter, type FlowFilter, type FrameMatch } from './filter.js';
-import { replyTo, sliceSegment, viewFrame, seqDiff, ACK, FIN, type FrameView } from './frame.js';
+import { sliceSegment, viewFrame, seqDiff, FIN, type FrameView } from './frame.js';
 import { DelayLine } from './delay-line.js';
 import { deriveSeed } from './seed.js';
-import { noteAck, type Conn, type ConnTable, type Dir } from './tcp-track.js';
+import type { Conn, ConnTable, Dir } from './tcp-track.js';
 import type { HostPort } from './port.js';
 
 export type ToxicStream = 'upstream' | 'downstream' | 'both';
@@ -33,9 +33,10 @@ export type ToxicOptions = ToxicBase & (
   /** The FIN, and everything after it, waits delay ms. */
   | { type: 'slowClose'; delay: number }
   /**
-   * Data stops: segments are held back (acknowledged to their sender, as a proxy's socket
-   * would take them) and go on when the toxic is removed. After timeout ms (0: never) the
-   * connection is closed instead, each end getting a FIN, and what was held is lost.
+   * Data stops: segments are held back, and go on when the toxic is removed. Their
+   * sender resends as TCP does (and gives up after its retransmission limit, about 15
+   * minutes). After timeout ms (0: never) the connection is closed instead, each end
+   * getting a FIN, and what was held is lost.
    */
   | { type: 'timeout'; timeout: number }
   /** After timeout ms (default 0), both ends get an RST. */
@@ -218,7 +219,9 @@ export class Toxic {
     const o = this.options;
     const table = this.#ctx.table;
     if (o.type === 'resetPeer') {
-      st.timer = this.#ctx.clock.setTimer(() => table.cut(conn, 'reset'), o.timeout ?? 0);
+      // at once (as soon as the handshake is through), or after the timeout
+      if (!o.timeout) table.cut(conn, 'reset');
+      else st.timer = this.#ctx.clock.setTimer(() => table.cut(conn, 'reset'), o.timeout);
     } else if (o.type === 'timeout' && o.timeout > 0) {
       st.timer = this.#ctx.clock.setTimer(() => {
         const at: Partial<Record<Dir, number>> = {};
@@ -258,24 +261,15 @@ export class Toxic {
         return;
       }
       case 'timeout': {
-        // data stops here, held back; its sender is told it arrived, as by a proxy's socket
+        // data stops here, held back; its sender resends it as TCP does, and the resends
+        // are held too (each direction holds at most HOLD_MAX bytes; beyond, they drop)
         if (t.payloadLen === 0 && !(t.flags & FIN)) return next(frame);
         d.mark ??= t.seq >>> 0;
         d.held ??= [];
         d.heldBytes ??= 0;
-        if (d.heldBytes + frame.byteLength > HOLD_MAX) return; // full: its sender resends later
+        if (d.heldBytes + frame.byteLength > HOLD_MAX) return;
         d.held.push({ port, frame });
         d.heldBytes += frame.byteLength;
-        const peer = conn.peer(dir);
-        const ptpl = peer.template;
-        if (ptpl) {
-          const end = (t.seq + t.payloadLen + (t.flags & FIN ? 1 : 0)) >>> 0;
-          const me = conn.side(dir);
-          const tpl = me.template!;
-          const ack = me.acked === undefined || seqDiff(end, me.acked) > 0 ? end : me.acked;
-          noteAck(me, ack);
-          tpl.port.inject([replyTo(tpl.frame, tpl.view, peer.nxt ?? 0, ack, ACK, ptpl.view.tcp!.window)]);
-        }
         return;
       }
       case 'resetPeer':
