@@ -179,12 +179,14 @@ export class SimHost {
    * Sets the software and starts it now (stopping what ran before, as restartProcess),
    * and at every boot from now on. Resolves once it has started.
    */
-  async run(software: Software): Promise<void> {
+  run(software: Software): Promise<void> {
     if (typeof software !== 'function') throw new TypeError('lwip-wasm: software must be a function (host) => ...');
     this.#software = software;
-    if (!this.#stack) return;
-    if (this.#process && !this.#process.signal.aborted) this.kill();
-    this.#start();
+    if (this.#stack) {
+      if (this.#process && !this.#process.signal.aborted) this.kill();
+      this.#start();
+    }
+    return Promise.resolve();
   }
 
   #start(): void {
