@@ -149,4 +149,35 @@ it("software that fails is recorded with its host; run() replaces a host's softw
   }
 });
 
+it("the software and net.run() run on the network's time; the rest of the process on real time", async () => {
+  const realSetTimeout = globalThis.setTimeout;
+  const RealDate = globalThis.Date;
+  const ticks = [];
+  const net = await createNetwork({
+    seed: 34, epoch: Date.UTC(2024, 5, 1), hosts: { a: 'lan' },
+    software: { a: () => void setInterval(() => ticks.push(new Date().toISOString()), 1000) },
+  });
+  try {
+    // outside run(): real timers, real dates, and the virtual clock stands still
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(performance.now() - t0 >= 15, 'a real 20 ms');
+    assert.ok(Math.abs(Date.now() - RealDate.now()) < 1000 && Date.now() > Date.UTC(2024, 6, 1));
+    assert.equal(ticks, []);
+    const inside = await net.run(async () => {
+      const start = Date.now();
+      await new Promise((r) => setTimeout(r, 10_500));
+      return [start, Date.now()];
+    });
+    assert.equal(inside, [Date.UTC(2024, 5, 1), Date.UTC(2024, 5, 1) + 10_500]);
+    assert.is(ticks.length, 10, "the software's interval ticked once a virtual second");
+    assert.is(ticks[0], '2024-06-01T00:00:01.000Z');
+    assert.is(net.clock.now(), 10_500);
+  } finally {
+    net.close();
+  }
+  assert.is(globalThis.setTimeout, realSetTimeout, 'the globals are back once the last network closes');
+  assert.is(globalThis.Date, RealDate);
+});
+
 test.run();

@@ -1,6 +1,7 @@
 // A host of a simulated network: a stack (lwip-wasm/node's, so it has net and dgram),
 // its interfaces on the segments the description names, its routes, and the software
-// it runs. The software is a function run at every boot; a crash takes the stack away
+// it runs. The software is a function run at every boot, on the network's virtual
+// timers; a crash takes the stack away
 // at once (its connections vanish: no FIN, no RST) and a restart boots a fresh one with
 // the same addresses and MACs; a process bounce closes the software's sockets (as the
 // kernel closes a dead process's) and runs it again on the same stack.
@@ -39,6 +40,8 @@ export interface HostEnv {
   port(host: string, segment: string): HostPort;
   /** The software failed (not because its host went down). */
   failed(host: string, error: unknown): void;
+  /** Runs fn with the network's virtual timers (setTimeout, setInterval, Date). */
+  onVirtualTime<T>(fn: () => T): T;
 }
 
 /** The conditions of one host's attachment to one segment, both directions. */
@@ -194,7 +197,7 @@ export class SimHost {
     if (!software || !this.#stack) return;
     const proc = new AbortController();
     this.#process = proc;
-    void Promise.resolve().then(() => software(this)).catch((err: unknown) => {
+    void this.#env.onVirtualTime(() => Promise.resolve().then(() => software(this))).catch((err: unknown) => {
       if (!proc.signal.aborted) this.#env.failed(this.name, err);
     });
   }

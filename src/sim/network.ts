@@ -6,7 +6,8 @@ import { Stack } from '../stack.js';
 import { createSwitch, type Switch } from '../transports/switch.js';
 import { PcapWriter, type ByteSink } from '../capture/pcap.js';
 import { VirtualClock } from '../testing/virtual-clock.js';
-import { runOnClock, DEFAULT_EPOCH } from '../testing/virtual-timers.js';
+import { timerApi, DEFAULT_EPOCH, type TimerApi } from '../testing/virtual-timers.js';
+import { onVirtualTime, useTimeScope } from './time-scope.js';
 import { freshSeed } from '../random.js';
 import type { Impairment } from '../faults/impair.js';
 import { makePlan, type Attachment, type HostOptions, type Plan, type SegmentOptions, type SegmentPlan } from './plan.js';
@@ -110,6 +111,8 @@ export class Network {
   readonly #dns: boolean;
   readonly #natIdle: number;
   #ns: { stack: Stack; server: { close(): void } } | undefined;
+  readonly #timers: TimerApi;
+  readonly #releaseTime: () => void;
   #nextPort = 1;
   #nextFault = 1;
   #closed = false;
@@ -135,6 +138,8 @@ export class Network {
     this.#dns = o.dns !== false;
     this.#natIdle = o.natIdleTimeout ?? 30_000;
     this.#plan = makePlan(o.segments ?? {}, o.hosts, o.ipv6 === true);
+    this.#timers = timerApi(this.clock, this.epoch);
+    this.#releaseTime = useTimeScope();
     this.#table = new ConnTable((port, frame) => this.#toRules(port, frame));
     for (const s of this.#plan.segments.values()) {
       let chunks: Uint8Array[] | undefined;
@@ -188,6 +193,7 @@ export class Network {
       segments: this.#plan.segments,
       natIdleTimeout: this.#natIdle,
       port: (host, segment) => this.#makePort(host, segment),
+      onVirtualTime: (fn) => onVirtualTime(this.#timers, fn),
       failed: (host, error) => this.errors.push({ host, error }),
     };
   }
@@ -430,11 +436,15 @@ export class Network {
   // --- time and capture ------------------------------------------------------------------
 
   /**
-   * Runs fn on the network's clock: setTimeout, setInterval and Date follow it while fn
-   * runs, and the clock is driven until fn's promise settles. Resolves as fn does.
+   * Runs fn on the network's clock: setTimeout, setInterval and Date follow it in fn and
+   * in all fn starts (as in the hosts' software), and the clock is driven until fn's
+   * promise settles. Resolves as fn does. options.timeLimit: virtual ms (default an hour).
    */
-  run<T>(fn: () => T | Promise<T>, options: { timeLimit?: number } = {}): Promise<T> {
-    return runOnClock(this.clock, fn, { epoch: this.epoch, ...options });
+  async run<T>(fn: () => T | Promise<T>, options: { timeLimit?: number } = {}): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('lwip-wasm: run needs a function');
+    const p = onVirtualTime(this.#timers, () => Promise.resolve().then(fn));
+    p.catch(() => {}); // its rejection is runUntil's to report
+    return (await this.clock.runUntil(p, options.timeLimit === undefined ? undefined : { timeLimit: options.timeLimit })) as T;
   }
 
   /** Lets ms of virtual time pass, frames flowing between timers. */
@@ -468,5 +478,6 @@ export class Network {
     for (const t of this.#toxics) t._close();
     this.#table.clear();
     for (const s of this.#segments.values()) s.sw.close();
+    this.#releaseTime();
   }
 }

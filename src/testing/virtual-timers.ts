@@ -31,7 +31,7 @@ export const DEFAULT_EPOCH = 946_684_800_000;
 type Callback = (...args: unknown[]) => void;
 
 /** What setTimeout returns while installed: Node's Timeout, in the parts code uses. */
-class VirtualTimeout {
+export class VirtualTimeout {
   #timer: ClockTimer | undefined;
   #ref = true;
   readonly #id: number;
@@ -91,6 +91,78 @@ class VirtualTimeout {
   }
 }
 
+/** Timers on one clock, in the globals' shapes; installVirtualTimers and the simulator use it. */
+export interface TimerApi {
+  setTimeout(fn: unknown, ms?: unknown, ...args: unknown[]): VirtualTimeout;
+  setInterval(fn: unknown, ms?: unknown, ...args: unknown[]): VirtualTimeout;
+  /** Clears one of this API's timers (a handle or its id); false if h is not one. */
+  clear(h: unknown): boolean;
+  /** ms since 1970 on the clock (epoch + the clock's time). */
+  now(): number;
+  /** Timers not yet fired or cleared. */
+  readonly pending: number;
+}
+
+/** Whether h is a timer handle of a TimerApi (whichever clock). */
+export function isVirtualHandle(h: unknown): h is { close(): unknown } {
+  return h instanceof VirtualTimeout;
+}
+
+export function timerApi(clock: VirtualClock, epoch: number): TimerApi {
+  const live = new Set<VirtualTimeout>();
+  const byId = new Map<number, VirtualTimeout>();
+  let nextId = 1;
+  const make = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean): VirtualTimeout => {
+    if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+    const delay = typeof ms === 'number' && ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1; // Node's rules
+    const id = nextId++;
+    const t: VirtualTimeout = new VirtualTimeout(id, live, (self) => clock.setTimer(() => {
+      self._fired(repeat);
+      if (!repeat) byId.delete(id);
+      (fn as Callback)(...args);
+    }, delay));
+    byId.set(id, t);
+    return t;
+  };
+  return {
+    setTimeout: (fn, ms, ...args) => make(fn, ms, args, false),
+    setInterval: (fn, ms, ...args) => make(fn, ms, args, true),
+    clear(h) {
+      const t = h instanceof VirtualTimeout ? h : typeof h === 'number' ? byId.get(h) : undefined;
+      if (!t) return false;
+      t.close();
+      byId.delete(+t);
+      return true;
+    },
+    now: () => epoch + clock.now(),
+    get pending() {
+      return live.size;
+    },
+  };
+}
+
+/**
+ * A Date whose "now" is now() (the real one's when now() gives undefined); everything
+ * else is the real Date's, and its objects are real Dates.
+ */
+export function dateWith(RealDate: DateConstructor, now: () => number | undefined): DateConstructor {
+  const current = (): number => now() ?? RealDate.now();
+  class VirtualDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(current());
+      else super(...(args as [string | number | Date]));
+    }
+
+    static override now(): number {
+      return Math.floor(current());
+    }
+  }
+  // Date() called as a function returns a string, as the real one does
+  return new Proxy(VirtualDate, {
+    apply: () => new RealDate(current()).toString(),
+  }) as unknown as DateConstructor;
+}
+
 let installed = false;
 
 /**
@@ -108,36 +180,16 @@ export function installVirtualTimers(clock: VirtualClock, options: VirtualTimers
     clearInterval: g['clearInterval'], Date: g['Date'],
   };
   const realClear = real.clearTimeout as (h: unknown) => void;
-  const live = new Set<VirtualTimeout>();
-  const byId = new Map<number, VirtualTimeout>();
-  let nextId = 1;
-
-  const make = (fn: unknown, ms: unknown, args: unknown[], repeat: boolean): VirtualTimeout => {
-    if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
-    const delay = typeof ms === 'number' && ms >= 1 ? Math.min(ms, 2 ** 31 - 1) : 1; // Node's rules
-    const id = nextId++;
-    const t: VirtualTimeout = new VirtualTimeout(id, live, (self) => clock.setTimer(() => {
-      self._fired(repeat);
-      if (!repeat) byId.delete(id);
-      (fn as Callback)(...args);
-    }, delay));
-    byId.set(id, t);
-    return t;
-  };
+  const api = timerApi(clock, epoch);
   const clear = (h: unknown): void => {
-    const t = h instanceof VirtualTimeout ? h : typeof h === 'number' ? byId.get(h) : undefined;
-    if (t) {
-      t.close();
-      byId.delete(+t);
-    } else if (h !== undefined && h !== null) {
-      realClear(h); // a real timer from before install (or a runner's)
-    }
+    // a real timer from before install (or a test runner's) goes to the real function
+    if (!api.clear(h) && h !== undefined && h !== null) realClear(h);
   };
-  g['setTimeout'] = (fn: unknown, ms?: unknown, ...args: unknown[]) => make(fn, ms, args, false);
-  g['setInterval'] = (fn: unknown, ms?: unknown, ...args: unknown[]) => make(fn, ms, args, true);
+  g['setTimeout'] = api.setTimeout;
+  g['setInterval'] = api.setInterval;
   g['clearTimeout'] = clear;
   g['clearInterval'] = clear;
-  if (options.date !== false) g['Date'] = virtualDate(real.Date as DateConstructor, () => epoch + clock.now());
+  if (options.date !== false) g['Date'] = dateWith(real.Date as DateConstructor, api.now);
   installed = true;
   let done = false;
   return {
@@ -148,27 +200,9 @@ export function installVirtualTimers(clock: VirtualClock, options: VirtualTimers
       Object.assign(g, real);
     },
     get pending() {
-      return live.size;
+      return api.pending;
     },
   };
-}
-
-/** A Date whose "now" is the clock's; everything else is the real Date's. */
-function virtualDate(RealDate: DateConstructor, now: () => number): DateConstructor {
-  class VirtualDate extends RealDate {
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(now());
-      else super(...(args as [string | number | Date]));
-    }
-
-    static override now(): number {
-      return Math.floor(now());
-    }
-  }
-  // Date() called as a function returns a string, as the real one does
-  return new Proxy(VirtualDate, {
-    apply: () => new RealDate(now()).toString(),
-  }) as unknown as DateConstructor;
 }
 
 /**
