@@ -9,7 +9,7 @@ import { VirtualClock } from '../testing/virtual-clock.js';
 import { timerApi, DEFAULT_EPOCH, type TimerApi } from '../testing/virtual-timers.js';
 import { onVirtualTime, useTimeScope } from './time-scope.js';
 import { freshSeed } from '../random.js';
-import type { Impairment } from '../faults/impair.js';
+import { checkImpairment, KEYS, type Impairment } from '../faults/impair.js';
 import { makePlan, type Attachment, type HostOptions, type Plan, type SegmentOptions, type SegmentPlan } from './plan.js';
 import { HostPort, type SegmentWire } from './port.js';
 import { Fault, RuleSet, type FaultConditions, type RuleContext } from './faults.js';
@@ -70,6 +70,7 @@ export interface PairOptions {
 }
 
 const NS = '#ns';
+const SEGMENT_CONDITIONS = new Set([...KEYS].filter((k) => k !== 'partition'));
 const EVERYONE = ['0.0.0.0/0', '::/0'];
 const OPTION_KEYS = new Set(['hosts', 'segments', 'seed', 'clock', 'ipv6', 'dns', 'capture', 'epoch', 'software', 'natIdleTimeout']);
 
@@ -304,7 +305,8 @@ export class Network {
       set: (changes: FaultConditions) => {
         const c = { ...changes } as Impairment;
         if ('partition' in c) throw new TypeError('lwip-wasm: a segment is cut with partition(), not set({ partition })');
-        for (const p of s.ports) p.setConditions(c); // validates
+        checkImpairment(c, SEGMENT_CONDITIONS);
+        for (const p of s.ports) p.setConditions(c);
         Object.assign(wire.conditions, c);
       },
     };
