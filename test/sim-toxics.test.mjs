@@ -97,6 +97,8 @@ it('latency per direction, on the named connections only', async () => {
       const t = await echoTime(j.c);
       assert.ok(t >= 10 && t <= 30, `both ways, 10 ± 5 ms each: ${t} ms`);
       for (const x of [a.c, other.c, b.c, j.c]) x.close();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.is(net.tcp.connections, 0, 'closed connections are forgotten');
     });
   } finally {
     net.close();

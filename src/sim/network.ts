@@ -141,7 +141,9 @@ export class Network {
     this.#plan = makePlan(o.segments ?? {}, o.hosts, o.ipv6 === true);
     this.#timers = timerApi(this.clock, this.epoch);
     this.#releaseTime = useTimeScope();
-    this.#table = new ConnTable((port, frame) => this.#toRules(port, frame));
+    this.#table = new ConnTable((port, frame) => this.#toRules(port, frame), (conn) => {
+      for (const t of this.#toxics) t._forget(conn);
+    });
     for (const s of this.#plan.segments.values()) {
       let chunks: Uint8Array[] | undefined;
       let capture: PcapWriter | undefined;

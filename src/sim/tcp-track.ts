@@ -101,8 +101,12 @@ export class ConnTable {
   readonly #onward: (port: HostPort, frame: Uint8Array) => void;
   counters = { resets: 0, closes: 0, made: 0 };
 
-  constructor(onward: (port: HostPort, frame: Uint8Array) => void) {
+  /** Told when a connection is over (an RST, or both FINs acknowledged) and forgotten. */
+  readonly #done: (conn: Conn) => void;
+
+  constructor(onward: (port: HostPort, frame: Uint8Array) => void, done: (conn: Conn) => void = () => {}) {
     this.#onward = onward;
+    this.#done = done;
   }
 
   get size(): number {
@@ -141,9 +145,12 @@ export class ConnTable {
     if (t.flags & FIN) side.fin = (t.seq + t.payloadLen) >>> 0;
     side.template = { frame, view: v, port };
     if (t.flags & ACK) noteAck(conn.peer(dir), t.ack);
-    if (t.flags & RST && !conn.cut) {
+    // an end is finished once its FIN is acknowledged
+    const finished = (x: Side): boolean => x.fin !== undefined && x.acked !== undefined && seqDiff(x.acked, x.fin) > 0;
+    if (!conn.cut && (t.flags & RST || (finished(conn.client) && finished(conn.server)))) {
       conn.over = true;
       this.#conns.delete(conn.key);
+      this.#done(conn);
     }
     if (conn.pendingCut && conn.established) {
       const p = conn.pendingCut;

@@ -177,6 +177,13 @@ export class Toxic {
     }
   }
 
+  /** @internal conn is over: its state goes (what it still delays arrives all the same) */
+  _forget(conn: Conn): void {
+    const st = conn.toxicState.get(this) as ConnState | undefined;
+    st?.timer?.clear();
+    this.#conns.delete(conn);
+  }
+
   /** @internal the network is closing */
   _close(): void {
     this.remove();
