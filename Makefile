@@ -35,6 +35,11 @@ INCLUDES = -Iwasm -I$(LWIPDIR)/include
 # Our glue is held to -Wall -Wextra; lwIP is a pinned dependency, so its warnings are muted.
 GLUE_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration $(INCLUDES)
 LWIP_CFLAGS = $(OPT) -std=c11 -w $(INCLUDES)
+# Mbed TLS and llhttp are pinned dependencies too, so their warnings are muted, but not
+# a call to an undeclared function: C89's implicit `int f()` links to a wasm signature
+# that does not match (a trap at run time, or a pointer or 64-bit result cut to int).
+# -w would silence even that error, hence -Wno-everything with the errors named after it.
+DEP_CFLAGS = $(OPT) -std=c11 -Wno-everything -Werror=implicit-function-declaration -Werror=implicit-int $(INCLUDES)
 LDFLAGS = $(OPT) --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=1MB \
           -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=65536 -sERROR_ON_UNDEFINED_SYMBOLS=1 \
           -sEXPORTED_FUNCTIONS=@build/exports.json -sFILESYSTEM=0 --js-library build/imports.js
@@ -57,7 +62,8 @@ TLS_INCLUDES = -Iwasm/tls -I$(MBEDTLS_DIR)/include -Ibuild -DMBEDTLS_CONFIG_FILE
 TLS_LDFLAGS = $(subst build/exports.json,build/exports-tls.json,$(LDFLAGS))
 
 # llhttp.wasm: Node's HTTP/1.1 parser (Debian's generated C, with its own wasm glue in
-# api.c), for stack.fetch. Tiny and separate: src/gen/llhttp-wasm.ts carries it.
+# api.c), for stack.fetch. Tiny and separate: dist/llhttp.wasm, fetched on the first
+# fetch (src/gen/llhttp-wasm.ts carries it for lwip-wasm/inline-fetch).
 LLHTTP_WASM := build/llhttp.wasm
 LLHTTP_EXPORTS := _malloc,_free,_llhttp_alloc,_llhttp_free,_llhttp_execute,_llhttp_reset,_llhttp_get_errno,\
   _llhttp_get_error_reason,_llhttp_get_error_pos,_llhttp_get_status_code,_llhttp_get_http_major,\
@@ -110,7 +116,10 @@ $(ABI_OUT): build/.abi-stamp ;
 # The wasm as base64 for lwip-wasm/inline; rewritten only when the wasm changed.
 src/gen/wasm-inline.ts: $(WASM) scripts/gen-inline.mjs
 	node scripts/gen-inline.mjs
-# The HTTP parser's wasm as base64, for stack.fetch (loaded with it, on first use).
+# The TLS wasm and the HTTP parser's wasm as base64, for lwip-wasm/inline-tls and
+# lwip-wasm/inline-fetch (the other entries load the files beside them).
+src/gen/tls-wasm-inline.ts: $(TLS_WASM) scripts/gen-inline.mjs
+	node scripts/gen-inline.mjs $(TLS_WASM) src/gen/tls-wasm-inline.ts TLS_WASM_BASE64
 src/gen/llhttp-wasm.ts: $(LLHTTP_WASM) scripts/gen-inline.mjs
 	node scripts/gen-inline.mjs $(LLHTTP_WASM) src/gen/llhttp-wasm.ts LLHTTP_WASM_BASE64
 
@@ -135,7 +144,7 @@ $(OBJDIR)/tls/%.o: wasm/tls/%.c $(GLUE_HDRS) $(TLS_HDRS) Makefile $(MBEDTLS_DIR)
 $(OBJDIR)/tls/tls_roots.o: build/tls_roots.inc
 $(OBJDIR)/mbedtls/%.o: $(MBEDTLS_DIR)/library/%.c $(TLS_HDRS) Makefile $(MBEDTLS_DIR)/.fetched | emcc-check
 	@mkdir -p $(dir $@)
-	@emcc $(LWIP_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
+	@emcc $(DEP_CFLAGS) $(TLS_INCLUDES) -c $< -o $@
 $(MBEDTLS_SRCS): $(MBEDTLS_DIR)/.fetched
 # The default trust store, from the ca-certificates installed when this builds.
 build/tls_roots.inc: scripts/gen-roots.mjs
@@ -154,7 +163,7 @@ $(TLS_WASM): $(GLUE_OBJS) $(LWIP_OBJS) $(TLS_GLUE_OBJS) $(MBEDTLS_OBJS) build/.d
 	rm -f build/lwip-tls-link.js
 
 $(LLHTTP_WASM): $(LLHTTP_DIR)/.fetched Makefile | emcc-check
-	emcc -Os -flto -mbulk-memory -w -I$(LLHTTP_DIR) $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c \
+	emcc -Os -flto -mbulk-memory -Wno-everything -Werror=implicit-function-declaration -Werror=implicit-int -I$(LLHTTP_DIR) $(LLHTTP_DIR)/llhttp.c $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c \
 	  --no-entry -sSTANDALONE_WASM=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=256KB -sTOTAL_STACK=32768 \
 	  -sERROR_ON_UNDEFINED_SYMBOLS=0 -sWARN_ON_UNDEFINED_SYMBOLS=0 -sFILESYSTEM=0 \
 	  -sEXPORTED_FUNCTIONS=$(subst $(space),,$(LLHTTP_EXPORTS)) -o build/llhttp-link.js || { rm -f build/llhttp-link.*; exit 1; }
@@ -164,10 +173,12 @@ space := $(empty) $(empty)
 
 # Rollup runs only when a source, its config or the dependencies changed (dist/index.js
 # stands for all its outputs); the wasm is copied only when it changed.
-TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts src/gen/wasm-inline.ts src/gen/llhttp-wasm.ts
-ts: gen wasm node_modules/.package-lock.json src/gen/wasm-inline.ts src/gen/llhttp-wasm.ts dist/index.js
+GEN_INLINE := src/gen/wasm-inline.ts src/gen/tls-wasm-inline.ts src/gen/llhttp-wasm.ts
+TS_SRCS := $(shell find src -name '*.ts' -not -path 'src/gen/*') src/gen/abi.ts src/gen/constants.ts $(GEN_INLINE)
+ts: gen wasm node_modules/.package-lock.json $(GEN_INLINE) dist/index.js
 	@mkdir -p dist && { cmp -s $(WASM) dist/lwip.wasm || cp $(WASM) dist/lwip.wasm; }
 	@{ cmp -s $(TLS_WASM) dist/lwip-tls.wasm || cp $(TLS_WASM) dist/lwip-tls.wasm; }
+	@{ cmp -s $(LLHTTP_WASM) dist/llhttp.wasm || cp $(LLHTTP_WASM) dist/llhttp.wasm; }
 # Shared chunks are named by content hash, so the last build's files go first (all but
 # the wasm), or stale chunks would pile up and ship.
 dist/index.js: $(TS_SRCS) rollup.config.mjs tsconfig.json package-lock.json | node_modules/.package-lock.json

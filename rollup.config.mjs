@@ -2,9 +2,11 @@
 //   1. Node: every entry (index, inline, node, tap, relay, sim) in one graph, as ESM (.js) and
 //      CJS (.cjs). What entries share lives in shared chunks, so Socket, SocketError and
 //      the main Stack are the same classes whichever entry they came from.
-//   2. Browser: the "browser" condition of the main entry and of lwip-wasm/inline
-//      (browser.js, browser-inline.js), ESM only, with src/bindings/read-file.browser.ts
-//      in place of read-file.ts.
+//   2. Browser: the "browser" condition of the main entry, lwip-wasm/inline and the two
+//      entries beside it (browser.js, browser-inline.js, browser-inline-tls.js,
+//      browser-inline-fetch.js), ESM only, with src/bindings/read-file.browser.ts in
+//      place of read-file.ts. One graph, so the inline entries set the defaults the
+//      others read.
 //   3. Types: the same graph as 1, as .d.ts for import and .d.cts for require.
 // Chunks sit beside the entries (no subfolder): new URL('./lwip.wasm', import.meta.url)
 // and the TAP addon's path are relative to whichever file ends up holding that code.
@@ -15,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 const nodeInputs = {
   index: 'src/index.ts',
   inline: 'src/inline.ts',
+  'inline-tls': 'src/inline-tls.ts',
+  'inline-fetch': 'src/inline-fetch.ts',
   node: 'src/node.ts',
   tap: 'src/tap.ts',
   relay: 'src/relay/index.ts',
@@ -33,12 +37,12 @@ const browserFiles = {
     return null;
   },
 };
-// The wasm as base64 (src/gen/wasm-inline.ts) gets no source map, so the maps of
-// lwip-wasm/inline do not carry a second copy of it.
+// The wasm files as base64 (src/gen/wasm-inline.ts, tls-wasm-inline.ts, llhttp-wasm.ts)
+// get no source map, so the inline entries' maps do not carry a second copy of them.
 const unmappedWasm = {
   name: 'unmapped-wasm',
   transform(code, id) {
-    return /[\\/]gen[\\/]wasm-inline\.ts$/.test(id) ? { code, map: { mappings: '' } } : null;
+    return /[\\/]gen[\\/](wasm-inline|tls-wasm-inline|llhttp-wasm)\.ts$/.test(id) ? { code, map: { mappings: '' } } : null;
   },
 };
 const ts = () => typescript({ tsconfig: './tsconfig.json', noEmitOnError: true, declaration: false, declarationDir: undefined, outDir: 'dist' });
@@ -57,7 +61,10 @@ export default [
     ],
   },
   {
-    input: { browser: 'src/index.ts', 'browser-inline': 'src/inline.ts' },
+    input: {
+      browser: 'src/index.ts', 'browser-inline': 'src/inline.ts',
+      'browser-inline-tls': 'src/inline-tls.ts', 'browser-inline-fetch': 'src/inline-fetch.ts',
+    },
     plugins: [browserFiles, ts(), unmappedWasm],
     output: {
       dir: 'dist', format: 'es', sourcemap: true,

@@ -89,6 +89,61 @@ export async function stackRun(cfg) {
   }
 }
 
+/**
+ * The TLS workload (bench/browser.mjs --tls), on a stack with TLS leased the same way.
+ * cfg.what: 'handshake' (TCP connect, then startTls and the handshake alone is timed,
+ * cfg.handshakes times against each of cfg.ports.https (ECDSA P-256) and
+ * cfg.ports.httpsRsa (RSA-2048), alternating), 'http' or 'https' (stack.fetch of mib MiB
+ * from cfg.ports.http or cfg.ports.https, on a connection a small fetch opened first, so
+ * the rate leaves out the connect and the handshake). cfg.ca verifies server.test.
+ * Resolves { ecdsaMs, rsaMs } or { downMiBs }.
+ */
+export async function tlsRun(cfg) {
+  const lwip = await import(cfg.lib);
+  const stack = await lwip.Stack.create({ tls: true });
+  const linkOpts = { mtu: cfg.mtu ?? 1500 };
+  if (cfg.WebSocket) linkOpts.WebSocket = cfg.WebSocket;
+  const link = lwip.connectWebSocket(cfg.relayUrl, linkOpts);
+  try {
+    await link.ready;
+    await stack.addInterface(link, { ip: 'dhcp', dhcp: { timeout: 10_000 } });
+    const tls = { ca: cfg.ca, servername: 'server.test' };
+    if (cfg.what === 'handshake') {
+      const times = { ecdsa: [], rsa: [] };
+      for (let i = 0; i < cfg.handshakes; i++) {
+        for (const [kind, port] of [['ecdsa', cfg.ports.https], ['rsa', cfg.ports.httpsRsa]]) {
+          const s = stack.socket(lwip.AF_INET, lwip.SOCK_STREAM);
+          await s.connect(cfg.gateway, port, { timeout: 10_000 });
+          const t = now();
+          const ts = stack.startTls(s, tls);
+          await ts.handshake({ timeout: 10_000 });
+          times[kind].push(now() - t);
+          ts.close();
+        }
+      }
+      return { ecdsaMs: median(times.ecdsa), rsaMs: median(times.rsa) };
+    }
+    const base = `${cfg.what}://${cfg.gateway}:${cfg.what === 'https' ? cfg.ports.https : cfg.ports.http}`;
+    await (await stack.fetch(`${base}/mib/0`, { tls })).arrayBuffer();
+    const t0 = now();
+    const res = await stack.fetch(`${base}/mib/${cfg.mib}`, { tls });
+    const reader = res.body.getReader();
+    let got = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      got += value.length;
+    }
+    const ms = now() - t0;
+    const want = cfg.mib * 1024 * 1024;
+    if (got !== want) throw new Error(`${base}: got ${got} of ${want} bytes`);
+    return { downMiBs: cfg.mib / (ms / 1000) };
+  } finally {
+    link.close();
+    stack.dispose();
+  }
+}
+
 /** The baseline: the platform's WebSocket receiving mib MiB in the server's messages. */
 export function rawRun({ url, mib, WebSocket: WS = globalThis.WebSocket }) {
   return new Promise((resolve, reject) => {

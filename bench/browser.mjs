@@ -5,23 +5,29 @@
 // beside the page with one frame per message (the framing before batching), the same
 // workload from Node through the same relay (batched and one frame per message), and a
 // raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
+// With --tls it measures TLS instead, on the same path: the handshake (ECDSA P-256 and
+// RSA-2048 servers) and stack.fetch's download rate over https: beside http:, in the
+// page and, for reference, from Node through the same relay, interleaved.
 // Only loopback: every server here listens on 127.0.0.1.
-// Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--profile] [--quick]
+// Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--profile] [--quick] [--tls]
 //   --profile  prints the page's hottest functions (CDP profiler, self time) after each run
+//   --tls      the TLS workload (needs openssl for the certificates; contenders 'page: https:' and so on)
 //   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
 //   --mtu  the nat MTU (the gateway's, and the links'): 1500 as on the internet, up to 65000
 import { createServer as createHttp } from 'node:http';
+import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import WebSocket, { WebSocketServer } from 'ws';
-import { arg, DIST, QUICK, row, emit, median, within } from './lib.mjs';
-import { stackRun, rawRun } from './browser-client.mjs';
+import { arg, argv, DIST, QUICK, row, emit, median, within } from './lib.mjs';
+import { stackRun, rawRun, tlsRun } from './browser-client.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MIB = arg('mib', QUICK ? 10 : 50);
 const MTU = arg('mtu', 1500);
 const REPS = arg('reps', QUICK ? 1 : 3);
+const TLS = argv.includes('--tls');
 
 if (!existsSync(CHROMIUM)) {
   console.log(`bench/browser: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -64,6 +70,32 @@ const echo = createTcp((s) => {
   s.pipe(s);
 });
 const ports = { download: await listen(download), upload: await listen(upload), echo: await listen(echo) };
+
+// --tls: one site over http: and https: (an ECDSA P-256 certificate, and an RSA-2048 one
+// for handshakes): /mib/N answers N MiB with its length.
+const tlsServers = [];
+let pki;
+if (TLS) {
+  const { makePki } = await import('../test/util-tls.mjs');
+  pki = makePki();
+  const site = (req, res) => {
+    let left = Math.min(1024, Number.parseInt(req.url.split('/')[2] ?? '', 10) || 0);
+    res.writeHead(200, { 'content-length': left * payload.length });
+    const more = () => {
+      while (left > 0) {
+        left--;
+        if (!res.write(payload)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  };
+  const http = createHttp(site);
+  const https = createHttps({ cert: pki.server.cert, key: pki.server.key }, site);
+  const httpsRsa = createHttps({ cert: pki.rsa.cert, key: pki.rsa.key }, site);
+  tlsServers.push(http, https, httpsRsa);
+  Object.assign(ports, { http: await listen(http), https: await listen(https), httpsRsa: await listen(httpsRsa) });
+}
 
 // The raw baseline: 64 KiB messages, MIB of them, once the page says go.
 const raw = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
@@ -150,7 +182,17 @@ async function profiled(fn) {
   for (const [k, t] of top) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
   return out;
 }
-const contenders = {
+const tlsCfg = { ...cfg, ca: pki?.ca, handshakes: QUICK ? 3 : 5 };
+const inPage = (what) => () => profiled(() => page.evaluate(async (c) => (await import('/browser-client.mjs')).tlsRun(c), { ...tlsCfg, what }));
+const inNode = (what) => () => tlsRun({ ...tlsCfg, what, lib: new URL('index.js', DIST).href, WebSocket });
+const contenders = TLS ? {
+  'page: http:': inPage('http'),
+  'page: https:': inPage('https'),
+  'page: handshakes': inPage('handshake'),
+  'Node: http:': inNode('http'),
+  'Node: https:': inNode('https'),
+  'Node: handshakes': inNode('handshake'),
+} : {
   'page': () => profiled(() => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), cfg)),
   'worker': () => page.evaluate((c) => new Promise((resolve, reject) => {
     const w = new Worker('/browser-client.mjs', { type: 'module' });
@@ -178,7 +220,8 @@ const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
 const load0 = loadavg()[0];
 let relayDrops = {};
 try {
-  await within(LIMIT * 2, page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun({ ...c, mib: 1 }), cfg), 'warm-up');
+  const warm = TLS ? 'tlsRun' : 'stackRun';
+  await within(LIMIT * 2, page.evaluate(async ([c, fn]) => (await import('/browser-client.mjs'))[fn]({ ...c, mib: 1 }), [{ ...tlsCfg, what: 'https' }, warm]), 'warm-up');
   for (let i = 0; i < REPS; i++) {
     for (const [name, fn] of Object.entries(contenders)) {
       samples[name].push(await within(LIMIT, fn(), name));
@@ -189,37 +232,59 @@ try {
   relayDrops = { backpressure: st.backpressureDrops, ...Object.fromEntries(Object.entries(st.dropped).filter(([, n]) => n > 0)) };
   await browser.close();
   await relay.close();
-  for (const s of [download, upload, echo, web]) s.close();
+  for (const s of [download, upload, echo, web, ...tlsServers]) s.close();
   raw.close();
+  pki?.dispose();
 }
 const load1 = loadavg()[0];
 
 const med = (name, key) => (samples[name]?.[0]?.[key] === undefined ? undefined : median(samples[name].map((s) => s[key])));
-const fmt = (v, d = 1) => (v === undefined ? '–' : v.toFixed(d));
-console.log(`bench/browser: ${MIB} MiB, MTU ${MTU}, ${REPS} interleaved runs after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; ` +
-  `load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
-console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
-console.log('| contender | framing | download MiB/s | upload MiB/s | connect ms | round trip ms | frames a message in |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const name of Object.keys(contenders)) {
-  const fpm = med(name, 'messagesPerFrame');
-  console.log(`| ${name} | ${samples[name][0]?.framing ?? '–'} | ${fmt(med(name, 'downMiBs'))} | ${fmt(med(name, 'upMiBs'))} | ` +
-    `${fmt(med(name, 'connectMs'), 2)} | ${fmt(med(name, 'rttMs'), 3)} | ${fpm ? fmt(1 / fpm) : '–'} |`);
+const fmt = (v, d = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const all = (name, key) => samples[name]?.map((s) => s[key]) ?? [];
+if (TLS) {
+  console.log(`bench/browser --tls: stack.fetch of ${MIB} MiB, ${tlsCfg.handshakes} handshakes of each kind a run, MTU ${MTU}, ${REPS} interleaved runs ` +
+    `after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
+  console.log(`command: node bench/browser.mjs ${argv.join(' ')}`);
+  console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
+  console.log('| where (through the relay, nat) | fetch http: MiB/s | fetch https: MiB/s | https / http | handshake ECDSA P-256 ms | handshake RSA-2048 ms |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [label, who] of [['page (Chromium, main thread)', 'page'], ['Node (same relay, reference)', 'Node']]) {
+    const h = med(`${who}: http:`, 'downMiBs');
+    const hs = med(`${who}: https:`, 'downMiBs');
+    console.log(`| ${label} | ${fmt(h)} | ${fmt(hs)} | ${fmt(hs / h, 2)} | ${fmt(med(`${who}: handshakes`, 'ecdsaMs'))} | ${fmt(med(`${who}: handshakes`, 'rsaMs'))} |`);
+  }
+  emit(onlyAt > 0 ? [] : [
+    row('browser tls', `fetch ${MIB} MiB, page (Chromium, relay nat)`, 'MiB/s', 'higher',
+      { 'lwip-wasm': all('page: https:', 'downMiBs'), 'http:': all('page: http:', 'downMiBs') }),
+    row('browser tls', 'handshake ECDSA P-256, page', 'ms', 'lower', { 'lwip-wasm': all('page: handshakes', 'ecdsaMs') }),
+    row('browser tls', 'handshake RSA-2048, page', 'ms', 'lower', { 'lwip-wasm': all('page: handshakes', 'rsaMs') }),
+  ]);
+} else {
+  console.log(`bench/browser: ${MIB} MiB, MTU ${MTU}, ${REPS} interleaved runs after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; ` +
+    `load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
+  console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
+  console.log('| contender | framing | download MiB/s | upload MiB/s | connect ms | round trip ms | frames a message in |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(contenders)) {
+    const fpm = med(name, 'messagesPerFrame');
+    console.log(`| ${name} | ${samples[name][0]?.framing ?? '–'} | ${fmt(med(name, 'downMiBs'))} | ${fmt(med(name, 'upMiBs'))} | ` +
+      `${fmt(med(name, 'connectMs'), 2)} | ${fmt(med(name, 'rttMs'), 3)} | ${fpm ? fmt(1 / fpm) : '–'} |`);
+  }
+  const down = (name) => samples[name]?.map((s) => s.downMiBs) ?? [];
+  const up = (name) => samples[name]?.map((s) => s.upMiBs) ?? [];
+  const ratio = (a, b) => (med(a, 'downMiBs') / med(b, 'downMiBs')).toFixed(2);
+  if (onlyAt < 0) {
+    console.log(`download: page ${ratio('page', 'raw WebSocket')}x the raw WebSocket and ${ratio('page', 'Node, batched')}x Node (batched); ` +
+      `worker ${ratio('worker', 'raw WebSocket')}x and ${ratio('worker', 'Node, batched')}x`);
+  }
+  emit(onlyAt > 0 ? [] : [
+    row('browser', `download ${MIB} MiB, page (Chromium, relay nat)`, 'MiB/s', 'higher',
+      { 'lwip-wasm': down('page'), 'raw WebSocket': down('raw WebSocket'), 'Node stack': down('Node, batched') },
+      { vs: 'raw WebSocket', ratio: 0.8 }),
+    row('browser', `download ${MIB} MiB, Worker`, 'MiB/s', 'higher', { 'lwip-wasm': down('worker'), 'raw WebSocket': down('raw WebSocket') }),
+    row('browser', `download ${MIB} MiB, page, one frame a message`, 'MiB/s', 'higher', { 'lwip-wasm': down('page, one frame a message'), 'raw WebSocket': down('raw WebSocket') }),
+    row('browser', `upload ${MIB} MiB, page`, 'MiB/s', 'higher', { 'lwip-wasm': up('page'), 'Node stack': up('Node, batched') }),
+    row('browser', 'TCP connect, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.connectMs) }),
+    row('browser', 'request round trip, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.rttMs) }),
+  ]);
 }
-const down = (name) => samples[name]?.map((s) => s.downMiBs) ?? [];
-const up = (name) => samples[name]?.map((s) => s.upMiBs) ?? [];
-const ratio = (a, b) => (med(a, 'downMiBs') / med(b, 'downMiBs')).toFixed(2);
-if (onlyAt < 0) {
-  console.log(`download: page ${ratio('page', 'raw WebSocket')}x the raw WebSocket and ${ratio('page', 'Node, batched')}x Node (batched); ` +
-    `worker ${ratio('worker', 'raw WebSocket')}x and ${ratio('worker', 'Node, batched')}x`);
-}
-emit(onlyAt > 0 ? [] : [
-  row('browser', `download ${MIB} MiB, page (Chromium, relay nat)`, 'MiB/s', 'higher',
-    { 'lwip-wasm': down('page'), 'raw WebSocket': down('raw WebSocket'), 'Node stack': down('Node, batched') },
-    { vs: 'raw WebSocket', ratio: 0.8 }),
-  row('browser', `download ${MIB} MiB, Worker`, 'MiB/s', 'higher', { 'lwip-wasm': down('worker'), 'raw WebSocket': down('raw WebSocket') }),
-  row('browser', `download ${MIB} MiB, page, one frame a message`, 'MiB/s', 'higher', { 'lwip-wasm': down('page, one frame a message'), 'raw WebSocket': down('raw WebSocket') }),
-  row('browser', `upload ${MIB} MiB, page`, 'MiB/s', 'higher', { 'lwip-wasm': up('page'), 'Node stack': up('Node, batched') }),
-  row('browser', 'TCP connect, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.connectMs) }),
-  row('browser', 'request round trip, page', 'ms', 'lower', { 'lwip-wasm': samples.page.map((s) => s.rttMs) }),
-]);

@@ -36,6 +36,28 @@ export const realClock: Clock = {
   },
 };
 
+/**
+ * lwIP's time for one stack, in whole milliseconds since start. lwIP reads it several
+ * times a segment, and on the wall clock each reading is a call out of the wasm and a
+ * performance.now(); so one reading serves a whole synchronous run, and a microtask
+ * clears it. A test clock is read every time, since advancing it runs timers (and
+ * lwIP) within one run.
+ */
+export function lwipTime(clock: Clock, start: number): () => number {
+  if (clock !== realClock) return () => Math.floor(clock.now() - start);
+  let cached = -1;
+  const clear = (): void => {
+    cached = -1;
+  };
+  return () => {
+    if (cached < 0) {
+      cached = Math.floor(performance.now() - start);
+      queueMicrotask(clear);
+    }
+    return cached;
+  };
+}
+
 export function checkClock(clock: unknown): Clock | undefined {
   if (clock === undefined) return undefined;
   const c = clock as Partial<Clock> | null;

@@ -1,15 +1,20 @@
 // The engine room behind Stack: owns the wasm instance, runs the main loop (frames in,
 // timers, loopback, frames out, the change stream), and turns negative errno into errors.
-import { Abi, TlsAbi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, type CallGuard, type Ptr, type RawExports, type RawTlsExports } from './gen/abi.js';
+import { Abi, TlsAbi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, LW_RX, type CallGuard, type Ptr, type RawExports, type RawTlsExports } from './gen/abi.js';
 import { Heap } from './bindings/memory.js';
 import { Changes, ALWAYS, type ChangeKind, type Waiter } from './changes.js';
 import { SocketError, StackError } from './errors.js';
-import { EAGAIN, POLLNVAL } from './gen/constants.js';
+import { EAGAIN, POLLNVAL, RX_BATCH } from './gen/constants.js';
 import type { Clock, ClockTimer } from './clock.js';
 
 /** Something with a transmit path for frames the stack sends on one interface. */
 export interface FrameSink {
+  /** Takes a frame the sink may keep. */
   transmit(frame: Uint8Array): void;
+  /** Whether transmitView may be used: the link copies what it keeps. */
+  readonly takesViews: boolean;
+  /** Takes a frame that is valid only during this call (a view of wasm memory). */
+  transmitView(frame: Uint8Array): void;
 }
 
 /** Change-stream entries drained per call. */
@@ -22,7 +27,7 @@ const POOL_MAX = 4096;
 const u32At = (b: Uint8Array, i: number): number =>
   (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const NO_TIMEOUT = 0xffffffff;
-/** A frame record in the inbox or outbox: its header, then its bytes padded to 4. */
+/** A frame record in the outbox: its header, then its bytes padded to 4. */
 const frameRecord = (len: number): number => LW_FRAME.size + ((len + 3) & ~3);
 
 export class Core implements CallGuard {
@@ -36,6 +41,8 @@ export class Core implements CallGuard {
   readonly addrIn: Ptr;
   readonly addrOut: Ptr;
   readonly #changedBuf: Ptr;
+  /** The RX_BATCH frame records of stack_rx_alloc and stack_rx_input (they never move). */
+  readonly #rx: Ptr;
   readonly sinks = new Map<number, FrameSink>();
   /** Open sockets by fd, so the loop can count them and dispose can close them. */
   readonly openFds = new Set<number>();
@@ -57,6 +64,7 @@ export class Core implements CallGuard {
     this.addrIn = this.heap.alloc(LW_ADDR.size * 2);
     this.addrOut = this.addrIn + LW_ADDR.size;
     this.#changedBuf = this.heap.alloc(CHANGED_BATCH * LW_CHANGE.size);
+    this.#rx = this.abi.stack_rx_recs();
   }
 
   // CallGuard: how every call into the wasm is wrapped (src/gen/abi.ts).
@@ -120,24 +128,32 @@ export class Core implements CallGuard {
     }
   }
 
-  /** Feeds a batch of frames from one interface into lwIP, then runs the loop. */
+  /**
+   * Feeds a batch of frames from one interface into lwIP, then runs the loop. Each
+   * frame is copied once, into the pbuf lwIP keeps (stack_rx.c).
+   */
   input(ifindex: number, frames: readonly Uint8Array[]): void {
     if (!this.alive || frames.length === 0) return;
     try {
-      let total = 0;
-      for (const f of frames) total += frameRecord(f.byteLength);
-      const ptr = this.abi.stack_inbox(total);
-      if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory for input');
-      const dv = this.heap.dv();
-      const u8 = this.heap.u8();
-      let off = ptr;
-      for (const f of frames) {
-        dv.setUint32(off + LW_FRAME.ifindex, ifindex, true);
-        dv.setUint32(off + LW_FRAME.len, f.byteLength, true);
-        u8.set(f, off + LW_FRAME.size);
-        off += frameRecord(f.byteLength);
+      const abi = this.abi;
+      const rx = this.#rx;
+      for (let from = 0; from < frames.length; from += RX_BATCH) {
+        const n = Math.min(RX_BATCH, frames.length - from);
+        let dv = this.heap.dv();
+        for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
+          dv.setUint32(r + LW_RX.ifindex, ifindex, true);
+          dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
+          dv.setUint32(r + LW_RX.trusted, 0, true);
+        }
+        abi.stack_rx_alloc(n);
+        dv = this.heap.dv(); // the pbufs may have grown memory
+        const u8 = this.heap.u8();
+        for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
+          const at = dv.getUint32(r + LW_RX.payload, true);
+          if (at !== 0) u8.set(frames[from + i]!, at);
+        }
+        abi.stack_rx_input(n);
       }
-      this.abi.stack_input(total);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
       return;
@@ -145,9 +161,86 @@ export class Core implements CallGuard {
     this.flush();
   }
 
+  /**
+   * Copies one frame into a pbuf of this stack now, to be fed later by inputStaged (an
+   * in-memory pair: the frame leaves the sender's memory at once, and arrives a turn
+   * later). A trusted frame came straight from another stack's outbox: its checksums
+   * are not checked again. Returns a handle; 0 if the frame was dropped (no such
+   * interface, too long, no memory).
+   */
+  stage(ifindex: number, frame: Uint8Array, trusted: boolean): number {
+    if (!this.alive) return 0;
+    try {
+      // A view of this very memory (a pair between two interfaces of one stack) would
+      // be detached if the pbuf grows it.
+      if (frame.buffer === this.heap.u8().buffer) frame = frame.slice();
+      const dv0 = this.heap.dv();
+      dv0.setUint32(this.#rx + LW_RX.ifindex, ifindex, true);
+      dv0.setUint32(this.#rx + LW_RX.len, frame.byteLength, true);
+      this.abi.stack_rx_alloc(1);
+      const dv = this.heap.dv();
+      const at = dv.getUint32(this.#rx + LW_RX.payload, true);
+      if (at === 0) return 0;
+      this.heap.u8().set(frame, at);
+      return dv.getUint32(this.#rx + LW_RX.slot, true) * 2 + (trusted ? 1 : 0);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return 0;
+    }
+  }
+
+  /** Feeds frames stage() copied in (handle 0 is skipped), in order, then runs the loop. */
+  inputStaged(ifindex: number, handles: readonly number[]): void {
+    if (!this.#feedSlots(ifindex, handles, true)) return;
+    this.flush();
+  }
+
+  /** Frees frames stage() copied in, unfed. */
+  dropStaged(handles: readonly number[]): void {
+    this.#feedSlots(0, handles, false);
+  }
+
+  #feedSlots(ifindex: number, handles: readonly number[], feed: boolean): boolean {
+    if (!this.alive || handles.length === 0) return false;
+    try {
+      for (let from = 0; from < handles.length; from += RX_BATCH) {
+        const n = Math.min(RX_BATCH, handles.length - from);
+        const dv = this.heap.dv();
+        for (let i = 0, r = this.#rx; i < n; i++, r += LW_RX.size) {
+          const h = handles[from + i]!;
+          dv.setUint32(r + LW_RX.ifindex, ifindex, true);
+          dv.setUint32(r + LW_RX.slot, h >>> 1, true);
+          dv.setUint32(r + LW_RX.trusted, h & 1, true);
+        }
+        if (feed) this.abi.stack_rx_input(n);
+        else this.abi.stack_rx_free(n);
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+    return true;
+  }
+
   #drainOutbox(len: number): void {
     const abi = this.abi;
     const base = abi.stack_outbox();
+    if (this.#viewsOnly(base, len)) {
+      // Every frame goes to a link that copies what it keeps (an in-memory pair): each
+      // gets a view of the outbox, which no such link's send can change. Headers are
+      // re-read per frame, since a send may grow this memory (a pair between two
+      // interfaces of this stack).
+      for (let off = 0; off + LW_FRAME.size <= len; ) {
+        const u8 = this.heap.u8();
+        const ifindex = u32At(u8, base + off + LW_FRAME.ifindex);
+        const flen = u32At(u8, base + off + LW_FRAME.len);
+        const at = base + off + LW_FRAME.size;
+        this.sinks.get(ifindex)?.transmitView(u8.subarray(at, at + flen));
+        off += frameRecord(flen);
+      }
+      abi.stack_outbox_clear();
+      return;
+    }
     // The bytes must leave wasm memory: the outbox is reused by the next call, and links
     // send asynchronously. Each frame is a view into one copy of the batch, whose
     // headers are read from the copy too, since a link's send may re-enter this stack.
@@ -160,6 +253,17 @@ export class Core implements CallGuard {
       this.sinks.get(ifindex)?.transmit(out.subarray(at, at + flen));
       off += frameRecord(flen);
     }
+  }
+
+  /** Whether every frame in the outbox goes to a sink that takes views. */
+  #viewsOnly(base: number, len: number): boolean {
+    const u8 = this.heap.u8();
+    for (let off = 0; off + LW_FRAME.size <= len; ) {
+      const sink = this.sinks.get(u32At(u8, base + off + LW_FRAME.ifindex));
+      if (sink !== undefined && !sink.takesViews) return false;
+      off += frameRecord(u32At(u8, base + off + LW_FRAME.len));
+    }
+    return true;
   }
 
   #pool = new Uint8Array(0);
@@ -222,6 +326,16 @@ export class Core implements CallGuard {
       this.#timerAt = Infinity;
       this.flush();
     }, ms);
+    this.#refTimer();
+  }
+
+  /**
+   * Whether an open fd keeps a Node process alive (Socket#ref, Socket#unref): the Node
+   * adapters unref their sockets and decide the process's lifetime as Node does.
+   */
+  holdFd(fd: number, hold: boolean): void {
+    if (hold) this.openFds.add(fd);
+    else this.openFds.delete(fd);
     this.#refTimer();
   }
 

@@ -88,6 +88,8 @@ export class NetInterface implements FrameSink {
   #heldBytes = 0;
   #blocked = false;
   #removed = false;
+  /** The link copies frames it keeps (sendView), so the stack need not copy them out. */
+  readonly #sendView: boolean;
   /** Why the link went away for good (its error, or ENETDOWN after a plain close). */
   #linkGone: Error | undefined;
   #onRemove: (i: NetInterface) => void;
@@ -103,6 +105,7 @@ export class NetInterface implements FrameSink {
       throw new RangeError(`lwip-wasm: interface mtu must be an integer from 576 to the link's ${linkMtu}, got ${String(opts.mtu)}`);
     }
     this.#txLimit = opts.txQueueLimit ?? 16 * 1024 * 1024;
+    this.#sendView = typeof link.sendView === 'function';
     const mac = opts.mac !== undefined ? parseMac(opts.mac) : macBytes;
     this.mac = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
     this.mtu = mtu;
@@ -161,6 +164,13 @@ export class NetInterface implements FrameSink {
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames);
       },
+      stage: (frame, trusted) => core.stage(this.index, frame, trusted),
+      onStaged: (handles, bytes) => {
+        this.counters.rxFrames += handles.length;
+        this.counters.rxBytes += bytes;
+        core.inputStaged(this.index, handles);
+      },
+      dropStaged: (handles) => core.dropStaged(handles),
       onDrain: () => this.#drain(),
       onClose: (err) => {
         this.#linkGone = err ?? new SocketError(ENETDOWN, 'link');
@@ -230,6 +240,23 @@ export class NetInterface implements FrameSink {
       return;
     }
     this.#send(frame);
+  }
+
+  /** @internal whether the stack may hand this interface views (transmitView). */
+  get takesViews(): boolean {
+    return this.#sendView;
+  }
+
+  /** @internal a frame valid only during this call: held frames are copies. */
+  transmitView(frame: Uint8Array): void {
+    if (this.#removed) return;
+    if (this.#blocked) {
+      this.transmit(frame.slice());
+      return;
+    }
+    this.counters.txFrames++;
+    this.counters.txBytes += frame.byteLength;
+    if (!this.link.sendView!(frame)) this.#blocked = true;
   }
 
   #send(frame: Uint8Array): void {

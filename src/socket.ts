@@ -590,6 +590,21 @@ export class Socket {
     this.#core.check(ret, 'close');
   }
 
+  /**
+   * Node: an open socket keeps the process alive (through the stack's timers) unless
+   * unref'd, as a Node handle does. The node:net and node:dgram adapters unref theirs
+   * and keep the process alive as Node's own sockets would.
+   */
+  ref(): this {
+    if (!this.#closed && this.#core.alive) this.#core.holdFd(this.fd, true);
+    return this;
+  }
+
+  unref(): this {
+    if (!this.#closed && this.#core.alive) this.#core.holdFd(this.fd, false);
+    return this;
+  }
+
   /** @internal whether this socket lives in core's stack (epoll refuses others'). */
   _ownedBy(core: Core): boolean {
     return this.#core === core;

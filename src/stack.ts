@@ -12,7 +12,7 @@ import type { Link } from './transports/link.js';
 import { StackError } from './errors.js';
 import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
-import { realClock, checkClock, type Clock } from './clock.js';
+import { realClock, checkClock, lwipTime, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
 import { Interceptor } from './intercept.js';
 import { addRoute, removeRoute, listRoutes, setForwarding, type RouteOptions, type RouteInfo } from './route.js';
@@ -137,7 +137,7 @@ export class Stack {
       if (stack) stack.#failWith(err);
     };
     const { raw, tls } = await instantiate(module, {
-      now: () => Math.floor(clock.now() - start),
+      now: lwipTime(clock, start),
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),

@@ -1,13 +1,15 @@
 // stack.fetch: WHATWG fetch over the stack, against node:http and node:https servers that
 // run over another stack (lwip-wasm/node's stack.net): length-delimited and chunked
 // bodies, https verified with the test CA, redirects, an abort mid-body, a streamed
-// upload, 100 requests over kept-alive connections, and a malformed reply.
+// upload, 100 requests over kept-alive connections, a malformed reply, and names looked
+// up through a DNS server on the server's stack.
 import http from 'node:http';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
-import { Stack, createPair, AF_INET, SOCK_STREAM, HttpParserError, TlsError } from '../dist/node.js';
+import { Stack, createPair, AF_INET, SOCK_STREAM, HttpParserError, TlsError, DnsError } from '../dist/node.js';
 import { it, test, assert, createStack, randomBytes, sha256, sleep } from './helpers.mjs';
 import { makePki, hasOpenssl } from './util-tls.mjs';
+import { dnsServer } from './util-dns-dhcp.mjs';
 
 const pki = hasOpenssl() ? makePki() : undefined;
 test.after(() => pki?.dispose());
@@ -61,7 +63,7 @@ async function site() {
   server.addInterface(lb, { ip: '10.0.0.2/24' });
   let conns = 0;
   const h1 = http.createServer(app);
-  server.net.createServer((s) => { s.connId = ++conns; h1.emit('connection', s); }).listen(80);
+  for (const port of [80, 8080]) server.net.createServer((s) => { s.connId = ++conns; h1.emit('connection', s); }).listen(port);
   let h2;
   if (pki) {
     h2 = https.createServer({ cert: pki.server.cert, key: pki.server.key }, app);
@@ -227,6 +229,33 @@ it('a malformed reply rejects with TypeError whose cause is HttpParserError with
     assert.instance(err, TypeError, 'a body cut short errors');
   } finally {
     r.dispose();
+  }
+});
+
+it('names: the host is looked up with stack.resolve (DNS on the other stack) and sent as Host; https: checks the certificate against it; an unknown name rejects with DnsError', async () => {
+  const s = await site();
+  const dns = dnsServer(s.server, { 'name.test': { A: ['10.0.0.2'] }, 'server.test': { A: ['10.0.0.2'] } });
+  s.client.setDnsServers(['10.0.0.2']);
+  try {
+    const res = await s.client.fetch('http://name.test:8080/json?n=dns');
+    assert.is(res.url, 'http://name.test:8080/json?n=dns');
+    assert.equal(await res.json(), { method: 'GET', n: 'dns', host: 'name.test:8080' });
+    assert.ok(dns.queries.some((q) => q.name === 'name.test' && q.type === 1), JSON.stringify(dns.queries));
+    if (pki) {
+      // The certificate names server.test, not name.test: the looked-up name is what is checked.
+      const j = await (await s.client.fetch('https://server.test/json?n=tls', { tls })).json();
+      assert.equal(j, { method: 'GET', n: 'tls', host: 'server.test' });
+      const bad = await s.client.fetch('https://name.test/json', { tls }).then(() => null, (e) => e);
+      assert.instance(bad, TypeError);
+      assert.is(bad.cause?.code, 'ERR_TLS_CERT_HOSTNAME', String(bad.cause));
+    }
+    const err = await s.client.fetch('http://nowhere.test/').then(() => null, (e) => e);
+    assert.instance(err, TypeError);
+    assert.instance(err.cause, DnsError, String(err.cause));
+    assert.is(err.cause.code, 'ENOTFOUND');
+  } finally {
+    await dns.close();
+    s.dispose();
   }
 });
 

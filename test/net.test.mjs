@@ -401,11 +401,14 @@ it("names: 'localhost' is loopback, lookup() resolves others, and without it ENO
     const got = collect(c);
     c.end('loop');
     assert.is(String(await got), 'loop');
-    // a lookup function with dns.lookup's signature
+    // a lookup function with dns.lookup's signature (net asks for every address, all: true,
+    // as Node 20's autoSelectFamily does)
     const looked = [];
     const lookup = (name, opts, cb) => {
       looked.push(name);
-      cb(null, name === 'b.test' ? '10.0.0.2' : '0.0.0.0', 4);
+      const address = name === 'b.test' ? '10.0.0.2' : '0.0.0.0';
+      if (opts.all) cb(null, [{ address, family: 4 }]);
+      else cb(null, address, 4);
     };
     const bServer = await echoServer(net.b, 7011);
     const c2 = net.a.net.connect({ port: 7011, host: 'b.test', lookup });

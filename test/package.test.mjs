@@ -74,10 +74,10 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('the tarball carries the prebuilt addon and CJS types, and nothing that builds at install', () => {
   const tuple = `${process.platform}-${process.arch}`;
   if (process.platform === 'linux') assert.ok(files.includes(`native/tap/prebuilds/${tuple}/tap.glibc.node`), files.join('\n'));
-  for (const entry of ['index', 'inline', 'node', 'tap', 'relay', 'sim']) {
+  for (const entry of ['index', 'inline', 'inline-tls', 'inline-fetch', 'node', 'tap', 'relay', 'sim']) {
     for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) assert.ok(files.includes(`dist/${entry}.${ext}`), `dist/${entry}.${ext}`);
   }
-  assert.ok(files.includes('dist/lwip.wasm'));
+  for (const wasm of ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm']) assert.ok(files.includes(`dist/${wasm}`), wasm);
   assert.not.ok(files.some((f) => f.startsWith('native/tap/build/')), 'no node-gyp build folder');
   assert.not.ok(files.includes('binding.gyp'), 'no binding.gyp at the root (npm would run node-gyp for it)');
   const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
@@ -113,6 +113,27 @@ async function echo(lw) {
   b.dispose();
   return back;
 }
+// stack.fetch between two stacks: its parser (llhttp.wasm) loads from the installed package.
+async function fetchOnce(lw) {
+  const [la, lb] = lw.createPair();
+  const a = await lw.Stack.create();
+  const b = await lw.Stack.create();
+  a.addInterface(la, { ip: '10.0.0.1/24' });
+  b.addInterface(lb, { ip: '10.0.0.2/24' });
+  const l = b.socket(lw.AF_INET, lw.SOCK_STREAM);
+  l.bind('0.0.0.0', 80);
+  l.listen(4);
+  const served = l.accept().then(async (s) => {
+    await s.recv();
+    await s.send('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\nok');
+    s.close();
+  });
+  const text = await (await a.fetch('http://10.0.0.2/')).text();
+  await served;
+  a.dispose();
+  b.dispose();
+  return text;
+}
 // The addon loads if openTap gets as far as the kernel: a device that does not exist is
 // ENODEV (EPERM without the privilege), never ELIBACC.
 function tapLoads(tap) {
@@ -131,7 +152,10 @@ const CJS = `${ECHO}
   const node = require('lwip-wasm/node');
   const out = {
     echo: await echo(lw),
+    fetch: await fetchOnce(lw),
     inline: await echo(require('lwip-wasm/inline')),
+    inlined: [require('lwip-wasm/inline-tls').inlined, require('lwip-wasm/inline-fetch').inlined],
+    wasmPaths: ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm'].map((f) => require('node:fs').existsSync(require.resolve('lwip-wasm/' + f))),
     shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
     relay: typeof require('lwip-wasm/relay').createRelay,
     sim: require('lwip-wasm/sim').createNetwork && require('lwip-wasm/sim').SimHost.name,
@@ -145,9 +169,13 @@ const CJS = `${ECHO}
 const ESM = `${ECHO}
 const lw = await import('lwip-wasm');
 const node = await import('lwip-wasm/node');
+const { existsSync } = await import('node:fs');
 const out = {
   echo: await echo(lw),
+  fetch: await fetchOnce(lw),
   inline: await echo(await import('lwip-wasm/inline')),
+  inlined: [(await import('lwip-wasm/inline-tls')).inlined, (await import('lwip-wasm/inline-fetch')).inlined],
+  wasmPaths: ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm'].map((f) => existsSync(new URL(import.meta.resolve('lwip-wasm/' + f)))),
   shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
   relay: typeof (await import('lwip-wasm/relay')).createRelay,
   sim: (await import('lwip-wasm/sim')).createNetwork && (await import('lwip-wasm/sim')).SimHost.name,
@@ -162,6 +190,9 @@ function check(kind, source, file) {
   const out = JSON.parse(run(process.execPath, [file], { cwd: app, env: userEnv }).trim().split('\n').pop());
   assert.is(out.echo, 'PING', `${kind}: TCP echo through lwip-wasm`);
   assert.is(out.inline, 'PING', `${kind}: TCP echo through lwip-wasm/inline`);
+  assert.is(out.fetch, 'ok', `${kind}: stack.fetch (llhttp.wasm from the package)`);
+  assert.equal(out.inlined, ['lwip-tls.wasm', 'llhttp.wasm'], `${kind}: lwip-wasm/inline-tls and inline-fetch`);
+  assert.equal(out.wasmPaths, [true, true, true], `${kind}: the wasm subpaths resolve to files`);
   assert.ok(out.shared, `${kind}: lwip-wasm/node shares lwip-wasm's classes (its Stack extends the main one)`);
   assert.is(out.relay, 'function', `${kind}: lwip-wasm/relay`);
   assert.is(out.sim, 'SimHost', `${kind}: lwip-wasm/sim`);
@@ -189,6 +220,8 @@ import { openTap, TapError } from 'lwip-wasm/tap';
 import { createRelay } from 'lwip-wasm/relay';
 import * as inline from 'lwip-wasm/inline';
 import * as node from 'lwip-wasm/node';
+import { inlined as tlsInlined } from 'lwip-wasm/inline-tls';
+import { inlined as fetchInlined } from 'lwip-wasm/inline-fetch';
 import { createNetwork, type Network, type FlowFilter } from 'lwip-wasm/sim';
 export async function f(): Promise<void> {
   const [la] = createPair();
@@ -200,12 +233,13 @@ export async function f(): Promise<void> {
   const net: node.LwipNet = n.net;
   const code = (e: SocketError): string => e.code;
   const relay: typeof createRelay = createRelay;
+  const files: string[] = [tlsInlined, fetchInlined];
   const sim: Network = await createNetwork({ hosts: { a: 'lan', b: 'lan' } });
   const filter: FlowFilter = { between: ['a', 'b'], protocol: 'tcp' };
   sim.impair(filter, { loss: 0.1 });
   const stack: node.Stack = sim.host('a').stack;
   sim.close();
-  void [t, base, net, code, relay, stack, openTap, TapError];
+  void [t, base, net, code, relay, openTap, TapError, files, stack];
 }
 `;
   writeFileSync(join(app, 'consumer.cts'), body('from require'));

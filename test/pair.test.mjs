@@ -125,6 +125,9 @@ test('createPair and PairLink reject bad input', () => {
   for (const highWaterMark of [0, -1, NaN]) {
     assert.throws(() => createPair({ highWaterMark }), (e) => e instanceof RangeError, `hwm ${highWaterMark}`);
   }
+  for (const offload of [1, 'true', 0]) {
+    assert.throws(() => createPair({ offload }), (e) => e instanceof TypeError && /offload/.test(e.message), `offload ${offload}`);
+  }
   const [x] = createPair({ mtu: 9000 });
   assert.is(x.mtu, 9000);
   assert.throws(() => x.send('not a frame'), (e) => e instanceof TypeError);
@@ -436,6 +439,105 @@ test('closing the link under a stack does not break the other stack or the proce
   } finally {
     a.dispose();
     b.dispose();
+  }
+});
+
+// --- frames copied into the receiving stack as they are sent ------------------------------
+
+test('frames in flight when the cable is cut, or the far interface goes, are freed: memory back to where it was', async () => {
+  const a = await Stack.create({ seed: 51 });
+  const b = await Stack.create({ seed: 52 });
+  try {
+    for (const cut of ['close', 'remove']) {
+      const [la, lb] = createPair();
+      a.addInterface(la, { ip: '10.0.0.1/24' });
+      const ib = b.addInterface(lb, { ip: '10.0.0.2/24' });
+      ib.addNeighbor('10.0.0.1', a.interfaces.at(-1).mac);
+      a.interfaces.at(-1).addNeighbor('10.0.0.2', ib.mac);
+      const rx = b.socket(AF_INET, SOCK_DGRAM);
+      rx.bind('0.0.0.0', 9);
+      const tx = a.socket(AF_INET, SOCK_DGRAM);
+      // 64 datagrams of 8 KiB (six frames each) leave a in one turn. Once delivered (so
+      // b's tables and buffers have grown to what the burst needs), then again with the
+      // cable cut before they arrive, their pbufs already allocated in b.
+      const burst = () => {
+        for (let i = 0; i < 64; i++) tx.sendtoSync(new Uint8Array(8192).fill(i), '10.0.0.2', 9);
+      };
+      burst();
+      await sleep(20);
+      let got = 0;
+      for (;;) {
+        try {
+          got += rx.recvSync(65536).length;
+        } catch {
+          break;
+        }
+      }
+      assert.ok(got >= 8192, `the first burst arrived (${got} bytes)`);
+      const before = b.memory();
+      burst();
+      await Promise.resolve(); // a's flush (a microtask) sends them
+      assert.ok(la.counters.framesSent >= 2 * 64 * 6, `${la.counters.framesSent} frames sent`);
+      assert.ok(b.memory().heapBytes > before.heapBytes + 64 * 8192, 'the frames are already in b');
+      if (cut === 'close') la.close();
+      else ib.remove();
+      await sleep(20);
+      const after = b.memory();
+      // (removing the interface also frees the interface itself, and its ARP entries)
+      if (cut === 'close') {
+        assert.is(after.heapBytes, before.heapBytes, 'close: heap back to where it was');
+        assert.is(after.poolsInUse, before.poolsInUse, 'close: pools back to where they were');
+      } else {
+        assert.ok(after.heapBytes <= before.heapBytes, `remove: heap ${after.heapBytes} back to ${before.heapBytes} or less`);
+        assert.ok(after.poolsInUse <= before.poolsInUse, `remove: pools ${after.poolsInUse} back to ${before.poolsInUse} or less`);
+      }
+      throwsSocketError(() => rx.recvSync(65536), 'EAGAIN');
+      rx.close();
+      tx.close();
+      if (cut === 'close') ib.remove();
+      a.interfaces.at(-1).remove();
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
+
+test('with offload off, two stacks still talk: every checksum is checked and passes', async () => {
+  const [la, lb] = createPair({ offload: false });
+  const a = await Stack.create({ seed: 61 });
+  const b = await Stack.create({ seed: 62 });
+  try {
+    a.addInterface(la, { ip: '10.0.0.1/24' });
+    b.addInterface(lb, { ip: '10.0.0.2/24' });
+    assert.is(await tcpEcho(a, b, { text: 'checked' }), 'checked');
+    assert.is(b.stats().tcp.chkerr, 0);
+    assert.ok(b.stats().tcp.recv > 0);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
+
+test('both ends of one pair on one stack: a broadcast crosses from one interface to the other', async () => {
+  const [l1, l2] = createPair();
+  const s = await Stack.create({ seed: 53 });
+  try {
+    s.addInterface(l1, { ip: '10.7.0.1/24' });
+    s.addInterface(l2, { ip: '10.8.0.1/24' });
+    const rx = s.socket(AF_INET, SOCK_DGRAM);
+    rx.bind('0.0.0.0', 4000);
+    const tx = s.socket(AF_INET, SOCK_DGRAM);
+    tx.setsockopt(1, 6, 1); // SOL_SOCKET, SO_BROADCAST
+    tx.bind('10.7.0.1', 0);
+    const big = patternBytes(20_000, 3); // fragments: several frames in one batch
+    tx.sendtoSync(big, '255.255.255.255', 4000);
+    const { data } = await rx.recvfrom(65536, { timeout: 2000 });
+    assert.ok(equalBytes(data, big), 'the datagram arrived whole');
+    assert.ok(l2.counters.framesReceived >= 14, `${l2.counters.framesReceived} frames crossed`);
+    assert.is(s.failure, undefined);
+  } finally {
+    s.dispose();
   }
 });
 

@@ -39,11 +39,21 @@
   F(s, u32_t, scope)         /* IPv6 zone (interface index); 0 for none */ \
   A(s, u8_t, addr, 16)
 
-/* The header of each frame in the inbox and the outbox; the frame's bytes follow, and
- * the next header starts at the next multiple of 4. */
+/* The header of each frame in the outbox; the frame's bytes follow, and the next
+ * header starts at the next multiple of 4. */
 #define LW_FRAME_FIELDS(F, A, N, s) \
   F(s, u32_t, ifindex) \
   F(s, u32_t, len)
+
+/* A frame coming in (stack_rx.c): JS sets ifindex and len, stack_rx_alloc gives the
+ * pbuf's slot and where its bytes go, JS copies the frame there, stack_rx_input feeds
+ * it. */
+#define LW_RX_FIELDS(F, A, N, s) \
+  F(s, u32_t, ifindex) \
+  F(s, u32_t, len) \
+  F(s, u32_t, slot)          /* 0: dropped (no such interface, too long, no memory) */ \
+  F(s, u32_t, payload)       /* the pbuf's bytes: write len bytes here */ \
+  F(s, u32_t, trusted)       /* 1: from another stack's outbox, untouched (stack_rx_input) */
 
 /* An interface's IPv4 configuration (netif_set_ip4). */
 #define LW_IP4_CONFIG_FIELDS(F, A, N, s) \
@@ -172,6 +182,7 @@
 #define LW_RECORDS(R) \
   R(lw_addr, LW_ADDR_FIELDS) \
   R(lw_frame, LW_FRAME_FIELDS) \
+  R(lw_rx, LW_RX_FIELDS) \
   R(lw_ip4_config, LW_IP4_CONFIG_FIELDS) \
   R(lw_change, LW_CHANGE_FIELDS) \
   R(lw_flow, LW_FLOW_FIELDS) \
@@ -259,8 +270,10 @@ LW_ENUMS(LW_ABI_ENUM)
   X(LOOP, u32_t, stack_next_timeout, (void)) \
   X(LOOP, u8_t *, stack_outbox, (void)) \
   X(LOOP, void, stack_outbox_clear, (void)) \
-  X(LOOP, u8_t *, stack_inbox, (u32_t len)) \
-  X(LOOP, int, stack_input, (u32_t len)) \
+  X(LOOP, struct lw_rx *, stack_rx_recs, (void)) \
+  X(LOOP, int, stack_rx_alloc, (int n)) \
+  X(LOOP, int, stack_rx_input, (int n)) \
+  X(LOOP, int, stack_rx_free, (int n)) \
   X(READ, u8_t *, stack_scratch, (u32_t len)) \
   X(CALL, void, stack_set_config, (int key, u32_t value)) \
   X(READ, int, stack_mem_stats, (struct lw_mem_stats *out)) \

@@ -5,6 +5,9 @@
 #ifndef LW_CONST_H
 #define LW_CONST_H
 
+/* Records in stack_rx_recs(): frames JS hands in per stack_rx_alloc/_input call. */
+#define LW_RX_BATCH       256
+
 /* Address families and socket types (socket(2)). */
 #define LW_AF_INET        2
 #define LW_AF_INET6       10

@@ -1,6 +1,6 @@
-/* Stack lifecycle, the main loop's pieces (timers, loopback), frame batches in and
- * out, and counters. JS calls stack_input() with a batch of frames, then
- * stack_poll(), then drains the outbox and the changed-socket list. */
+/* Stack lifecycle, the main loop's pieces (timers, loopback), frames out, and
+ * counters. JS hands frames in (stack_rx.c), calls stack_poll(), then drains the
+ * outbox and the changed-socket list. */
 #include <stdlib.h>
 #include <string.h>
 #include "lwip/init.h"
@@ -12,7 +12,6 @@
 #include "lwip/mld6.h"
 #include "lwip/dhcp.h"
 #include "lw.h"
-#include "tcp_guard.h"
 #include "hooks.h"
 
 unsigned int lw_tcp_msl = 30000;   /* TIME_WAIT = 2 * MSL = 60 s, as on Linux */
@@ -24,14 +23,12 @@ struct lw_config lw_cfg = {
 };
 
 /* Growable byte buffers. The outbox holds frames lwIP sent since the last drain, each
- * a struct lw_frame header (abi.h) and its bytes, padded to 4; the inbox holds frames
- * from JS in the same layout. */
+ * a struct lw_frame header (abi.h) and its bytes, padded to 4. Frames in: stack_rx.c. */
 struct lw_buf {
   u8_t *data;
   u32_t len, cap;
 };
-static struct lw_buf outbox, inbox, scratch;
-static u32_t input_drops;
+static struct lw_buf outbox, scratch;
 
 static int
 buf_reserve(struct lw_buf *b, u32_t need)
@@ -143,6 +140,9 @@ stack_init(void)
     struct netif *n;
     NETIF_FOREACH(n) {
       n->rs_count = 0;   /* loopback: no router solicitations (see netif_set_autoconf) */
+      /* as Linux's lo: 127.255.255.255 is its broadcast, and it joins multicast groups */
+      n->flags |= NETIF_FLAG_BROADCAST | NETIF_FLAG_IGMP;
+      igmp_start(n);
     }
   }
   for (i = 0; i < lwip_num_cyclic_timers; i++) {
@@ -199,80 +199,10 @@ stack_outbox_clear(void)
   outbox.len = 0;
 }
 
-/* A buffer of at least len bytes for JS to write frames or payload into. */
-LW_EXPORT u8_t *
-stack_inbox(u32_t len)
-{
-  return buf_reserve(&inbox, len) < 0 ? NULL : inbox.data;
-}
-
 LW_EXPORT u8_t *
 stack_scratch(u32_t len)
 {
   return buf_reserve(&scratch, len) < 0 ? NULL : scratch.data;
-}
-
-/* Copies one frame into a pbuf and hands it to its interface. Returns 1 if lwIP took it. */
-static int
-stack_feed(struct netif *netif, const u8_t *frame, u32_t flen)
-{
-  struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)flen, PBUF_RAM);
-  if (p == NULL) {
-    input_drops++;
-    LINK_STATS_INC(link.memerr);
-    return 0;
-  }
-  memcpy(p->payload, frame, flen);
-  LINK_STATS_INC(link.recv);
-  tcp_guard_retry = 0;
-  if (netif->input(p, netif) != ERR_OK) {
-    pbuf_free(p);
-    LINK_STATS_INC(link.drop);
-    return 0;
-  }
-  return 1;
-}
-
-/* Feeds len bytes of inbox records to their interfaces. A malformed record or frame
- * is dropped and counted. Returns the number of frames handed to lwIP. */
-LW_EXPORT int
-stack_input(u32_t len)
-{
-  u32_t off = 0;
-  int n = 0;
-  if (len > inbox.cap) {
-    return -LW_EINVAL;
-  }
-  /* bounded by len: each record moves off on by its header and flen bytes, and flen
-   * is checked against what is left (off stays <= len + 3, so off + 8 cannot wrap) */
-  while (off + sizeof(struct lw_frame) <= len) {
-    struct lw_frame hdr;
-    u32_t ifindex, flen;
-    struct netif *netif;
-    memcpy(&hdr, inbox.data + off, sizeof(hdr));
-    ifindex = hdr.ifindex;
-    flen = hdr.len;
-    off += sizeof(hdr);
-    if (flen > len - off) {
-      input_drops++;
-      break;
-    }
-    netif = (ifindex > 0 && ifindex < 256) ? netif_get_by_index((u8_t)ifindex) : NULL;
-    /* 14-byte header, plus an optional 802.1Q tag, around at most one MTU. */
-    if (netif == NULL || !netif_is_up(netif) || flen < 14 || flen > (u32_t)netif->mtu + 18u) {
-      input_drops++;
-      LINK_STATS_INC(link.drop);
-    } else {
-      n += stack_feed(netif, inbox.data + off, flen);
-      /* tcp_guard ended a TIME_WAIT for this SYN: the listener gets it now (once). */
-      if (tcp_guard_retry && netif_is_up(netif)) {
-        stack_feed(netif, inbox.data + off, flen);
-      }
-      tcp_guard_retry = 0;
-    }
-    off += (flen + 3u) & ~3u;
-  }
-  return n;
 }
 
 LW_EXPORT void
@@ -303,7 +233,7 @@ stack_mem_stats(struct lw_mem_stats *out)
   }
   out->pools_in_use = used;
   out->sockets = sock_count();
-  out->input_drops = input_drops;
+  out->input_drops = lw_input_drops;
   out->heap_bytes = (u32_t)mallinfo().uordblks;
   return 0;
 }

@@ -11,6 +11,8 @@ const REPS = arg('reps', QUICK ? 5 : 15);
 const bytes = readFileSync(new URL('lwip.wasm', DIST));
 // The TLS build (Stack.create({ tls: true })): only stacks that ask for TLS load it.
 const tlsBytes = readFileSync(new URL('lwip-tls.wasm', DIST));
+// stack.fetch's HTTP parser, fetched on the first fetch (no bundle carries it otherwise).
+const llhttpBytes = readFileSync(new URL('llhttp.wasm', DIST));
 const samples = (n, f) => Promise.all([]).then(async () => {
   const out = [];
   for (let i = 0; i < n; i++) out.push(await f());
@@ -58,6 +60,8 @@ emit([
   row('size: lwip.wasm', 'gzip -9', 'B', 'lower', one(gzipSync(bytes, { level: 9 }).length)),
   row('size: lwip-tls.wasm (with TLS)', 'raw', 'B', 'lower', one(tlsBytes.length)),
   row('size: lwip-tls.wasm (with TLS)', 'gzip -9', 'B', 'lower', one(gzipSync(tlsBytes, { level: 9 }).length)),
+  row('size: llhttp.wasm (stack.fetch)', 'raw', 'B', 'lower', one(llhttpBytes.length)),
+  row('size: llhttp.wasm (stack.fetch)', 'gzip -9', 'B', 'lower', one(gzipSync(llhttpBytes, { level: 9 }).length)),
   row('start', 'compile', 'ms', 'lower', { 'lwip-wasm': compile }),
   row('start', 'compiled module to Stack.create', 'ms', 'lower', { 'lwip-wasm': create }),
   row('memcpy in wasm, 8 MiB blocks', 'copy rate', 'MB/s', 'higher', { 'lwip-wasm': memcpy }, undefined,

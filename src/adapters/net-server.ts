@@ -1,14 +1,22 @@
-// node:net's Server over a stack. Each listening socket runs an accept loop on the
-// sockets API's readiness; accepted connections become NetSockets. Node-only.
+// node:net's Server over a stack, following Node's steps (lib/net.js): listen() without a
+// host binds at once (listening and address() are true at once) and says 'listening' a
+// tick later; with a host it looks the host up first (the stack's dns.lookup). Each
+// listening socket runs an accept loop on the sockets API's readiness; accepted
+// connections become NetSockets, counted until they are destroyed. Node-only.
 import { EventEmitter } from 'node:events';
+import { promisify } from 'node:util';
 import type { Socket } from '../index.js';
-import type { SocketProvider } from './provider.js';
 import {
   AF_INET, AF_INET6, SOCK_STREAM, EADDRINUSE, IPPROTO_IPV6, IPV6_V6ONLY, SocketError, StackError,
 } from '../index.js';
-import { literalAddress, checkPortNumber } from './host.js';
-import { toNodeError, nodeCodeError, isDisposal } from './node-errors.js';
-import type { NetSocket, NetSocketOptions } from './net-socket.js';
+import type { SocketProvider } from './provider.js';
+import { Lifetime, whenSettled } from './lifetime.js';
+import {
+  uvExceptionWithHostPort, errnoException, uvErrno, isDisposal, nodeError, errInvalidArgType, errInvalidArgValue,
+  errServerNotRunning,
+} from './node-errors.js';
+import { validateNumber, validatePort, validateAbortSignal } from './validators.js';
+import { normalizeConnectArgs, type NetSocket, type NetSocketOptions, type NetContext } from './net-socket.js';
 
 export interface NetServerOptions {
   /** Passed to each connection (default false: end our side when the peer ends). */
@@ -25,7 +33,7 @@ export interface NetServerOptions {
 }
 
 export interface NetListenOptions {
-  port?: number;
+  port?: number | string | null;
   /** Default: '::' and '0.0.0.0' together (IPv6 and IPv4), as Node listens on both. */
   host?: string;
   /** Connections waiting for accept (default 511 as Node, clamped by the stack to 255). */
@@ -34,8 +42,10 @@ export interface NetListenOptions {
   ipv6Only?: boolean;
   /** Aborting closes the server. */
   signal?: AbortSignal;
-  /** Accepted and ignored (one process owns the stack). */
+  /** Accepted and ignored (one process owns the stack; there is no cluster). */
   exclusive?: boolean;
+  /** IPC: not provided (the stack has no file system). */
+  path?: string;
 }
 
 export interface AddressInfo {
@@ -50,29 +60,60 @@ type SocketFactory = (options: NetSocketOptions) => NetSocket;
 const DUAL_STACK_TRIES = 16;
 
 export class NetServer extends EventEmitter {
-  /** Beyond this many open connections, new ones are closed at once and 'drop' is emitted. */
+  /** Beyond this many open connections (when set and not 0), new ones are closed at once and 'drop' is emitted. */
   maxConnections: number | undefined;
-  readonly #stack: SocketProvider;
-  readonly #options: NetServerOptions;
+  /** Open connections (Node's counter: a connection leaves it when destroyed). */
+  _connections = 0;
+  readonly allowHalfOpen: boolean;
+  readonly pauseOnConnect: boolean;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+  /** In whole seconds, as Node keeps it. */
+  readonly keepAliveInitialDelay: number;
+  readonly highWaterMark: number;
+  readonly #ctx: NetContext;
   readonly #newSocket: SocketFactory;
-  #listeners: Socket[] = [];
-  #address: AddressInfo | null = null;
-  readonly #connections = new Set<NetSocket>();
+  readonly #life = new Lifetime();
+  /** Node's _handle: the listening sockets, or null. */
+  #listeners: Socket[] | null = null;
   #abort: AbortController | undefined;
-  #closing = false;
+  #unref = false;
+  #listeningId = 1;
 
   /** @internal use stack.net.createServer() */
-  constructor(stack: SocketProvider, newSocket: SocketFactory, options: NetServerOptions = {}, listener?: ConnectionListener) {
-    super();
-    if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: options must be an object');
-    this.#stack = stack;
+  constructor(ctx: NetContext, newSocket: SocketFactory, options?: NetServerOptions | ConnectionListener, listener?: ConnectionListener) {
+    let o: NetServerOptions;
+    if (typeof options === 'function') {
+      super();
+      o = {};
+      this.on('connection', options);
+    } else if (options == null || typeof options === 'object') {
+      super(); // as Node's: events.captureRejections decides, not an option
+      o = { ...options };
+      if (typeof listener === 'function') this.on('connection', listener);
+    } else {
+      throw errInvalidArgType('options', 'Object', options);
+    }
+    if (typeof o.keepAliveInitialDelay !== 'undefined') {
+      validateNumber(o.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      if (o.keepAliveInitialDelay < 0) o.keepAliveInitialDelay = 0;
+    }
+    if (typeof o.highWaterMark !== 'undefined') {
+      validateNumber(o.highWaterMark, 'options.highWaterMark');
+      if (o.highWaterMark < 0) o.highWaterMark = undefined;
+    }
+    this.#ctx = ctx;
     this.#newSocket = newSocket;
-    this.#options = options;
-    if (listener) this.on('connection', listener);
+    this.allowHalfOpen = o.allowHalfOpen || false;
+    this.pauseOnConnect = !!o.pauseOnConnect;
+    this.noDelay = Boolean(o.noDelay);
+    this.keepAlive = Boolean(o.keepAlive);
+    this.keepAliveInitialDelay = ~~((o.keepAliveInitialDelay ?? 0) / 1000);
+    this.highWaterMark = o.highWaterMark ?? 16384;
   }
 
   get listening(): boolean {
-    return this.#listeners.length > 0;
+    return this.#listeners !== null;
   }
 
   /**
@@ -80,53 +121,86 @@ export class NetServer extends EventEmitter {
    * (options[, cb]). 'listening' follows; failures (EADDRINUSE...) come as 'error'.
    */
   listen(options: NetListenOptions, callback?: () => void): this;
-  listen(port?: number, host?: string, backlog?: number, callback?: () => void): this;
-  listen(port?: number, host?: string, callback?: () => void): this;
-  listen(port?: number, callback?: () => void): this;
+  listen(port?: number | string | null, host?: string, backlog?: number, callback?: () => void): this;
+  listen(port?: number | string | null, host?: string, callback?: () => void): this;
+  listen(port?: number | string | null, backlog?: number, callback?: () => void): this;
+  listen(port?: number | string | null, callback?: () => void): this;
+  listen(callback?: () => void): this;
   listen(...args: unknown[]): this {
-    const last = args[args.length - 1];
-    const cb = typeof last === 'function' ? (last as () => void) : undefined;
-    const rest = cb ? args.slice(0, -1) : args;
-    let o: NetListenOptions;
-    if (rest[0] !== null && typeof rest[0] === 'object') {
-      o = rest[0] as NetListenOptions;
-      if ((o as { path?: unknown }).path) throw new TypeError('lwip-wasm: IPC paths are not supported; listen on a port');
-    } else {
-      if (typeof rest[0] === 'string' && !/^\d+$/.test(rest[0])) {
-        throw new TypeError('lwip-wasm: IPC paths are not supported; listen on a port');
-      }
-      o = {};
-      if (rest[0] !== undefined && rest[0] !== null) o.port = Number(rest[0]);
-      if (typeof rest[1] === 'string') o.host = rest[1];
-      const backlog = typeof rest[1] === 'number' ? rest[1] : rest[2];
-      if (typeof backlog === 'number') o.backlog = backlog;
+    const [options0, cb] = normalizeConnectArgs(args);
+    let options = options0 as NetListenOptions & { handle?: unknown; _handle?: unknown; fd?: unknown };
+    if (this.#listeners) throw nodeError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+    if (cb !== null) this.once('listening', cb);
+    const toNumber = (x: unknown): number | false => ((x = Number(x)) as number) >= 0 ? x as number : false;
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    options = (options._handle || options.handle || options) as typeof options;
+    this.#listeningId++;
+    if (options !== options0 || typeof options.fd === 'number') {
+      throw new TypeError('lwip-wasm: listening on a handle or file descriptor is not supported; listen on a port');
     }
-    if (this.listening) throw nodeCodeError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
-    let port: number;
-    try {
-      port = checkPortNumber(o.port ?? 0);
-    } catch (err) {
-      throw nodeCodeError('ERR_SOCKET_BAD_PORT', (err as Error).message, RangeError);
+    this.#abortOn(options.signal);
+    if (args.length === 0 || typeof args[0] === 'function' ||
+        (typeof options.port === 'undefined' && 'port' in options) || options.port === null) {
+      options.port = 0;
     }
-    const host = o.host === undefined || o.host === '' ? undefined : literalAddress(o.host);
-    if (host === null) throw new TypeError(`lwip-wasm: listen needs an IP address or 'localhost' (the stack has no DNS), got ${JSON.stringify(o.host)}`);
-    if (cb) this.once('listening', cb);
-    this.#closing = false;
-    try {
-      this.#bind(host, port, o.backlog ?? 511, !!o.ipv6Only);
-    } catch (err) {
-      process.nextTick(() => this.emit('error', toNodeError(err, 'listen', host ?? '::', port)));
+    if (typeof options.port === 'number' || typeof options.port === 'string') {
+      validatePort(options.port, 'options.port');
+      const backlog = options.backlog || backlogFromArgs || 511;
+      const port = Number(options.port) | 0;
+      if (options.host) this.#lookupAndListen(port, options.host, backlog, !!options.ipv6Only);
+      else this.#setupListen(undefined, port, backlog, !!options.ipv6Only);
       return this;
     }
-    this.#abort = new AbortController();
-    const signal = o.signal;
-    if (signal) {
-      if (signal.aborted) process.nextTick(() => this.close());
-      else signal.addEventListener('abort', () => this.close(), { once: true, signal: this.#abort.signal });
+    if (options.path) throw new TypeError('lwip-wasm: IPC paths are not supported (the stack has no file system); listen on a port');
+    if (!('port' in options) && !('path' in options)) {
+      throw errInvalidArgValue('options', options, 'must have the property "port" or "path"');
     }
-    for (const l of this.#listeners) void this.#acceptLoop(l, this.#abort.signal);
-    process.nextTick(() => this.emit('listening'));
-    return this;
+    throw errInvalidArgValue('options', options);
+  }
+
+  #abortOn(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    validateAbortSignal(signal, 'options.signal');
+    const onAborted = (): void => {
+      this.close();
+    };
+    if (signal.aborted) {
+      process.nextTick(onAborted);
+    } else {
+      signal.addEventListener('abort', onAborted, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAborted));
+    }
+  }
+
+  #lookupAndListen(port: number, host: string, backlog: number, ipv6Only: boolean): void {
+    const id = this.#listeningId;
+    this.#ctx.dns.lookup(host, (err, ip) => {
+      if (id !== this.#listeningId) return;
+      if (err) {
+        this.emit('error', err);
+        return;
+      }
+      this.#setupListen(ip as string, port, backlog, ipv6Only);
+    });
+  }
+
+  /** Node's setupListenHandle: bind and listen now; 'listening' or 'error' a tick later. */
+  #setupListen(address: string | undefined, port: number, backlog: number, ipv6Only: boolean): void {
+    try {
+      this.#listeners = this.#bind(address, port, backlog, ipv6Only);
+    } catch (err) {
+      if (isDisposal(err)) return;
+      const e = err instanceof SocketError ? uvExceptionWithHostPort(uvErrno(err.errno), 'listen', address ?? '::', port) : err;
+      process.nextTick(() => this.emit('error', e));
+      return;
+    }
+    this.#abort = new AbortController();
+    for (const l of this.#listeners) this.#acceptNext(l, this.#abort.signal);
+    this.#life.active(true);
+    this.#life.ref(!this.#unref);
+    process.nextTick(() => {
+      if (this.#listeners) this.emit('listening');
+    });
   }
 
   /**
@@ -134,9 +208,11 @@ export class NetServer extends EventEmitter {
    * A stack whose '::' takes IPv4 itself (dual stack, as Linux) needs one socket; one
    * whose '::' is IPv6 only gets a second, IPv4 listener on the same port.
    */
-  #bind(host: string | undefined, port: number, backlog: number, ipv6Only: boolean): void {
+  #bind(host: string | undefined, port: number, backlog: number, ipv6Only: boolean): Socket[] {
+    const stack = this.#ctx.stack;
     const open = (address: string, p: number, v6only = false): Socket => {
-      const s = this.#stack.socket(address.includes(':') ? AF_INET6 : AF_INET, SOCK_STREAM);
+      const s = stack.socket(address.includes(':') ? AF_INET6 : AF_INET, SOCK_STREAM);
+      s.unref();
       try {
         if (v6only) s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1);
         s.bind(address, p);
@@ -147,124 +223,166 @@ export class NetServer extends EventEmitter {
       }
       return s;
     };
-    if (host !== undefined && host !== '::') {
-      this.#listeners = [open(host, port)];
-    } else if (ipv6Only || isDualStack(this.#stack)) {
-      this.#listeners = [open('::', port, ipv6Only)];
-    } else {
-      for (let attempt = 0; ; attempt++) {
-        const v6 = open('::', port);
-        try {
-          this.#listeners = [v6, open('0.0.0.0', v6.getsockname().port)];
-          break;
-        } catch (err) {
-          v6.close();
-          // an ephemeral port free for IPv6 may be taken for IPv4: pick another
-          if (port !== 0 || attempt >= DUAL_STACK_TRIES || !(err instanceof SocketError && err.errno === EADDRINUSE)) throw err;
-        }
-      }
-    }
-    this.#address = addressOf(this.#listeners[0]!);
-  }
-
-  async #acceptLoop(listener: Socket, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      let conn: Socket;
+    if (host !== undefined && host !== '::') return [open(host, port)];
+    if (ipv6Only || isDualStack(stack)) return [open('::', port, ipv6Only)];
+    for (let attempt = 0; ; attempt++) {
+      const v6 = open('::', port);
       try {
-        conn = await listener.accept({ signal });
+        return [v6, open('0.0.0.0', v6.getsockname().port)];
       } catch (err) {
-        if (signal.aborted || listener.closed) return;
-        if (err instanceof StackError) {
-          if (!isDisposal(err)) this.emit('error', err);
-          this.close();
-          return;
-        }
-        this.emit('error', toNodeError(err, 'accept'));
-        // EMFILE and the like persist: pause instead of spinning on them
-        await new Promise<void>((resolve) => setTimeout(resolve, 100).unref());
-        continue;
+        v6.close();
+        // an ephemeral port free for IPv6 may be taken for IPv4: pick another
+        if (port !== 0 || attempt >= DUAL_STACK_TRIES || !(err instanceof SocketError && err.errno === EADDRINUSE)) throw err;
       }
-      this.#onConnection(conn);
     }
   }
 
+  /** Waits for a connection, takes it from the event loop (as libuv's callback), and waits again. */
+  #acceptNext(listener: Socket, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    whenSettled(listener.accept({ signal }), (conn) => {
+      if (signal.aborted) {
+        closeQuietly(conn);
+        return;
+      }
+      try {
+        this.#onConnection(conn);
+      } finally {
+        // one connection a turn: what a 'connection' listener awaits runs in between
+        this.#acceptNext(listener, signal);
+      }
+    }, (err) => {
+      if (signal.aborted) return;
+      if (err instanceof StackError || listener.closed) {
+        if (!isDisposal(err) && err instanceof Error) this.emit('error', err);
+        this.close();
+        return;
+      }
+      // EMFILE and the like persist: pause instead of spinning on them
+      setTimeout(() => this.#acceptNext(listener, signal), 100).unref();
+      this.emit('error', err instanceof SocketError ? errnoException(uvErrno(err.errno), 'accept') : err);
+    });
+  }
+
+  /** Node's onconnection. */
   #onConnection(conn: Socket): void {
-    if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
-      const peer = safeName(() => conn.getpeername());
-      const local = safeName(() => conn.getsockname());
-      conn.close();
-      this.emit('drop', {
-        localAddress: local?.address, localPort: local?.port, localFamily: local?.family,
-        remoteAddress: peer?.address, remotePort: peer?.port, remoteFamily: peer?.family,
-      });
+    if (this.maxConnections && this._connections >= this.maxConnections) {
+      const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      try {
+        const l = conn.getsockname();
+        data['localAddress'] = l.address;
+        data['localPort'] = l.port;
+        data['localFamily'] = l.family;
+      } catch {
+        // reset while queued
+      }
+      try {
+        const r = conn.getpeername();
+        data['remoteAddress'] = r.address;
+        data['remotePort'] = r.port;
+        data['remoteFamily'] = r.family;
+      } catch {
+        // reset while queued
+      }
+      this.emit('drop', data);
+      closeQuietly(conn);
       return;
     }
-    const o = this.#options;
-    const socketOptions: NetSocketOptions = { allowHalfOpen: o.allowHalfOpen ?? false };
-    if (o.highWaterMark !== undefined) socketOptions.highWaterMark = o.highWaterMark;
-    const socket = this.#newSocket(socketOptions);
-    if (o.noDelay) socket.setNoDelay(true);
-    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
-    socket._attach(conn, !!o.pauseOnConnect);
-    (socket as NetSocket & { server?: NetServer }).server = this;
-    this.#connections.add(socket);
-    socket.once('close', () => {
-      this.#connections.delete(socket);
-      this.#emitCloseIfDrained();
-    });
+    const socket = this.#newSocket({
+      allowHalfOpen: this.allowHalfOpen,
+      readableHighWaterMark: this.highWaterMark,
+      writableHighWaterMark: this.highWaterMark,
+    } as NetSocketOptions);
+    socket._attach(conn, this.pauseOnConnect);
+    if (this.noDelay) socket.setNoDelay(true);
+    if (this.keepAlive) socket.setKeepAlive(true, this.keepAliveInitialDelay * 1000);
+    this._connections++;
+    socket.server = this;
+    socket._server = this;
     this.emit('connection', socket);
   }
 
   /** { address, family, port } of the listening socket, or null when not listening. */
   address(): AddressInfo | null {
-    return this.listening ? this.#address : null;
+    const l = this.#listeners?.[0];
+    if (!l) return null;
+    try {
+      const n = l.getsockname();
+      return { address: n.address, family: n.family, port: n.port };
+    } catch (err) {
+      throw err instanceof SocketError ? errnoException(uvErrno(err.errno), 'address') : err;
+    }
   }
 
   /**
-   * Stops accepting. 'close' follows once every connection has closed; callback gets
-   * ERR_SERVER_NOT_RUNNING when the server was not listening, as in Node.
+   * Stops accepting. 'close' follows once every connection has been destroyed; callback
+   * gets ERR_SERVER_NOT_RUNNING if the server was not listening, as in Node.
    */
   close(callback?: (err?: Error) => void): this {
-    if (callback) {
-      if (!this.listening) {
-        this.once('close', () => callback(nodeCodeError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
-      } else {
-        this.once('close', callback);
-      }
+    this.#listeningId++;
+    if (typeof callback === 'function') {
+      if (!this.#listeners) this.once('close', () => callback(errServerNotRunning()));
+      else this.once('close', callback);
     }
-    this.#abort?.abort();
-    for (const l of this.#listeners) {
-      try {
-        if (!l.closed) l.close();
-      } catch {
-        // the stack was disposed
+    if (this.#listeners) {
+      this.#abort?.abort();
+      for (const l of this.#listeners) {
+        try {
+          if (!l.closed) l.close();
+        } catch {
+          // the stack was disposed
+        }
       }
+      this.#listeners = null;
+      this.#life.active(false);
     }
-    this.#listeners = [];
-    this.#closing = true;
-    this.#emitCloseIfDrained();
+    this._emitCloseIfDrained();
     return this;
   }
 
-  #emitCloseIfDrained(): void {
-    if (!this.#closing || this.listening || this.#connections.size > 0) return;
-    this.#closing = false;
+  /** @internal Node's: 'close' once nothing listens and no connection is left. */
+  _emitCloseIfDrained(): void {
+    if (this.#listeners || this._connections) return;
     process.nextTick(() => this.emit('close'));
   }
 
   getConnections(callback: (err: Error | null, count: number) => void): this {
-    const n = this.#connections.size;
-    process.nextTick(() => callback(null, n));
+    process.nextTick(callback, null, this._connections);
     return this;
   }
 
-  /** Present for Node compatibility; the stack's own timers decide whether the process stays alive. */
+  /** Closes the server; resolves once it has closed (at once if it was not listening). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#listeners) return;
+    await promisify((cb: (err?: Error) => void) => this.close(cb))();
+  }
+
+  /** captureRejections: a rejected 'connection' listener destroys that connection. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string, sock: NetSocket): void {
+    if (event === 'connection') sock.destroy(err);
+    else this.emit('error', err);
+  }
+
+  /** Keeps the process alive while listening (the default). */
   ref(): this {
+    this.#unref = false;
+    this.#life.ref(true);
     return this;
   }
 
+  /** Lets the process exit while this server listens. */
   unref(): this {
+    this.#unref = true;
+    this.#life.ref(false);
     return this;
+  }
+}
+
+function closeQuietly(s: Socket): void {
+  try {
+    if (!s.closed) s.close();
+  } catch {
+    // the stack was disposed
   }
 }
 
@@ -295,17 +413,4 @@ function isDualStack(stack: SocketProvider): boolean {
   }
   dualStack.set(stack, known);
   return known;
-}
-
-function addressOf(s: Socket): AddressInfo {
-  const n = s.getsockname();
-  return { address: n.address, family: n.family, port: n.port };
-}
-
-function safeName<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }

@@ -51,6 +51,18 @@ async function compileFrom(source: ArrayBuffer | ArrayBufferView | URL | string)
 }
 
 /**
+ * A default file that would not load: say which entry carries it for bundlers that do
+ * not copy files (the usual cause in a browser), keeping the original as the cause.
+ */
+export function missingDefault(source: WasmSource, file: string, remedy: string) {
+  return (err: unknown): never => {
+    if (!(source instanceof URL)) throw err;
+    throw new Error(`lwip-wasm: could not load ${file} from ${source.href} (${(err as Error)?.message ?? String(err)}); ` +
+      `a bundler that does not copy it needs ${remedy}`, { cause: err });
+  };
+}
+
+/**
  * Compiles (once) the wasm that ships next to this module, or the given source. With
  * tls, the default is lwip-tls.wasm (the stack with Mbed TLS) instead of lwip.wasm.
  */
@@ -58,17 +70,22 @@ export function loadModule(source?: WasmSource, tls = false): Promise<WebAssembl
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
   if (source !== undefined) return compileFrom(source as ArrayBuffer | ArrayBufferView | URL | string);
   if (tls) {
-    defaultTlsModule ??= loadModule(defaultTlsWasm()).catch((err: unknown) => {
+    defaultTlsModule ??= loadDefault(defaultTlsWasm(), 'lwip-tls.wasm',
+      "`import 'lwip-wasm/inline-tls'` beside lwip-wasm/inline (or pass the file's URL or bytes as `wasm`)").catch((err: unknown) => {
       defaultTlsModule = undefined;
       throw err;
     });
     return defaultTlsModule;
   }
-  defaultModule ??= loadModule(defaultWasm()).catch((err: unknown) => {
+  defaultModule ??= loadDefault(defaultWasm(), 'lwip.wasm', 'lwip-wasm/inline in place of lwip-wasm (or the file\'s URL or bytes as `wasm`)').catch((err: unknown) => {
     defaultModule = undefined;
     throw err;
   });
   return defaultModule;
+}
+
+function loadDefault(source: WasmSource, file: string, remedy: string): Promise<WebAssembly.Module> {
+  return loadModule(source).catch(missingDefault(source, file, remedy));
 }
 
 /** Fills buf from the platform's CSPRNG (at most 65536 bytes a call, as getRandomValues). */

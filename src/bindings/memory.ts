@@ -1,5 +1,7 @@
 // Views of wasm memory. Views go stale when memory grows, so every access goes through
-// u8()/dv(), which rebuild the view only when the buffer was replaced.
+// u8()/dv(), which rebuild the views only when the buffer was replaced. Growing detaches
+// the old buffer, and a view of a detached buffer has length 0: that test is cheaper
+// than reading memory.buffer, and these are called several times per frame.
 import { readLwAddr, writeLwAddr, type Mem, type Ptr } from '../gen/abi.js';
 import { AF_INET, AF_INET6 } from '../gen/constants.js';
 
@@ -25,17 +27,19 @@ export class Heap implements Mem {
   }
 
   u8(): Uint8Array {
-    if (this.#u8.buffer !== this.#memory.buffer) {
-      this.#u8 = new Uint8Array(this.#memory.buffer);
-    }
+    if (this.#u8.length === 0) this.#refresh();
     return this.#u8;
   }
 
   dv(): DataView {
-    if (this.#dv.buffer !== this.#memory.buffer) {
-      this.#dv = new DataView(this.#memory.buffer);
-    }
+    if (this.#u8.length === 0) this.#refresh();
     return this.#dv;
+  }
+
+  #refresh(): void {
+    const buffer = this.#memory.buffer;
+    this.#u8 = new Uint8Array(buffer);
+    this.#dv = new DataView(buffer);
   }
 
   /** Allocates size bytes that live until freed; throws if wasm is out of memory. */

@@ -231,6 +231,7 @@ export class HttpClient {
     if (url.protocol === 'https:' && !stack.hasTls) {
       throw new TypeError('fetch: https: needs a stack made with Stack.create({ tls: true })');
     }
+    ResponseParser.preload(); // the first fetch loads the parser's wasm while it connects
     const address = literalAddress(host) ?? (await stack.resolve(host)).address;
     const sock = stack.socket(address.includes(':') ? AF_INET6 : AF_INET, SOCK_STREAM);
     try {

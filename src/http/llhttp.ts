@@ -1,9 +1,12 @@
 // llhttp (Node's and undici's HTTP/1.1 parser) as a small wasm of its own, built from
 // Debian's generated C (llhttp/VERSION) with llhttp's own wasm glue: it calls back into
 // JS (wasm_on_*) with spans of the bytes it was given. One instance serves every parser
-// in the process; it is compiled on the first fetch. Body spans are handed out as views
-// of the caller's chunk, so body bytes are never copied out of the parser's memory.
-import { LLHTTP_WASM_BASE64 } from '../gen/llhttp-wasm.js';
+// in the process. The wasm is its own file (llhttp.wasm beside the package's code, or
+// the bytes lwip-wasm/inline-fetch carries), loaded on the first fetch, so apps that
+// never fetch do not carry it. Body spans are handed out as views of the caller's
+// chunk, so body bytes are never copied out of the parser's memory.
+import { defaultLlhttpWasm } from '../bindings/default-wasm.js';
+import { loadModule, missingDefault } from '../bindings/load.js';
 
 interface LlhttpExports {
   memory: WebAssembly.Memory;
@@ -68,15 +71,16 @@ class Runtime {
   }
 }
 
-function decode(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+/** The parser's wasm, compiled. */
+function compile(): Promise<WebAssembly.Module> {
+  const source = defaultLlhttpWasm();
+  return loadModule(source).catch(missingDefault(source, "stack.fetch's HTTP parser, llhttp.wasm,",
+    "`import 'lwip-wasm/inline-fetch'` beside lwip-wasm/inline"));
 }
 
 function load(): Promise<Runtime> {
-  runtime ??= (async () => {
+  if (runtime) return runtime;
+  const loading = (async () => {
     let rt: Runtime | undefined;
     const span = (name: 'status' | 'field' | 'value' | 'body') => (p: number, at: number, len: number): number =>
       rt!.parsers.get(p)?._span(name, at, len) ?? 0;
@@ -93,14 +97,18 @@ function load(): Promise<Runtime> {
       emscripten_notify_memory_growth: () => {},
     };
     const wasi = { proc_exit: () => { throw new Error('llhttp exited'); } };
-    const module = await WebAssembly.compile(decode(LLHTTP_WASM_BASE64));
+    const module = await compile();
     const instance = await WebAssembly.instantiate(module, { env, wasi_snapshot_preview1: wasi });
     const ex = instance.exports as unknown as LlhttpExports;
     ex._initialize();
     rt = new Runtime(ex);
     return rt;
   })();
-  return runtime;
+  runtime = loading;
+  loading.catch(() => {
+    if (runtime === loading) runtime = undefined;
+  });
+  return loading;
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -130,6 +138,11 @@ export class ResponseParser {
 
   static async create(): Promise<ResponseParser> {
     return new ResponseParser(await load());
+  }
+
+  /** Starts loading the wasm (the first fetch does so while it connects); never rejects. */
+  static preload(): void {
+    load().catch(() => {});
   }
 
   /** Parses the next response with these callbacks (one exchange on the connection). */

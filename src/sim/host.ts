@@ -131,22 +131,19 @@ export class SimHost {
   }
 
   /**
-   * A dns.lookup-shaped function over the host's own resolver (its stack's DNS, asking
-   * the network's name service), for net.connect({ lookup }) and http's agent.
+   * dns.lookup over the host's own resolver (its stack's DNS, asking the network's name
+   * service), bound to the host so it outlives a reboot: for libraries that take a lookup
+   * function. node:net on a host's stack resolves names this way by itself.
    */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
-    const family = options?.family === 6 ? 6 : options?.family === 4 ? 4 : 0;
     let stack: NodeStack;
     try {
       stack = this.stack;
     } catch (err) {
-      callback(err as Error, '', 0);
+      process.nextTick(() => callback(Object.assign(err as Error, { code: 'EHOSTDOWN' }), '', 0));
       return;
     }
-    stack.resolve(hostname, { family }).then(
-      (r) => (options?.all ? callback(null, [{ address: r.address, family: r.family }]) : callback(null, r.address, r.family)),
-      (err: Error) => callback(err, '', 0),
-    );
+    stack.dns.lookup(hostname, options as never, callback as never);
   };
 
   /** The conditions of its attachment to a segment (both directions). */

@@ -9,6 +9,17 @@ export interface LinkReceiver {
   onDrain(): void;
   /** The link is gone for good; error says why, if it failed. */
   onClose(error?: Error): void;
+  /**
+   * @internal An in-memory pair's fast path: copies a frame into the stack's memory
+   * now and returns a handle (0: dropped); onStaged feeds the handles later, in order.
+   * A trusted frame came straight from another stack's outbox (sendView), so its
+   * checksums need no second check.
+   */
+  stage?(frame: Uint8Array, trusted: boolean): number;
+  /** @internal Feeds frames stage() took; bytes is their total length. */
+  onStaged?(handles: readonly number[], bytes: number): void;
+  /** @internal Frees frames stage() took, unfed (the link closed first). */
+  dropStaged?(handles: readonly number[]): void;
 }
 
 export interface Link {
@@ -21,6 +32,12 @@ export interface Link {
    * the frame is still taken, but the sender should wait for onDrain before more.
    */
   send(frame: Uint8Array): boolean;
+  /**
+   * @internal send() for a frame valid only during the call (a view of the stack's
+   * memory): the link copies what it keeps, and calls into no stack but through
+   * LinkReceiver.stage.
+   */
+  sendView?(frame: Uint8Array): boolean;
   /** Closes the link; both ends see onClose. */
   close(): void;
 }

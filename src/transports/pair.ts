@@ -1,5 +1,8 @@
 // An in-memory cable between two stacks in the same process. Frames sent in one turn
-// of the event loop arrive together, one macrotask later, as one batch.
+// of the event loop arrive together, one macrotask later, as one batch. When the far
+// end is a stack, a frame is copied straight from the sender's wasm memory into a
+// pbuf of the receiver's as it is sent (LinkReceiver.stage), and fed a turn later: one
+// copy per byte, and no buffer in between.
 import type { Link, LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
@@ -8,6 +11,14 @@ export interface PairOptions {
   mtu?: number;
   /** Bytes queued in one direction above which send() returns false (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * Checksum offload, as veth and loopback have it (default true): a frame one stack
+   * sends reaches the other untouched, so the receiving stack does not check its
+   * checksums again. They are still computed, so a capture shows them right; frames
+   * anything else puts on the cable (send(), a fault wrapper, a capture) are always
+   * checked. false: every frame is checked, as on a real wire.
+   */
+  offload?: boolean;
 }
 
 /** One end of a pair. */
@@ -16,17 +27,22 @@ export class PairLink implements Link {
   #peer: PairLink | undefined;
   #receiver: LinkReceiver | undefined;
   #queue: Uint8Array[] = [];
+  /** Frames already in the peer stack's memory (its stage() handles), after #queue's. */
+  #staged: number[] = [];
+  #stagedBytes = 0;
   #queued = 0;
   #scheduled = false;
   #blocked = false;
   #closed = false;
   readonly #highWaterMark: number;
+  readonly #offload: boolean;
   /** Frames this end has sent and received, for tests and diagnostics. */
   readonly counters = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, dropped: 0 };
 
-  constructor(mtu: number, highWaterMark: number) {
+  constructor(mtu: number, highWaterMark: number, offload = true) {
     this.mtu = mtu;
     this.#highWaterMark = highWaterMark;
+    this.#offload = offload;
   }
 
   /** @internal */
@@ -45,11 +61,27 @@ export class PairLink implements Link {
 
   send(frame: Uint8Array): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
+    return this.#take(frame, false);
+  }
+
+  /** @internal send() of a frame valid only during this call (see Link.sendView). */
+  sendView(frame: Uint8Array): boolean {
+    return this.#take(frame, true);
+  }
+
+  #take(frame: Uint8Array, view: boolean): boolean {
     if (this.#closed) {
       this.counters.dropped++;
       return false;
     }
-    this.#queue.push(frame);
+    const peer = this.#peer;
+    const far = peer ? peer.#receiver : undefined;
+    if (far?.stage && this.#queue.length === 0) {
+      this.#staged.push(far.stage(frame, view && this.#offload));
+      this.#stagedBytes += frame.byteLength;
+    } else {
+      this.#queue.push(view ? frame.slice() : frame);
+    }
     this.#queued += frame.byteLength;
     this.counters.framesSent++;
     this.counters.bytesSent += frame.byteLength;
@@ -67,15 +99,28 @@ export class PairLink implements Link {
   #deliver(): void {
     this.#scheduled = false;
     const batch = this.#queue;
+    const staged = this.#staged;
+    const stagedBytes = this.#stagedBytes;
     this.#queue = [];
+    this.#staged = [];
+    this.#stagedBytes = 0;
     this.#queued = 0;
     const peer = this.#peer;
-    if (!this.#closed && peer && peer.#receiver && !peer.#closed) {
-      peer.counters.framesReceived += batch.length;
-      for (const f of batch) peer.counters.bytesReceived += f.byteLength;
-      peer.#receiver.onFrames(batch);
+    const far = peer ? peer.#receiver : undefined;
+    if (!this.#closed && peer && far && !peer.#closed) {
+      if (batch.length > 0) {
+        peer.counters.framesReceived += batch.length;
+        for (const f of batch) peer.counters.bytesReceived += f.byteLength;
+        far.onFrames(batch);
+      }
+      if (staged.length > 0) {
+        peer.counters.framesReceived += staged.length;
+        peer.counters.bytesReceived += stagedBytes;
+        far.onStaged!(staged, stagedBytes);
+      }
     } else {
-      this.counters.dropped += batch.length; // nobody on the other end of the cable
+      this.counters.dropped += batch.length + staged.length; // nobody on the other end of the cable
+      if (staged.length > 0) far?.dropStaged?.(staged);
     }
     if (this.#blocked && !this.#closed) {
       this.#blocked = false;
@@ -99,8 +144,10 @@ export function createPair(options: PairOptions = {}): [PairLink, PairLink] {
   }
   const hwm = options.highWaterMark ?? 1024 * 1024;
   if (!(hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be positive');
-  const a = new PairLink(mtu, hwm);
-  const b = new PairLink(mtu, hwm);
+  const offload = options.offload ?? true;
+  if (typeof offload !== 'boolean') throw new TypeError(`lwip-wasm: pair offload must be a boolean, got ${String(options.offload)}`);
+  const a = new PairLink(mtu, hwm, offload);
+  const b = new PairLink(mtu, hwm, offload);
   a._connect(b);
   b._connect(a);
   return [a, b];
