@@ -42,7 +42,7 @@ function webServer(host) {
 
 function agentOn(host) {
   const agent = new http.Agent({ keepAlive: false });
-  agent.createConnection = (opts, cb) => host.stack.net.createConnection({ ...opts, lookup: host.lookup }, cb);
+  agent.createConnection = (opts, cb) => host.stack.net.createConnection(opts, cb);
   return agent;
 }
 

@@ -50,7 +50,7 @@ async function replica(host) {
 // One request over node:net: a JSON line out, a JSON line back, or an error after ms.
 function call(host, to, msg, ms) {
   return new Promise((resolve, reject) => {
-    const sock = host.stack.net.connect({ host: to, port: PORT, lookup: host.lookup });
+    const sock = host.stack.net.connect({ host: to, port: PORT }); // the name through the host's DNS
     let buf = '';
     sock.setTimeout(ms, () => sock.destroy(new Error(`${to} timed out`)));
     sock.on('connect', () => sock.write(`${JSON.stringify(msg)}\n`));
