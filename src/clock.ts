@@ -18,13 +18,18 @@ export interface Clock {
 
 type NodeTimeout = ReturnType<typeof setTimeout> & { ref?: () => void; unref?: () => void };
 
+// Taken at load: installVirtualTimers (testing/virtual-timers.ts) replaces the globals
+// while a test runs on virtual time, and the wall clock must stay the wall clock.
+const wallSetTimeout = globalThis.setTimeout;
+const wallClearTimeout = globalThis.clearTimeout;
+
 /** The wall clock: performance.now() and setTimeout. */
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms) as NodeTimeout;
+    const t = wallSetTimeout(fn, ms) as NodeTimeout;
     return {
-      clear: () => clearTimeout(t),
+      clear: () => wallClearTimeout(t),
       ref: () => t.ref?.(),
       unref: () => t.unref?.(),
     };
