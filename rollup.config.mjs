@@ -1,5 +1,5 @@
 // Builds dist/ in three passes:
-//   1. Node: every entry (index, inline, node, tap, relay) in one graph, as ESM (.js) and
+//   1. Node: every entry (index, inline, node, tap, relay, sim) in one graph, as ESM (.js) and
 //      CJS (.cjs). What entries share lives in shared chunks, so Socket, SocketError and
 //      the main Stack are the same classes whichever entry they came from.
 //   2. Browser: the "browser" condition of the main entry, lwip-wasm/inline and the two
@@ -22,6 +22,7 @@ const nodeInputs = {
   node: 'src/node.ts',
   tap: 'src/tap.ts',
   relay: 'src/relay/index.ts',
+  sim: 'src/sim/index.ts',
 };
 const external = [/^node:/, 'ws', 'node-gyp-build', 'dns-packet'];
 

@@ -3,6 +3,7 @@
 // Usage: node bench/ab.mjs --a <dist> --b <dist> [--only bulk,pingpong] [--reps 3] [--quick]
 //   Extra workload arguments go after --, e.g. -- --mib 256
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './lib.mjs';
@@ -38,7 +39,7 @@ function once(name, dist) {
   });
 }
 
-console.log(`A = ${A}\nB = ${B}\n${REPS} alternating runs per build\n`);
+console.log(`A = ${A}\nB = ${B}\n${REPS} alternating runs per build; load average ${loadavg()[0].toFixed(2)} at the start\n`);
 console.log('| workload | metric | A | B | B/A (better >1) |');
 console.log('|---|---|---:|---:|---:|');
 for (const name of workloads) {
@@ -54,3 +55,4 @@ for (const name of workloads) {
     console.log(`| ${r.workload} | ${r.metric} (${r.unit}) | ${a.toFixed(1)} | ${b.toFixed(1)} | ${x.toFixed(2)}× |`);
   });
 }
+console.log(`\nload average ${loadavg()[0].toFixed(2)} at the end`);

@@ -45,13 +45,16 @@ export async function twoStacks(pairOptions = {}, stackOptions = {}) {
 
 /**
  * Runs each contender reps times, interleaved (A B C, A B C, ...), so drift in the
- * machine's load hits all of them alike. Returns { name: [sample, ...] }.
+ * machine's load hits all of them alike, after one warm-up round that is not counted
+ * (JIT, caches, the kernel's socket buffers). Returns { name: [sample, ...] }.
  */
 export async function interleave(reps, contenders) {
   // bench/ab.mjs compares two builds of ours and leaves the baselines out.
   if (process.env.BENCH_OURS_ONLY) contenders = { 'lwip-wasm': contenders['lwip-wasm'] };
   const out = {};
   for (const name of Object.keys(contenders)) out[name] = [];
+  for (const fn of Object.values(contenders)) await fn(-1);
+  if (global.gc) global.gc();
   for (let i = 0; i < reps; i++) {
     for (const [name, fn] of Object.entries(contenders)) {
       out[name].push(await fn(i));

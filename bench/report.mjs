@@ -31,9 +31,13 @@ function targetCell(r) {
   return '';
 }
 
+/** The load average above which a run's figures are not quoted (README, closing notes). */
+export const QUIET_LOAD = 0.5;
+
 export function markdown(result) {
+  const load = result.load ? ` Load average ${result.load.before.toFixed(2)} before, ${result.load.after.toFixed(2)} after.` : '';
   const lines = [
-    `Machine: ${result.machine}. Command: \`${result.command}\`. ${result.date}.`,
+    `Machine: ${result.machine}. Command: \`${result.command}\`. ${result.date}.${load}`,
     '',
     '| workload | metric | lwip-wasm | Node net/dgram | iperf3 | vs Node | vs iperf3 | target |',
     '|---|---|---:|---:|---:|---:|---:|---|',
@@ -51,6 +55,11 @@ export function markdown(result) {
     if (r.workload.startsWith('memcpy')) copy = r.medians['lwip-wasm'];
   }
   lines.push('');
+  if (result.load && Math.max(result.load.before, result.load.after) > QUIET_LOAD) {
+    lines.push(`**Not for the README**: the load average passed ${QUIET_LOAD} during this run, so the machine was ` +
+      'busy with other work; quote figures only from a run on a quiet machine.');
+    lines.push('');
+  }
   if (bulk > 0 && copy > 0) {
     lines.push(`Bulk, one stream, costs the time of ${(copy / bulk).toFixed(1)} wasm memcpys per byte moved ` +
       `(memcpy ${fmt(copy)} MB/s ÷ bulk ${fmt(bulk)} MB/s).`);

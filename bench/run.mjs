@@ -4,7 +4,7 @@
 // Usage: npm run bench [-- --quick] [-- --only bulk,udp]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdown } from './report.mjs';
@@ -39,6 +39,7 @@ function runWorkload(name) {
 }
 
 const started = new Date();
+const loadBefore = loadavg()[0];
 const rows = [];
 for (const name of WORKLOADS.filter((w) => !only || only.includes(w))) {
   process.stderr.write(`bench: ${name}...\n`);
@@ -52,6 +53,9 @@ const result = {
   machine: `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
     `${process.platform} ${process.arch}, Node ${process.version}`,
   quick,
+  // The 1-minute load average before and after: others' work on a shared machine
+  // depresses the baselines more than us, and flatters the ratios (report.mjs).
+  load: { before: loadBefore, after: loadavg()[0] },
   rows,
 };
 const dir = join(here, 'results');

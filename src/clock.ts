@@ -18,38 +18,46 @@ export interface Clock {
 
 type NodeTimeout = ReturnType<typeof setTimeout> & { ref?: () => void; unref?: () => void };
 
+// Taken at load: installVirtualTimers (testing/virtual-timers.ts) replaces the globals
+// while a test runs on virtual time, and the wall clock must stay the wall clock.
+const wallSetTimeout = globalThis.setTimeout;
+const wallClearTimeout = globalThis.clearTimeout;
+
 /** The wall clock: performance.now() and setTimeout. */
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms) as NodeTimeout;
+    const t = wallSetTimeout(fn, ms) as NodeTimeout;
     return {
-      clear: () => clearTimeout(t),
+      clear: () => wallClearTimeout(t),
       ref: () => t.ref?.(),
       unref: () => t.unref?.(),
     };
   },
 };
 
+/** lwIP's time for one stack: read by the wasm, forgotten at each entry into it. */
+export interface LwipTime {
+  /** Whole milliseconds since the stack's start. */
+  read(): number;
+  /** Called as JS enters the wasm: the next read() takes a fresh reading. */
+  invalidate(): void;
+}
+
 /**
- * lwIP's time for one stack, in whole milliseconds since start. lwIP reads it several
- * times a segment, and on the wall clock each reading is a call out of the wasm and a
- * performance.now(); so one reading serves a whole synchronous run, and a microtask
- * clears it. A test clock is read every time, since advancing it runs timers (and
- * lwIP) within one run.
+ * lwIP reads the time several times a segment, and on the wall clock each reading is a
+ * call out of the wasm and a performance.now(); so one reading serves a whole call into
+ * the wasm. A test clock is read every time, since advancing it runs timers (and lwIP)
+ * without leaving the call that advanced it.
  */
-export function lwipTime(clock: Clock, start: number): () => number {
-  if (clock !== realClock) return () => Math.floor(clock.now() - start);
+export function lwipTime(clock: Clock, start: number): LwipTime {
+  if (clock !== realClock) return { read: () => Math.floor(clock.now() - start), invalidate: () => {} };
   let cached = -1;
-  const clear = (): void => {
-    cached = -1;
-  };
-  return () => {
-    if (cached < 0) {
-      cached = Math.floor(performance.now() - start);
-      queueMicrotask(clear);
-    }
-    return cached;
+  return {
+    read: () => (cached >= 0 ? cached : (cached = Math.floor(performance.now() - start))),
+    invalidate: () => {
+      cached = -1;
+    },
   };
 }
 

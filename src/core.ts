@@ -11,10 +11,10 @@ import type { Clock, ClockTimer } from './clock.js';
 export interface FrameSink {
   /** Takes a frame the sink may keep. */
   transmit(frame: Uint8Array): void;
-  /** Whether transmitView may be used: the link copies what it keeps. */
+  /** Whether transmitViews may be used: the link copies what it keeps. */
   readonly takesViews: boolean;
-  /** Takes a frame that is valid only during this call (a view of wasm memory). */
-  transmitView(frame: Uint8Array): void;
+  /** Takes frames that are valid only during this call (views of wasm memory). */
+  transmitViews(frames: readonly Uint8Array[]): void;
 }
 
 /** Change-stream entries drained per call. */
@@ -55,7 +55,12 @@ export class Core implements CallGuard {
   readonly clock: Clock;
   readonly #onFailure: (err: Error) => void;
 
-  constructor(raw: RawExports, clock: Clock, onFailure: (err: Error) => void, tls?: RawTlsExports) {
+  /** Forgets lwIP's cached time; called at each entry into the wasm (src/clock.ts). */
+  readonly #newEntry: () => void;
+
+  constructor(raw: RawExports, clock: Clock, onFailure: (err: Error) => void, tls?: RawTlsExports,
+    newEntry: () => void = () => {}) {
+    this.#newEntry = newEntry;
     this.abi = new Abi(raw, this);
     this.tls = tls ? new TlsAbi(tls, this) : undefined;
     this.heap = new Heap(raw.memory, (size) => this.abi.malloc(size));
@@ -70,6 +75,7 @@ export class Core implements CallGuard {
   // CallGuard: how every call into the wasm is wrapped (src/gen/abi.ts).
   enter(): void {
     this.assertAlive();
+    this.#newEntry();
   }
 
   trap(err: unknown): unknown {
@@ -118,6 +124,7 @@ export class Core implements CallGuard {
   /** One turn of the main loop: timers and loopback, then frames out, then wake-ups. */
   flush(): void {
     if (!this.alive) return;
+    this.#newEntry();
     try {
       const outLen = this.abi.stack_poll();
       if (outLen > 0) this.#drainOutbox(outLen);
@@ -134,6 +141,7 @@ export class Core implements CallGuard {
    */
   input(ifindex: number, frames: readonly Uint8Array[]): void {
     if (!this.alive || frames.length === 0) return;
+    this.#newEntry();
     try {
       const abi = this.abi;
       const rx = this.#rx;
@@ -162,31 +170,47 @@ export class Core implements CallGuard {
   }
 
   /**
-   * Copies one frame into a pbuf of this stack now, to be fed later by inputStaged (an
-   * in-memory pair: the frame leaves the sender's memory at once, and arrives a turn
-   * later). A trusted frame came straight from another stack's outbox: its checksums
-   * are not checked again. Returns a handle; 0 if the frame was dropped (no such
-   * interface, too long, no memory).
+   * Copies frames into pbufs of this stack now, to be fed later by inputStaged (an
+   * in-memory pair: a frame leaves the sender's memory as it is sent, and arrives a
+   * turn later). Trusted frames came straight from another stack's outbox: their
+   * checksums are not checked again. Returns a handle per frame; 0 for one dropped (no
+   * such interface, too long, no memory).
    */
-  stage(ifindex: number, frame: Uint8Array, trusted: boolean): number {
-    if (!this.alive) return 0;
+  stage(ifindex: number, frames: readonly Uint8Array[], trusted: boolean): number[] {
+    const handles: number[] = [];
+    if (!this.alive) return frames.map(() => 0);
     try {
-      // A view of this very memory (a pair between two interfaces of one stack) would
-      // be detached if the pbuf grows it.
-      if (frame.buffer === this.heap.u8().buffer) frame = frame.slice();
-      const dv0 = this.heap.dv();
-      dv0.setUint32(this.#rx + LW_RX.ifindex, ifindex, true);
-      dv0.setUint32(this.#rx + LW_RX.len, frame.byteLength, true);
-      this.abi.stack_rx_alloc(1);
-      const dv = this.heap.dv();
-      const at = dv.getUint32(this.#rx + LW_RX.payload, true);
-      if (at === 0) return 0;
-      this.heap.u8().set(frame, at);
-      return dv.getUint32(this.#rx + LW_RX.slot, true) * 2 + (trusted ? 1 : 0);
+      const rx = this.#rx;
+      const t = trusted ? 1 : 0;
+      // Views of this very memory (a pair between two interfaces of one stack) would be
+      // detached if the pbufs grow it.
+      const own = this.heap.u8().buffer;
+      if (frames.some((f) => f.buffer === own)) frames = frames.map((f) => (f.buffer === own ? f.slice() : f));
+      for (let from = 0; from < frames.length; from += RX_BATCH) {
+        const n = Math.min(RX_BATCH, frames.length - from);
+        let dv = this.heap.dv();
+        for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
+          dv.setUint32(r + LW_RX.ifindex, ifindex, true);
+          dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
+        }
+        this.abi.stack_rx_alloc(n);
+        dv = this.heap.dv();
+        const u8 = this.heap.u8();
+        for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
+          const at = dv.getUint32(r + LW_RX.payload, true);
+          if (at === 0) {
+            handles.push(0);
+            continue;
+          }
+          u8.set(frames[from + i]!, at);
+          handles.push(dv.getUint32(r + LW_RX.slot, true) * 2 + t);
+        }
+      }
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
-      return 0;
+      return frames.map(() => 0);
     }
+    return handles;
   }
 
   /** Feeds frames stage() copied in (handle 0 is skipped), in order, then runs the loop. */
@@ -202,6 +226,7 @@ export class Core implements CallGuard {
 
   #feedSlots(ifindex: number, handles: readonly number[], feed: boolean): boolean {
     if (!this.alive || handles.length === 0) return false;
+    this.#newEntry();
     try {
       for (let from = 0; from < handles.length; from += RX_BATCH) {
         const n = Math.min(RX_BATCH, handles.length - from);
@@ -227,17 +252,24 @@ export class Core implements CallGuard {
     const base = abi.stack_outbox();
     if (this.#viewsOnly(base, len)) {
       // Every frame goes to a link that copies what it keeps (an in-memory pair): each
-      // gets a view of the outbox, which no such link's send can change. Headers are
-      // re-read per frame, since a send may grow this memory (a pair between two
-      // interfaces of this stack).
+      // sink gets views of the outbox, its frames in one call, in order. No such link's
+      // send changes the outbox, but one may grow this memory (a pair between two
+      // interfaces of this stack), so views are made from a fresh buffer per call.
+      const u8 = this.heap.u8();
+      let spans: number[] = [];
+      let sinkIndex = -1;
       for (let off = 0; off + LW_FRAME.size <= len; ) {
-        const u8 = this.heap.u8();
         const ifindex = u32At(u8, base + off + LW_FRAME.ifindex);
         const flen = u32At(u8, base + off + LW_FRAME.len);
-        const at = base + off + LW_FRAME.size;
-        this.sinks.get(ifindex)?.transmitView(u8.subarray(at, at + flen));
+        if (ifindex !== sinkIndex && spans.length > 0) {
+          this.#transmitSpans(sinkIndex, spans);
+          spans = [];
+        }
+        sinkIndex = ifindex;
+        spans.push(base + off + LW_FRAME.size, flen);
         off += frameRecord(flen);
       }
+      if (spans.length > 0) this.#transmitSpans(sinkIndex, spans);
       abi.stack_outbox_clear();
       return;
     }
@@ -253,6 +285,16 @@ export class Core implements CallGuard {
       this.sinks.get(ifindex)?.transmit(out.subarray(at, at + flen));
       off += frameRecord(flen);
     }
+  }
+
+  /** Hands one sink views of its frames: spans holds (offset, length) pairs. */
+  #transmitSpans(ifindex: number, spans: readonly number[]): void {
+    const sink = this.sinks.get(ifindex);
+    if (!sink) return;
+    const u8 = this.heap.u8();
+    const frames: Uint8Array[] = new Array<Uint8Array>(spans.length >> 1);
+    for (let i = 0; i < spans.length; i += 2) frames[i >> 1] = u8.subarray(spans[i]!, spans[i]! + spans[i + 1]!);
+    sink.transmitViews(frames);
   }
 
   /** Whether every frame in the outbox goes to a sink that takes views. */
@@ -276,7 +318,7 @@ export class Core implements CallGuard {
    * reused, so frames a link still holds stay intact.
    */
   #copyOut(base: number, len: number): Uint8Array {
-    if (len > POOL_MAX) return this.heap.u8().slice(base, base + len);
+    if (len > POOL_MAX) return this.heap.copy(base, len);
     if (len > this.#pool.length - this.#poolOff) {
       this.#pool = new Uint8Array(POOL_SIZE);
       this.#poolOff = 0;

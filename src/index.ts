@@ -25,6 +25,7 @@ export type { FetchInit } from './http/client.js';
 export { HttpParserError } from './http/errors.js';
 export { Epoll, type EpollEvent } from './epoll.js';
 export { Interceptor, type InterceptVerdict, type HeldConnect, type InterceptedDatagram } from './intercept.js';
+export { MAX_ROUTES, type RouteOptions, type RouteInfo } from './route.js';
 export { formatSs, type SsRow, type SsOptions, type TcpInfo, type SocketMemory, type Sockstat, type Stats, type ProtoCounters } from './introspect.js';
 export type { OptionValue, Linger, IPv4Membership, IPv6Membership } from './options.js';
 export type { RecvOptions } from './socket.js';
@@ -35,6 +36,7 @@ export {
 } from './faults/impair.js';
 export { capture, CaptureLink, PcapWriter, type ByteSink, type PcapOptions } from './capture/pcap.js';
 export { VirtualClock, type VirtualClockOptions, type RunOptions } from './testing/virtual-clock.js';
+export { installVirtualTimers, runOnClock, type VirtualTimers, type VirtualTimersOptions } from './testing/virtual-timers.js';
 export type {
   StreamSocket, StreamAddress, StreamOptions, ConnectStreamOptions, SocketInfo, HostLookup, StreamListener,
   ListenOptions, ListenerAddress, UdpStreamSocket, UdpOptions, UdpMessage, UdpOutgoing, UdpOpenInfo,

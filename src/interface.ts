@@ -88,7 +88,7 @@ export class NetInterface implements FrameSink {
   #heldBytes = 0;
   #blocked = false;
   #removed = false;
-  /** The link copies frames it keeps (sendView), so the stack need not copy them out. */
+  /** The link copies frames it keeps (sendViews), so the stack need not copy them out. */
   readonly #sendView: boolean;
   /** Why the link went away for good (its error, or ENETDOWN after a plain close). */
   #linkGone: Error | undefined;
@@ -105,7 +105,7 @@ export class NetInterface implements FrameSink {
       throw new RangeError(`lwip-wasm: interface mtu must be an integer from 576 to the link's ${linkMtu}, got ${String(opts.mtu)}`);
     }
     this.#txLimit = opts.txQueueLimit ?? 16 * 1024 * 1024;
-    this.#sendView = typeof link.sendView === 'function';
+    this.#sendView = typeof link.sendViews === 'function';
     const mac = opts.mac !== undefined ? parseMac(opts.mac) : macBytes;
     this.mac = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
     this.mtu = mtu;
@@ -164,7 +164,7 @@ export class NetInterface implements FrameSink {
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames);
       },
-      stage: (frame, trusted) => core.stage(this.index, frame, trusted),
+      stage: (frames, trusted) => core.stage(this.index, frames, trusted),
       onStaged: (handles, bytes) => {
         this.counters.rxFrames += handles.length;
         this.counters.rxBytes += bytes;
@@ -242,36 +242,43 @@ export class NetInterface implements FrameSink {
     this.#send(frame);
   }
 
-  /** @internal whether the stack may hand this interface views (transmitView). */
+  /** @internal whether the stack may hand this interface views (transmitViews). */
   get takesViews(): boolean {
     return this.#sendView;
   }
 
-  /** @internal a frame valid only during this call: held frames are copies. */
-  transmitView(frame: Uint8Array): void {
+  /** @internal frames valid only during this call: held frames are copies. */
+  transmitViews(frames: readonly Uint8Array[]): void {
     if (this.#removed) return;
     if (this.#blocked) {
-      this.transmit(frame.slice());
+      for (const f of frames) this.transmit(f.slice());
       return;
     }
-    this.counters.txFrames++;
-    this.counters.txBytes += frame.byteLength;
-    if (!this.link.sendView!(frame)) this.#blocked = true;
+    this.counters.txFrames += frames.length;
+    for (const f of frames) this.counters.txBytes += f.byteLength;
+    if (!this.link.sendViews!(frames)) this.#blocked = true;
   }
 
   #send(frame: Uint8Array): void {
     this.counters.txFrames++;
     this.counters.txBytes += frame.byteLength;
-    if (!this.link.send(frame)) this.#blocked = true;
+    // A held frame is the stack's own, copied: a link that copies (sendViews) may take
+    // it as it takes the stack's views.
+    if (!(this.#sendView ? this.link.sendViews!([frame]) : this.link.send(frame))) this.#blocked = true;
   }
 
   #drain(): void {
     this.#blocked = false;
-    while (this.#held.length > 0 && !this.#blocked) {
-      const f = this.#held.shift()!;
+    // An index, not shift(): thousands of frames may be held (several fast streams),
+    // and shift() moves the rest each time.
+    const held = this.#held;
+    let i = 0;
+    while (i < held.length && !this.#blocked) {
+      const f = held[i++]!;
       this.#heldBytes -= f.byteLength;
       this.#send(f);
     }
+    this.#held = i === held.length ? [] : held.slice(i);
   }
 
   /**

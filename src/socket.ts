@@ -389,7 +389,7 @@ export class Socket {
     // UDP's MSG_TRUNC changes only the length returned, which a Uint8Array cannot carry
     // (recvfrom's size does); leave it out so the copy's length stays right.
     const n = this.#recvRaw(maxBytes, this.type === SOCK_DGRAM ? flags & ~MSG_TRUNC : flags);
-    return n < 0 ? n : this.#core.heap.u8().slice(this.#rxAt, this.#rxAt + Math.min(n, maxBytes));
+    return n < 0 ? n : this.#core.heap.copy(this.#rxAt, Math.min(n, maxBytes));
   }
 
   /**
@@ -448,9 +448,8 @@ export class Socket {
       const n = this.#recvRaw(maxBytes - got, sysFlags);
       if (n >= 0) {
         const take = Math.min(n, maxBytes - got);
-        const bytes = this.#core.heap.u8().subarray(this.#rxAt, this.#rxAt + take);
-        if (into) into.set(bytes, got);
-        else parts!.push(bytes.slice());
+        if (into) into.set(this.#core.heap.u8().subarray(this.#rxAt, this.#rxAt + take), got);
+        else parts!.push(this.#core.heap.copy(this.#rxAt, take));
         if (!waitAll) return got + n;
         got += take;
         if (n === 0 || got >= maxBytes) return got;
@@ -512,7 +511,7 @@ export class Socket {
     if (ptr === 0) throw new RangeError('lwip-wasm: out of wasm memory');
     if (this.type === SOCK_STREAM) {
       const n = this.#call('recvfrom', (abi) => abi.sock_recvfrom(this.fd, ptr, maxBytes, flags, core.addrOut));
-      const data = core.heap.u8().slice(ptr, ptr + Math.min(n, maxBytes));
+      const data = core.heap.copy(ptr, Math.min(n, maxBytes));
       return { data, size: data.length, flags: 0, ...this.#peerOrEmpty() };
     }
     // The next datagram's full length, and where a peek starts in it, give MSG_TRUNC's
@@ -520,7 +519,7 @@ export class Socket {
     const full = this.#call('recvfrom', (abi) => abi.sock_pending(this.fd));
     const off = flags & MSG_PEEK ? Math.max(0, this.getsockopt(SOL_SOCKET, SO_PEEK_OFF) as number) : 0;
     const n = this.#call('recvfrom', (abi) => abi.sock_recvfrom(this.fd, ptr, maxBytes, flags & ~MSG_TRUNC, core.addrOut));
-    const data = core.heap.u8().slice(ptr, ptr + n);
+    const data = core.heap.copy(ptr, n);
     const truncated = full - off > maxBytes;
     return {
       data, size: flags & MSG_TRUNC ? full : n, flags: truncated ? MSG_TRUNC : 0,

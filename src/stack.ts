@@ -15,6 +15,7 @@ import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { realClock, checkClock, lwipTime, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
 import { Interceptor } from './intercept.js';
+import { addRoute, removeRoute, listRoutes, setForwarding, type RouteOptions, type RouteInfo } from './route.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, POLLNVAL, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP } from './gen/constants.js';
 import { TlsSocket, type TlsSocketOptions } from './tls/tls-socket.js';
@@ -135,13 +136,14 @@ export class Stack {
     const failWith = (err: Error): void => {
       if (stack) stack.#failWith(err);
     };
+    const time = lwipTime(clock, start);
     const { raw, tls } = await instantiate(module, {
-      now: lwipTime(clock, start),
+      now: time.read,
       random,
       diag: (line) => options.onLog?.(line),
       assertFailed: (msg) => failWith(new Error(msg)),
     }, options.tls === true);
-    const core = new Core(raw, clock, failWith, tls);
+    const core = new Core(raw, clock, failWith, tls, time.invalidate);
     stack = make({ core, random } satisfies StackInternal);
     const abi = core.abi;
     core.check(abi.stack_init(), 'init');
@@ -229,6 +231,53 @@ export class Stack {
 
   get interfaces(): NetInterface[] {
     return [...this.#interfaces.values()];
+  }
+
+  /** The sockets open now (listeners and accepted connections included), as `ls /proc/<pid>/fd`. */
+  get sockets(): Socket[] {
+    return [...this.#sockets.values()];
+  }
+
+  // --- routing (src/route.ts, wasm/route.c) ----------------------------------------------
+
+  #forwarding = false;
+
+  /**
+   * Forwarding between interfaces, as the ip_forward sysctl: on, the stack is a router
+   * (IPv4 and IPv6; TTL and hop limit counted down, ICMP time exceeded and fragmentation
+   * needed sent). Off by default: a host drops packets that are not for it.
+   */
+  setForwarding(on: boolean): void {
+    this.#core.assertAlive();
+    setForwarding(this.#core, on);
+    this.#forwarding = on;
+  }
+
+  get forwarding(): boolean {
+    return this.#forwarding;
+  }
+
+  /**
+   * Adds a static route, as `ip route add`: { to: '10.0.2.0/24', via: '10.0.1.1' }, or
+   * { to, ifindex } for a network on that link. Routes count only where no interface's own
+   * subnet holds the destination; the longest prefix wins. Throws TypeError if a route
+   * to the same prefix exists, ENOBUFS past MAX_ROUTES (64).
+   */
+  addRoute(route: RouteOptions): void {
+    this.#core.assertAlive();
+    addRoute(this.#core, route);
+  }
+
+  /** Removes the route to a prefix ('10.0.2.0/24'); false if there was none. */
+  removeRoute(to: string): boolean {
+    this.#core.assertAlive();
+    return removeRoute(this.#core, { to });
+  }
+
+  /** The static routes, in table order. */
+  get routes(): RouteInfo[] {
+    this.#core.assertAlive();
+    return listRoutes(this.#core);
   }
 
   /** Creates a non-blocking socket. domain: AF_INET | AF_INET6; type: SOCK_STREAM | SOCK_DGRAM. */

@@ -8,7 +8,12 @@ import {
   AF_INET, AF_INET6, SOCK_STREAM, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP, POLLPRI,
 } from '../dist/index.js';
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The wall clock's timers, taken at load: a test may put the globals on a VirtualClock
+// (installVirtualTimers), and a test's own time limit must stay in real time.
+const wallSetTimeout = globalThis.setTimeout;
+const wallClearTimeout = globalThis.clearTimeout;
+
+export const sleep = (ms) => new Promise((r) => wallSetTimeout(r, ms));
 
 // --- stacks ---------------------------------------------------------------------------
 
@@ -277,13 +282,13 @@ export async function waitUntil(pred, ms = 2000, every = 5) {
 export function withTimeout(p, ms, label = 'operation') {
   let timer;
   const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => {
+    timer = wallSetTimeout(() => {
       const err = new Error(`${label}: timed out after ${ms} ms`);
       err.timedOut = true;
       reject(err);
     }, ms);
   });
-  return Promise.race([Promise.resolve(p), guard]).finally(() => clearTimeout(timer));
+  return Promise.race([Promise.resolve(p), guard]).finally(() => wallClearTimeout(timer));
 }
 
 /**

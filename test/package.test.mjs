@@ -74,7 +74,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('the tarball carries the prebuilt addon and CJS types, and nothing that builds at install', () => {
   const tuple = `${process.platform}-${process.arch}`;
   if (process.platform === 'linux') assert.ok(files.includes(`native/tap/prebuilds/${tuple}/tap.glibc.node`), files.join('\n'));
-  for (const entry of ['index', 'inline', 'inline-tls', 'inline-fetch', 'node', 'tap', 'relay']) {
+  for (const entry of ['index', 'inline', 'inline-tls', 'inline-fetch', 'node', 'tap', 'relay', 'sim']) {
     for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) assert.ok(files.includes(`dist/${entry}.${ext}`), `dist/${entry}.${ext}`);
   }
   for (const wasm of ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm']) assert.ok(files.includes(`dist/${wasm}`), wasm);
@@ -158,6 +158,7 @@ const CJS = `${ECHO}
     wasmPaths: ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm'].map((f) => require('node:fs').existsSync(require.resolve('lwip-wasm/' + f))),
     shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
     relay: typeof require('lwip-wasm/relay').createRelay,
+    sim: require('lwip-wasm/sim').createNetwork && require('lwip-wasm/sim').SimHost.name,
     tap: tapLoads(require('lwip-wasm/tap')),
     addons: Object.keys(require.cache).filter((f) => f.endsWith('.node')),
   };
@@ -177,6 +178,7 @@ const out = {
   wasmPaths: ['lwip.wasm', 'lwip-tls.wasm', 'llhttp.wasm'].map((f) => existsSync(new URL(import.meta.resolve('lwip-wasm/' + f)))),
   shared: node.SocketError === lw.SocketError && Object.getPrototypeOf(node.Stack) === lw.Stack,
   relay: typeof (await import('lwip-wasm/relay')).createRelay,
+  sim: (await import('lwip-wasm/sim')).createNetwork && (await import('lwip-wasm/sim')).SimHost.name,
   tap: tapLoads(await import('lwip-wasm/tap')),
   addons: [],
 };
@@ -193,6 +195,7 @@ function check(kind, source, file) {
   assert.equal(out.wasmPaths, [true, true, true], `${kind}: the wasm subpaths resolve to files`);
   assert.ok(out.shared, `${kind}: lwip-wasm/node shares lwip-wasm's classes (its Stack extends the main one)`);
   assert.is(out.relay, 'function', `${kind}: lwip-wasm/relay`);
+  assert.is(out.sim, 'SimHost', `${kind}: lwip-wasm/sim`);
   if (process.platform === 'linux') {
     assert.ok(['ENODEV', 'EPERM', 'EACCES'].includes(out.tap), `${kind}: the TAP addon loads (got ${out.tap})`);
   }
@@ -219,6 +222,7 @@ import * as inline from 'lwip-wasm/inline';
 import * as node from 'lwip-wasm/node';
 import { inlined as tlsInlined } from 'lwip-wasm/inline-tls';
 import { inlined as fetchInlined } from 'lwip-wasm/inline-fetch';
+import { createNetwork, type Network, type FlowFilter } from 'lwip-wasm/sim';
 export async function f(): Promise<void> {
   const [la] = createPair();
   const s: Stack = await Stack.create();
@@ -230,7 +234,12 @@ export async function f(): Promise<void> {
   const code = (e: SocketError): string => e.code;
   const relay: typeof createRelay = createRelay;
   const files: string[] = [tlsInlined, fetchInlined];
-  void [t, base, net, code, relay, openTap, TapError, files];
+  const sim: Network = await createNetwork({ hosts: { a: 'lan', b: 'lan' } });
+  const filter: FlowFilter = { between: ['a', 'b'], protocol: 'tcp' };
+  sim.impair(filter, { loss: 0.1 });
+  const stack: node.Stack = sim.host('a').stack;
+  sim.close();
+  void [t, base, net, code, relay, openTap, TapError, files, stack];
 }
 `;
   writeFileSync(join(app, 'consumer.cts'), body('from require'));

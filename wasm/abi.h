@@ -67,6 +67,14 @@
   N(s, lw_addr, src)         /* who sent it (the client), with its port */ \
   N(s, lw_addr, dst)         /* where it was going */
 
+/* A static route (route.c): dst/prefix through gw, or on-link out of ifindex. */
+#define LW_ROUTE_FIELDS(F, A, N, s) \
+  F(s, u16_t, family)        /* LW_AF_INET or LW_AF_INET6 */ \
+  F(s, u16_t, prefix)        /* prefix length */ \
+  F(s, u32_t, ifindex)       /* 0: the interface whose subnet holds gw */ \
+  A(s, u8_t, dst, 16) \
+  A(s, u8_t, gw, 16)         /* all zero: no gateway (on-link) */
+
 /* One entry of the change stream (stack_changed): something JS may be waiting on. */
 #define LW_CHANGE_FIELDS(F, A, N, s) \
   F(s, u32_t, kind)          /* LW_CHANGE_* */ \
@@ -178,6 +186,7 @@
   R(lw_ip4_config, LW_IP4_CONFIG_FIELDS) \
   R(lw_change, LW_CHANGE_FIELDS) \
   R(lw_flow, LW_FLOW_FIELDS) \
+  R(lw_route, LW_ROUTE_FIELDS) \
   R(lw_epoll_event, LW_EPOLL_EVENT_FIELDS) \
   R(lw_lease, LW_LEASE_FIELDS) \
   R(lw_ss_row, LW_SS_ROW_FIELDS) \
@@ -204,7 +213,8 @@ LW_RECORDS(LW_ABI_STRUCT)
   E(CHANGE, SOCK) E(CHANGE, EPOLL) E(CHANGE, DNS) E(CHANGE, DHCP) E(CHANGE, INTERCEPT) \
   E(CHANGE, TLS)             /* id: fd; a TLS handshake ended (events 1: open, 0: failed) */
 #define LW_CONFIG_KEYS(E) /* stack_set_config's keys */ \
-  E(CONFIG, CONNECT_TIMEOUT) E(CONFIG, MAX_FDS) E(CONFIG, UDP_RCVBUF) E(CONFIG, TIME_WAIT)
+  E(CONFIG, CONNECT_TIMEOUT) E(CONFIG, MAX_FDS) E(CONFIG, UDP_RCVBUF) E(CONFIG, TIME_WAIT) \
+  E(CONFIG, FORWARD)         /* 1: forward packets between interfaces (a router) */
 #define LW_DHCP_STATES(E) /* the DHCP client's states, named as lwIP's DHCP_STATE_* */ \
   E(DHCP, OFF) E(DHCP, REQUESTING) E(DHCP, INIT) E(DHCP, REBOOTING) E(DHCP, REBINDING) \
   E(DHCP, RENEWING) E(DHCP, SELECTING) E(DHCP, INFORMING) E(DHCP, CHECKING) \
@@ -281,6 +291,10 @@ LW_ENUMS(LW_ABI_ENUM)
   X(CALL, int, netif_set_autoconf, (int ifindex, int on)) \
   X(CALL, int, netif_remove_index, (int ifindex)) \
   X(CALL, int, netif_add_neighbor4, (const u8_t *ip, const u8_t *mac)) \
+  /* route.c: static routes (forwarding is stack_set_config's FORWARD) */ \
+  X(CALL, int, route_add, (const struct lw_route *route)) \
+  X(CALL, int, route_del, (const struct lw_route *route)) \
+  X(READ, int, route_get, (int i, struct lw_route *out)) \
   /* dhcp.c: the DHCP client */ \
   X(CALL, int, dhcp_start_index, (int ifindex)) \
   X(CALL, int, dhcp_stop_index, (int ifindex)) \

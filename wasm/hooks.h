@@ -17,4 +17,14 @@ err_t intercept_tcp_input(struct tcp_pcb *lpcb, const struct tcp_hdr *hdr, u16_t
                           const u8_t *opt2, const struct pbuf *p);
 void intercept_netif_gone(int ifindex);
 
+/* route.c: static routes, and forwarding only on a stack set to be a router. */
+int route_ip4_canforward(struct pbuf *p, u32_t dest_hostorder);
+int route_ip6_canforward(struct pbuf *p, struct netif *inp);
+struct netif *route_ip4(const ip4_addr_t *dest);
+const ip4_addr_t *route_ip4_gw(struct netif *netif, const ip4_addr_t *dest);
+struct netif *route_ip6(const ip6_addr_t *src, const ip6_addr_t *dest);
+const ip6_addr_t *route_ip6_gw(struct netif *netif, const ip6_addr_t *dest);
+const ip4_addr_t *route_ip4_nexthop(struct netif *netif, const ip4_addr_t *dest);
+void route_set_forwarding(int on);
+
 #endif /* LW_HOOKS_H */

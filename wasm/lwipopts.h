@@ -91,6 +91,11 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 #define IP_FRAG                         1
 #define IP_REASS_MAX_PBUFS              128 /* a 64 KiB datagram at MTU 1500 is 45 fragments */
 #define IP_DEFAULT_TTL                  64  /* Linux's default */
+/* Forwarding is compiled in so a stack can be a router, but stays off per stack until
+ * it is asked for (stack.setForwarding): route.c's can-forward hooks refuse otherwise,
+ * so a host drops packets that are not for it, as Linux does by default. */
+#define IP_FORWARD                      1
+#define LWIP_IPV6_FORWARD               1
 #define LWIP_IPV6_REASS                 1
 #define LWIP_IPV6_FRAG                  1
 #define LWIP_IPV6_AUTOCONFIG            1
@@ -198,6 +203,15 @@ extern unsigned int lw_tcp_msl;
  * directly (lwIP's raw input matches the first next header), so one behind extension
  * headers is dropped before lwIP sees it (sock_icmp.c). */
 #define LWIP_HOOK_IP6_INPUT(p, inp)     icmp6_guard_input((p), (inp))
+/* Static routes and the forwarding switch (route.c): routes are looked up after the
+ * interfaces' own subnets, and give the next hop for ARP and ND (wasm/patches/0030
+ * adds the IPv6 can-forward hook lwIP 2.1.3 lacks). */
+#define LWIP_HOOK_IP4_CANFORWARD(p, dest)  route_ip4_canforward((p), (dest))
+#define LWIP_HOOK_IP6_CANFORWARD(p, inp)   route_ip6_canforward((p), (inp))
+#define LWIP_HOOK_IP4_ROUTE(dest)          route_ip4(dest)
+#define LWIP_HOOK_ETHARP_GET_GW(netif, dest) route_ip4_gw((netif), (dest))
+#define LWIP_HOOK_IP6_ROUTE(src, dest)     route_ip6((src), (dest))
+#define LWIP_HOOK_ND6_GET_GW(netif, dest)  route_ip6_gw((netif), (dest))
 /* RFC 6528 initial sequence numbers instead of lwIP's predictable counter (tcp_guard.c). */
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   tcp_guard_isn((local_ip), (local_port), (remote_ip), (remote_port))

@@ -7,6 +7,7 @@
 #include "lwip/ip4.h"
 #include "lwip/nd6.h"
 #include "lw.h"
+#include "hooks.h"
 
 int
 lw_err_to_errno(err_t err)
@@ -147,8 +148,8 @@ sock_route_check(const ip_addr_t *dst)
     if (n == NULL) {
       return -LW_ENETUNREACH;
     }
-    if (!(n->flags & NETIF_FLAG_ETHARP) || ip4_addr_netcmp(d, netif_ip4_addr(n), netif_ip4_netmask(n)) ||
-        ip4_addr_isbroadcast(d, n) || !ip4_addr_isany_val(*netif_ip4_gw(n))) {
+    /* on the link, or a next hop: a static route's gateway or the interface's (route.c) */
+    if (!(n->flags & NETIF_FLAG_ETHARP) || ip4_addr_isbroadcast(d, n) || route_ip4_nexthop(n, d) != NULL) {
       return 0;
     }
     return -LW_ENETUNREACH;
@@ -166,6 +167,6 @@ sock_route_check(const ip_addr_t *dst)
         }
       }
     }
-    return nd6_find_route(d) != NULL ? 0 : -LW_ENETUNREACH;
+    return nd6_find_route(d) != NULL || route_ip6(NULL, d) != NULL ? 0 : -LW_ENETUNREACH;
   }
 }

@@ -8,6 +8,7 @@
 #include "lwip/etharp.h"
 #include "lwip/netif.h"
 #include "lw.h"
+#include "hooks.h"
 
 /* Linux gives up on an unanswered ARP after 3 probes, 1 s apart (ucast_solicit). */
 #define ARP_FAIL_MS 3000
@@ -300,6 +301,7 @@ static void
 tcp_sock_watch_nexthop(struct lw_sock *s, const ip_addr_t *dst)
 {
   struct netif *netif;
+  const ip4_addr_t *hop;
   if (!IP_IS_V4(dst)) {
     return;
   }
@@ -307,13 +309,11 @@ tcp_sock_watch_nexthop(struct lw_sock *s, const ip_addr_t *dst)
   if (netif == NULL || !(netif->flags & NETIF_FLAG_ETHARP) || ip4_addr_isbroadcast(ip_2_ip4(dst), netif)) {
     return;
   }
-  if (ip4_addr_netcmp(ip_2_ip4(dst), netif_ip4_addr(netif), netif_ip4_netmask(netif))) {
-    ip4_addr_copy(s->nexthop, *ip_2_ip4(dst));
-  } else if (!ip4_addr_isany_val(*netif_ip4_gw(netif))) {
-    ip4_addr_copy(s->nexthop, *netif_ip4_gw(netif));
-  } else {
+  hop = route_ip4_nexthop(netif, ip_2_ip4(dst));   /* the destination, or a route's gateway */
+  if (hop == NULL) {
     return;
   }
+  ip4_addr_copy(s->nexthop, *hop);
   s->nexthop_if = netif_get_index(netif);
   sys_timeout(ARP_FAIL_MS, tcp_sock_arp_check, s);
 }

@@ -12,6 +12,7 @@
 #include "lwip/mld6.h"
 #include "lwip/dhcp.h"
 #include "lw.h"
+#include "hooks.h"
 
 unsigned int lw_tcp_msl = 30000;   /* TIME_WAIT = 2 * MSL = 60 s, as on Linux */
 
@@ -212,6 +213,7 @@ stack_set_config(int key, u32_t value)
     case LW_CONFIG_MAX_FDS: lw_cfg.max_fds = value; break;
     case LW_CONFIG_UDP_RCVBUF: lw_cfg.udp_rcvbuf = value; break;
     case LW_CONFIG_TIME_WAIT: lw_tcp_msl = value / 2 ? value / 2 : 1; break;   /* value: TIME_WAIT in ms */
+    case LW_CONFIG_FORWARD: route_set_forwarding((int)value); break;
     default: break;
   }
 }

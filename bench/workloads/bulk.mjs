@@ -7,7 +7,7 @@ const { AF_INET, SOCK_STREAM } = lw;
 import { iperf3 } from './iperf3.mjs';
 
 const TOTAL = arg('mib', QUICK ? 64 : 1024) * 1024 * 1024;
-const REPS = arg('reps', QUICK ? 2 : 3);
+const REPS = arg('reps', QUICK ? 2 : 5);
 const MTU = arg('mtu', 1500);
 const WRITE = 64 * 1024;
 const chunk = new Uint8Array(WRITE).fill(7);

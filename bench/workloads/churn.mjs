@@ -6,7 +6,7 @@ import { QUICK, arg, interleave, row, emit, twoStacks, within, lw } from '../lib
 const { AF_INET, SOCK_STREAM, MSG_WAITALL } = lw;
 
 const CONNS = arg('conns', QUICK ? 500 : 3000);
-const REPS = arg('reps', QUICK ? 2 : 3);
+const REPS = arg('reps', QUICK ? 2 : 5);
 const msg = new Uint8Array(100).fill(0x61);
 
 async function ours() {

@@ -7,7 +7,7 @@ import { QUICK, arg, interleave, row, emit, twoStacks, tick, sleep, lw } from '.
 const { AF_INET, SOCK_DGRAM, EAGAIN } = lw;
 
 const COUNT = arg('count', QUICK ? 50_000 : 300_000);
-const REPS = arg('reps', QUICK ? 2 : 3);
+const REPS = arg('reps', QUICK ? 2 : 5);
 const BURST = 64;
 
 async function ours(size) {

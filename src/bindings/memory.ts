@@ -42,6 +42,17 @@ export class Heap implements Mem {
     this.#dv = new DataView(buffer);
   }
 
+  /**
+   * A copy of len bytes at ptr, in a buffer of its own. Not slice(): on a view of wasm
+   * memory V8's slice costs about twice a new array and set() (measured: 256 KiB, 30-46
+   * against 20 µs), and recv copies every byte out this way.
+   */
+  copy(ptr: Ptr, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    out.set(this.u8().subarray(ptr, ptr + len));
+    return out;
+  }
+
   /** Allocates size bytes that live until freed; throws if wasm is out of memory. */
   alloc(size: number): Ptr {
     const ptr = this.#malloc(size);

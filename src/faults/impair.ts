@@ -86,7 +86,8 @@ export interface ImpairmentCounters {
   partitionDrops: number;
 }
 
-const KEYS = new Set(['loss', 'duplicate', 'reorder', 'reorderGap', 'delay', 'jitter', 'rate',
+/** The condition fields (what set() takes). */
+export const KEYS = new Set(['loss', 'duplicate', 'reorder', 'reorderGap', 'delay', 'jitter', 'rate',
   'queueLimit', 'corrupt', 'partition']);
 const OPTION_KEYS = new Set([...KEYS, 'seed', 'clock', 'direction']);
 const REORDER_WAIT_MS = 1;
@@ -106,7 +107,7 @@ function nonNegative(v: unknown, name: string): number {
 }
 
 /** Validates a set of changes; throws TypeError/RangeError naming the bad field. */
-function checkImpairment(c: unknown, allowed: Set<string>): Impairment {
+export function checkImpairment(c: unknown, allowed: Set<string>): Impairment {
   if (typeof c !== 'object' || c === null) throw new TypeError('lwip-wasm: impairment must be an object');
   for (const k of Object.keys(c)) {
     if (!allowed.has(k)) throw new TypeError(`lwip-wasm: unknown impairment option ${JSON.stringify(k)}`);
@@ -145,8 +146,11 @@ interface Hold {
   deadline: number;
 }
 
-/** One direction: frames go in through push() and come out, possibly later, through emit. */
-class Pipeline {
+/**
+ * One direction: frames go in through push() and come out, possibly later, through emit.
+ * Also the simulator's building block (src/sim/): one per fault and sending port.
+ */
+export class Pipeline {
   readonly counters: ImpairmentCounters = {
     frames: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, corrupted: 0, queueDrops: 0, partitionDrops: 0,
   };

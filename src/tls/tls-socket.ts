@@ -185,7 +185,7 @@ export class TlsSocket {
       try {
         const n = core.check(tls.tls_peer_cert(this.socket.fd, p, cap), 'tls');
         if (n === 0) return null;
-        if (n <= cap) return core.heap.u8().slice(p, p + n);
+        if (n <= cap) return core.heap.copy(p, n);
         cap = n;
       } finally {
         core.abi.free(p);

@@ -10,12 +10,12 @@ export interface LinkReceiver {
   /** The link is gone for good; error says why, if it failed. */
   onClose(error?: Error): void;
   /**
-   * @internal An in-memory pair's fast path: copies a frame into the stack's memory
-   * now and returns a handle (0: dropped); onStaged feeds the handles later, in order.
-   * A trusted frame came straight from another stack's outbox (sendView), so its
-   * checksums need no second check.
+   * @internal An in-memory pair's fast path: copies frames into the stack's memory now
+   * and returns a handle for each (0: dropped); onStaged feeds the handles later, in
+   * order. Trusted frames came straight from another stack's outbox (sendViews), so
+   * their checksums need no second check.
    */
-  stage?(frame: Uint8Array, trusted: boolean): number;
+  stage?(frames: readonly Uint8Array[], trusted: boolean): number[];
   /** @internal Feeds frames stage() took; bytes is their total length. */
   onStaged?(handles: readonly number[], bytes: number): void;
   /** @internal Frees frames stage() took, unfed (the link closed first). */
@@ -33,11 +33,11 @@ export interface Link {
    */
   send(frame: Uint8Array): boolean;
   /**
-   * @internal send() for a frame valid only during the call (a view of the stack's
-   * memory): the link copies what it keeps, and calls into no stack but through
-   * LinkReceiver.stage.
+   * @internal send() for frames valid only during the call (views of the stack's
+   * memory), all taken: the link copies what it keeps, and calls into no stack but
+   * through LinkReceiver.stage. Returns false when above the high-water mark.
    */
-  sendView?(frame: Uint8Array): boolean;
+  sendViews?(frames: readonly Uint8Array[]): boolean;
   /** Closes the link; both ends see onClose. */
   close(): void;
 }

@@ -61,30 +61,33 @@ export class PairLink implements Link {
 
   send(frame: Uint8Array): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
-    return this.#take(frame, false);
+    return this.#take([frame], false);
   }
 
-  /** @internal send() of a frame valid only during this call (see Link.sendView). */
-  sendView(frame: Uint8Array): boolean {
-    return this.#take(frame, true);
+  /** @internal send() of frames valid only during this call (see Link.sendViews). */
+  sendViews(frames: readonly Uint8Array[]): boolean {
+    return this.#take(frames, true);
   }
 
-  #take(frame: Uint8Array, view: boolean): boolean {
+  #take(frames: readonly Uint8Array[], views: boolean): boolean {
     if (this.#closed) {
-      this.counters.dropped++;
+      this.counters.dropped += frames.length;
       return false;
     }
     const peer = this.#peer;
     const far = peer ? peer.#receiver : undefined;
+    let bytes = 0;
+    for (const f of frames) bytes += f.byteLength;
     if (far?.stage && this.#queue.length === 0) {
-      this.#staged.push(far.stage(frame, view && this.#offload));
-      this.#stagedBytes += frame.byteLength;
+      // Only a stack's own frames (views) are trusted to be intact.
+      for (const h of far.stage(frames, views && this.#offload)) this.#staged.push(h);
+      this.#stagedBytes += bytes;
     } else {
-      this.#queue.push(view ? frame.slice() : frame);
+      for (const f of frames) this.#queue.push(views ? f.slice() : f);
     }
-    this.#queued += frame.byteLength;
-    this.counters.framesSent++;
-    this.counters.bytesSent += frame.byteLength;
+    this.#queued += bytes;
+    this.counters.framesSent += frames.length;
+    this.counters.bytesSent += bytes;
     if (!this.#scheduled) {
       this.#scheduled = true;
       scheduleMacrotask(() => this.#deliver());
