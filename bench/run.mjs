@@ -54,7 +54,8 @@ const result = {
     `${process.platform} ${process.arch}, Node ${process.version}`,
   quick,
   // The 1-minute load average before and after: others' work on a shared machine
-  // depresses the baselines more than us, and flatters the ratios (report.mjs).
+  // depresses the baselines more than us, and flatters the ratios (report.mjs). The
+  // run's own work shows in the figure after it.
   load: { before: loadBefore, after: loadavg()[0] },
   rows,
 };

@@ -47,7 +47,8 @@ export async function iperf3(bytes, streams) {
       let text = '';
       const t = setTimeout(() => c.kill(), 120_000);
       c.stdout.on('data', (d) => { text += d; });
-      c.on('exit', (code) => {
+      // 'close', not 'exit': the process may exit before its stdout is all read.
+      c.on('close', (code) => {
         clearTimeout(t);
         if (code === 0) resolve(text);
         else reject(new Error(`iperf3 client exited with ${code}`));
