@@ -9,7 +9,10 @@ import { scheduleMacrotask } from './schedule.js';
 export interface PairOptions {
   /** MTU of both ends (default 1500; 576 to 65517). */
   mtu?: number;
-  /** Bytes queued in one direction above which send() returns false (default 1 MiB). */
+  /**
+   * Bytes queued in one direction above which send() returns false (default 4 MiB:
+   * several full TCP windows; a veth's backlog holds about 1000 frames).
+   */
   highWaterMark?: number;
   /**
    * Checksum offload, as veth and loopback have it (default true): a frame one stack
@@ -145,7 +148,7 @@ export function createPair(options: PairOptions = {}): [PairLink, PairLink] {
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65517) {
     throw new RangeError(`lwip-wasm: pair mtu must be an integer from 576 to 65517, got ${String(options.mtu)}`);
   }
-  const hwm = options.highWaterMark ?? 1024 * 1024;
+  const hwm = options.highWaterMark ?? 4 * 1024 * 1024;
   if (!(hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be positive');
   const offload = options.offload ?? true;
   if (typeof offload !== 'boolean') throw new TypeError(`lwip-wasm: pair offload must be a boolean, got ${String(options.offload)}`);
