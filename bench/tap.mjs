@@ -1,10 +1,12 @@
 // TCP throughput through a TAP device, stack to kernel and kernel to stack, at MTU 1500
-// and 9000, beside the kernel talking to itself over a veth pair between two namespaces
-// at the same MTU, in the same run. Prints MB/s, the ratio, and frames per addon call.
-// Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN), iperf (2) and the built addon.
-// Every host it talks to lives in namespaces it creates and deletes.
-// Usage: node bench/tap.mjs [--mib N] [--seconds S] [--runs R] [--mtu 1500,9000]
+// and 9000, with the TAP's offload on and off, beside the kernel talking to itself over a
+// veth pair between two namespaces at the same MTU, in the same run. Prints MB/s, the
+// ratio, frames per addon call, and the load average. Needs root (or CAP_NET_ADMIN +
+// CAP_SYS_ADMIN), iperf (2) and the built addon. Every host it talks to lives in
+// namespaces it creates and deletes.
+// Usage: node bench/tap.mjs [--mib N] [--seconds S] [--runs R] [--mtu 1500,9000] [--offload on,off]
 import { execFileSync, spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { Stack, AF_INET, SOCK_STREAM, SHUT_WR } from '../dist/index.js';
 import { openTap } from '../dist/tap.js';
 
@@ -16,6 +18,8 @@ const MIB = Number(arg('mib', 256));
 const SECONDS = Number(arg('seconds', 2));
 const RUNS = Number(arg('runs', 3));
 const MTUS = String(arg('mtu', '1500,9000')).split(',').map(Number);
+const OFFLOADS = String(arg('offload', 'on,off')).split(',').map((o) => o === 'on');
+const DIRS = [['stack -> kernel', tapUp], ['kernel -> stack', tapDown]].filter(([l]) => (arg('dir', 'up,down')).split(',').includes(l.startsWith('stack') ? 'up' : 'down'));
 const TOTAL = MIB * 1024 * 1024;
 const tag = `lwb-${process.pid % 1_000_000}`;
 const ip = (...a) => execFileSync('ip', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -111,10 +115,10 @@ async function vethRun(mtu) {
 }
 
 /** One TAP setup at this MTU: runs fn({ stack, link, ns }). */
-async function withTap(mtu, fn) {
+async function withTap(mtu, offload, fn) {
   const ns = `${tag}-t`;
   addNs(ns);
-  const link = openTap({ name: 'lwbtap0', mtu });
+  const link = openTap({ name: 'lwbtap0', mtu, offload });
   const stack = await Stack.create();
   try {
     ip('link', 'set', link.name, 'netns', ns);
@@ -174,16 +178,17 @@ const fmt = (x) => x.toFixed(0).padStart(7);
 try {
   console.log(`TCP through TAP (stack in Node) vs kernel to kernel over veth; ${MIB} MiB per TAP run, ` +
     `${SECONDS} s per veth run, median of ${RUNS}; MB/s = 10^6 bytes/s, measured at the receiver`);
-  console.log('  MTU  direction          TAP   veth  TAP/veth  frames/read  frames/write');
+  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('  MTU  offload  direction          TAP   veth  TAP/veth  frames/read  frames/write');
   for (const mtu of MTUS) {
     const veth = [];
     for (let i = 0; i < RUNS; i++) veth.push(await vethRun(mtu));
-    for (const [label, run] of [['stack -> kernel', tapUp], ['kernel -> stack', tapDown]]) {
+    for (const [label, run] of DIRS) for (const offload of OFFLOADS) {
       const rates = [];
       let perRead = 0;
       let perWrite = 0;
       for (let i = 0; i < RUNS; i++) {
-        rates.push(await withTap(mtu, async (env) => {
+        rates.push(await withTap(mtu, offload, async (env) => {
           const r = await run(env);
           const k = env.link.counters;
           perRead = k.framesReceived / k.readBatches;
@@ -193,10 +198,11 @@ try {
       }
       const t = median(rates);
       const v = median(veth);
-      console.log(`${String(mtu).padStart(5)}  ${label}  ${fmt(t)}${fmt(v)}  ${(t / v).toFixed(3).padStart(8)}` +
+      console.log(`${String(mtu).padStart(5)}  ${(offload ? 'on' : 'off').padStart(7)}  ${label}  ${fmt(t)}${fmt(v)}  ${(t / v).toFixed(3).padStart(8)}` +
         `  ${perRead.toFixed(1).padStart(11)}  ${perWrite.toFixed(1).padStart(12)}`);
     }
   }
 } finally {
   cleanup();
 }
+console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -4,7 +4,7 @@ import { Abi, TlsAbi, CHANGE, LW_ADDR, LW_CHANGE, LW_FRAME, LW_RX, type CallGuar
 import { Heap } from './bindings/memory.js';
 import { Changes, ALWAYS, type ChangeKind, type Waiter } from './changes.js';
 import { SocketError, StackError } from './errors.js';
-import { EAGAIN, POLLNVAL, RX_BATCH } from './gen/constants.js';
+import { EAGAIN, POLLNVAL, RX_BATCH, RX_TRUSTED } from './gen/constants.js';
 import type { Clock, ClockTimer } from './clock.js';
 
 /** Something with a transmit path for frames the stack sends on one interface. */
@@ -137,9 +137,11 @@ export class Core implements CallGuard {
 
   /**
    * Feeds a batch of frames from one interface into lwIP, then runs the loop. Each
-   * frame is copied once, into the pbuf lwIP keeps (stack_rx.c).
+   * frame is copied once, into the pbuf lwIP keeps (stack_rx.c). flags, when given,
+   * holds each frame's lw_rx flags (a TAP with offload: partial checksums, segments
+   * over the MTU).
    */
-  input(ifindex: number, frames: readonly Uint8Array[]): void {
+  input(ifindex: number, frames: readonly Uint8Array[], flags?: readonly number[]): void {
     if (!this.alive || frames.length === 0) return;
     this.#newEntry();
     try {
@@ -151,7 +153,7 @@ export class Core implements CallGuard {
         for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
           dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
-          dv.setUint32(r + LW_RX.trusted, 0, true);
+          dv.setUint32(r + LW_RX.flags, flags ? flags[from + i]! : 0, true);
         }
         abi.stack_rx_alloc(n);
         dv = this.heap.dv(); // the pbufs may have grown memory
@@ -181,7 +183,7 @@ export class Core implements CallGuard {
     if (!this.alive) return frames.map(() => 0);
     try {
       const rx = this.#rx;
-      const t = trusted ? 1 : 0;
+      const t = trusted ? RX_TRUSTED : 0;
       // Views of this very memory (a pair between two interfaces of one stack) would be
       // detached if the pbufs grow it.
       const own = this.heap.u8().buffer;
@@ -192,6 +194,7 @@ export class Core implements CallGuard {
         for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
           dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
+          dv.setUint32(r + LW_RX.flags, t, true);
         }
         this.abi.stack_rx_alloc(n);
         dv = this.heap.dv();
@@ -235,7 +238,7 @@ export class Core implements CallGuard {
           const h = handles[from + i]!;
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
           dv.setUint32(r + LW_RX.slot, h >>> 1, true);
-          dv.setUint32(r + LW_RX.trusted, h & 1, true);
+          dv.setUint32(r + LW_RX.flags, h & RX_TRUSTED, true);
         }
         if (feed) this.abi.stack_rx_input(n);
         else this.abi.stack_rx_free(n);

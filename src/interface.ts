@@ -1,12 +1,17 @@
 // A network interface: one link, an ethernet MAC, IPv4 and IPv6 addresses. Frames the
 // stack sends wait here while the link pushes back, up to a byte limit.
 import type { Core, FrameSink } from './core.js';
-import type { Link } from './transports/link.js';
+import { RX_HINT_GSO_SHIFT, RX_HINT_PARTIAL, type Link } from './transports/link.js';
 import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
 import { startDhcp, readLease, dhcpDnsServers, checkDhcpOptions, type DhcpLease, type DhcpOptions } from './dhcp.js';
 import { CHANGE, LW_IP4_CONFIG, writeLwIp4Config } from './gen/abi.js';
 import { SocketError } from './errors.js';
-import { ENETDOWN } from './gen/constants.js';
+import { ENETDOWN, RX_GSO_SHIFT, RX_PARTIAL } from './gen/constants.js';
+
+// A link's per-frame hints go to the wasm as lw_rx flags unchanged.
+if (RX_HINT_PARTIAL !== RX_PARTIAL || RX_HINT_GSO_SHIFT !== RX_GSO_SHIFT) {
+  throw new Error('lwip-wasm: src/transports/link.ts and wasm/lw_const.h disagree on lw_rx flags');
+}
 
 export interface InterfaceOptions {
   /**
@@ -161,10 +166,11 @@ export class NetInterface implements FrameSink {
     if (opts.default) abi.netif_set_default_index(this.index);
     core.sinks.set(this.index, this);
     link.attach({
-      onFrames: (frames) => {
+      offload: true,
+      onFrames: (frames, flags) => {
         this.counters.rxFrames += frames.length;
         for (const f of frames) this.counters.rxBytes += f.byteLength;
-        core.input(this.index, frames);
+        core.input(this.index, frames, flags);
       },
       stage: (frames, trusted) => core.stage(this.index, frames, trusted),
       onStaged: (handles, bytes) => {

@@ -130,18 +130,19 @@ export function namespaceExists(ns) {
  * Builds the test network and runs fn(net), then tears it all down:
  *   Node: a stack whose interface is the TAP link, 10.77.0.2/24 and fd77::2/64
  *   netns: the TAP device, 10.77.0.1/24 and fd77::1/64, MTU mtu, up
+ *   opts: { mtu, stackOptions, interfaceOptions, tapOptions (openTap options) }
  * net: { ns, dev, link, stack, iface, kernel4, stack4, kernel6, stack6, mtu,
  *        run(cmd, args, opts) → Promise<{ code, stdout, stderr }>, spawn(cmd, args) → child }
  */
 export async function withTapNet(opts, fn) {
-  const { mtu = 1500, stackOptions = {}, interfaceOptions = {} } = opts;
+  const { mtu = 1500, stackOptions = {}, interfaceOptions = {}, tapOptions = {} } = opts;
   const { ns, dev } = uniqueNames();
   const children = new Set();
   let link;
   let stack;
   ip('netns', 'add', ns);
   try {
-    link = openTap({ name: dev, mtu });
+    link = openTap({ name: dev, mtu, ...tapOptions });
     // The fd stays with Node in the root namespace; the device moves and keeps working.
     ip('link', 'set', dev, 'netns', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');

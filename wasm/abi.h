@@ -53,7 +53,7 @@
   F(s, u32_t, len) \
   F(s, u32_t, slot)          /* 0: dropped (no such interface, too long, no memory) */ \
   F(s, u32_t, payload)       /* the pbuf's bytes: write len bytes here */ \
-  F(s, u32_t, trusted)       /* 1: from another stack's outbox, untouched (stack_rx_input) */
+  F(s, u32_t, flags)         /* LW_RX_TRUSTED, LW_RX_PARTIAL, and a cut size (LW_RX_GSO_SHIFT) */
 
 /* An interface's IPv4 configuration (netif_set_ip4). */
 #define LW_IP4_CONFIG_FIELDS(F, A, N, s) \

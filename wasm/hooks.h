@@ -26,5 +26,6 @@ struct netif *route_ip6(const ip6_addr_t *src, const ip6_addr_t *dest);
 const ip6_addr_t *route_ip6_gw(struct netif *netif, const ip6_addr_t *dest);
 const ip4_addr_t *route_ip4_nexthop(struct netif *netif, const ip4_addr_t *dest);
 void route_set_forwarding(int on);
+int route_forwarding(void);
 
 #endif /* LW_HOOKS_H */

@@ -160,6 +160,8 @@ struct lw_config {
 extern struct lw_config lw_cfg;
 u8_t *lw_outbox_reserve(u32_t ifindex, u32_t len);
 extern u32_t lw_input_drops;   /* frames dropped at input (stack_rx.c) */
+int stack_rx_feed(struct netif *netif, struct pbuf *p, int check);
+int rx_gso_feed(struct netif *netif, struct pbuf *p, u16_t mss);
 
 /* sock_opt.c */
 void sock_opt_init(struct lw_sock *s);

@@ -7,6 +7,14 @@
 
 /* Records in stack_rx_recs(): frames JS hands in per stack_rx_alloc/_input call. */
 #define LW_RX_BATCH       256
+/* lw_rx.flags: how a frame's checksums and size may be trusted (stack_rx.c, rx_gso.c).
+ * TRUSTED: straight from another stack's outbox, checksums right. PARTIAL: from the
+ * kernel through a TAP with offload, checksums valid but possibly partial (only the
+ * pseudo-header's sum). The bits from LW_RX_GSO_SHIFT up: the segment size a TCP
+ * segment larger than the MTU was meant to be cut to (0: none). */
+#define LW_RX_TRUSTED     1
+#define LW_RX_PARTIAL     2
+#define LW_RX_GSO_SHIFT   16
 
 /* Address families and socket types (socket(2)). */
 #define LW_AF_INET        2

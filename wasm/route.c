@@ -38,6 +38,12 @@ route_set_forwarding(int on)
   forwarding = on ? 1 : 0;
 }
 
+int
+route_forwarding(void)
+{
+  return forwarding;
+}
+
 static u32_t
 mask4(u8_t prefix)
 {

@@ -11,6 +11,7 @@
 #include "lwip/stats.h"
 #include "lw.h"
 #include "tcp_guard.h"
+#include "hooks.h"
 
 /* A frame that may be a SYN ending a TIME_WAIT is kept this far, since lwIP turns the
  * TCP header to host order in place and the frame must be fed a second time. */
@@ -40,11 +41,13 @@ rx_netif(u32_t ifindex)
 }
 
 /* A frame's length fits the interface: a 14-byte header, an optional 802.1Q tag, and
- * at most one MTU. */
+ * at most one MTU; or, for a segment the kernel left for us to cut (a TAP with
+ * offload), at most one IP packet. */
 static int
-rx_fits(const struct netif *netif, u32_t len)
+rx_fits(const struct netif *netif, u32_t len, u32_t flags)
 {
-  return len >= 14 && len <= (u32_t)netif->mtu + 18u;
+  u32_t most = (flags >> LW_RX_GSO_SHIFT) != 0 ? 0xffffu : (u32_t)netif->mtu + 18u;
+  return len >= 14 && len <= most;
 }
 
 static u32_t
@@ -106,7 +109,7 @@ stack_rx_alloc(int n)
     struct pbuf *p = NULL;
     r->slot = 0;
     r->payload = 0;
-    if (netif == NULL || !rx_fits(netif, r->len)) {
+    if (netif == NULL || !rx_fits(netif, r->len, r->flags)) {
       lw_input_drops++;
       LINK_STATS_INC(link.drop);
       continue;
@@ -156,13 +159,31 @@ rx_feed(struct netif *netif, struct pbuf *p)
   return 1;
 }
 
+/* rx_feed with the interface's checksum checks on, or off for a frame whose checksums
+ * are known good (or, from the kernel, known valid though partial). */
+int
+stack_rx_feed(struct netif *netif, struct pbuf *p, int check)
+{
+  u16_t flags = netif->chksum_flags;
+  int taken;
+  if (check) {
+    return rx_feed(netif, p);
+  }
+  NETIF_SET_CHECKSUM_CTRL(netif, flags & ~RX_CHECKS);
+  taken = rx_feed(netif, p);
+  NETIF_SET_CHECKSUM_CTRL(netif, flags);
+  return taken;
+}
+
 /* Feeds the pbufs the first n records name (slot and ifindex; the frame's bytes
  * written into payload) to their interfaces, in order. A slot that names nothing is
  * skipped; a frame whose interface went away meanwhile is dropped and counted.
  * A trusted frame came from another stack's outbox untouched (an in-memory pair with
  * offload): its checksums are not checked again, as Linux trusts frames from
  * loopback and veth (checksum offload); they are still computed when sent, so a
- * capture shows them right. Returns the number lwIP took. */
+ * capture shows them right. A partial one came from the kernel through a TAP with
+ * offload: a host takes it as it is, a router cuts and completes it first (rx_gso.c).
+ * Returns the number lwIP took. */
 LW_EXPORT int
 stack_rx_input(int n)
 {
@@ -177,19 +198,16 @@ stack_rx_input(int n)
       continue;
     }
     netif = rx_netif(recs[i].ifindex);
-    if (netif == NULL || !rx_fits(netif, p->tot_len)) {
+    if (netif == NULL || !rx_fits(netif, p->tot_len, recs[i].flags)) {
       pbuf_free(p);
       lw_input_drops++;
       LINK_STATS_INC(link.drop);
       continue;
     }
-    if (recs[i].trusted) {
-      u16_t flags = netif->chksum_flags;
-      NETIF_SET_CHECKSUM_CTRL(netif, flags & ~RX_CHECKS);
-      taken += rx_feed(netif, p);
-      NETIF_SET_CHECKSUM_CTRL(netif, flags);
+    if ((recs[i].flags & LW_RX_PARTIAL) && route_forwarding()) {
+      taken += rx_gso_feed(netif, p, (u16_t)(recs[i].flags >> LW_RX_GSO_SHIFT));
     } else {
-      taken += rx_feed(netif, p);
+      taken += stack_rx_feed(netif, p, (recs[i].flags & (LW_RX_TRUSTED | LW_RX_PARTIAL)) == 0);
     }
   }
   return taken;

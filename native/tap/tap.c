@@ -7,6 +7,12 @@
  * N-API boundary in batches: one JS call delivers up to TAP_BATCH_FRAMES received
  * frames in one ArrayBuffer, and one JS call writes a whole queue of outgoing frames.
  *
+ * With offload (IFF_VNET_HDR and TUNSETOFFLOAD), each frame carries a virtio-net header
+ * and the kernel may hand over TCP segments of up to 64 KiB (GSO) with checksums left
+ * partial, as it would to a NIC with TSO: one read then moves up to 64 KiB, not one
+ * MTU. The header's checksum flags and segment size go to JS beside each length; the
+ * stack takes such frames as Linux's GRO would. Frames written carry an empty header.
+ *
  * Like the wasm glue, functions report failure as a negative errno and never throw;
  * the TypeScript side turns the errno into an error that says what to do.
  */
@@ -20,7 +26,9 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 
 #include <node_api.h>
 #include <uv.h>
@@ -35,8 +43,14 @@
 enum tap_counter {
   TAP_RX_FRAMES, TAP_RX_BYTES, TAP_RX_BATCHES,
   TAP_TX_FRAMES, TAP_TX_BYTES, TAP_TX_BATCHES, TAP_TX_DROPPED, TAP_TX_ERRNO,
+  TAP_RX_LARGE,   /* frames the kernel handed over as one segment of several (GSO) */
+  TAP_OFFLOAD,    /* 1 while the device has offload on */
   TAP_COUNTERS
 };
+
+/* The offloads asked of the kernel: partial checksums, and TCP segmentation over IPv4
+ * (with ECN) and IPv6. */
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 typedef struct tap_dev {
   int fd;                  /* -1 once closed */
@@ -52,8 +66,9 @@ typedef struct tap_dev {
   napi_ref on_writable;    /* () */
   napi_ref on_error;       /* (negative errno) */
   napi_async_context actx;
+  int vnet;                /* frames carry a struct virtio_net_hdr */
   uint8_t *scratch;
-  uint32_t lengths[TAP_BATCH_FRAMES];
+  uint32_t lengths[TAP_BATCH_FRAMES * 2];  /* per frame: length, then offload info */
   double counters[TAP_COUNTERS];
 } tap_dev;
 
@@ -180,8 +195,8 @@ static void tap_deliver(tap_dev *d, size_t used, uint32_t n)
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_create_arraybuffer(env, used, &p, &argv[0]) == napi_ok) {
     memcpy(p, d->scratch, used);
-    if (napi_create_arraybuffer(env, (size_t)n * 4, &p, &argv[1]) == napi_ok) {
-      memcpy(p, d->lengths, (size_t)n * 4);
+    if (napi_create_arraybuffer(env, (size_t)n * 8, &p, &argv[1]) == napi_ok) {
+      memcpy(p, d->lengths, (size_t)n * 8);
       d->counters[TAP_RX_BATCHES]++;
       tap_call(d, d->on_frames, 2, argv);
     }
@@ -204,15 +219,32 @@ static void tap_read_batch(tap_dev *d)
   size_t used = 0;
   uint32_t n = 0;
   int err = 0;
+  struct virtio_net_hdr vh;
+  struct iovec iov[2] = { { &vh, sizeof vh }, { NULL, TAP_FRAME_MAX } };
+  int skip = d->vnet ? 0 : 1;
   while (n < TAP_BATCH_FRAMES && TAP_SCRATCH - used >= TAP_FRAME_MAX) {
-    ssize_t r = read(d->fd, d->scratch + used, TAP_FRAME_MAX);
+    iov[1].iov_base = d->scratch + used;
+    ssize_t r = readv(d->fd, iov + skip, 2 - skip);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) err = -errno;
       break;
     }
     if (r == 0) break;
-    d->lengths[n++] = (uint32_t)r;
+    uint32_t info = 0;
+    if (d->vnet) {
+      if ((size_t)r <= sizeof vh) continue; /* a header and no frame: nothing to deliver */
+      r -= (ssize_t)sizeof vh;
+      /* bits 0-1: NEEDS_CSUM, DATA_VALID; bits 16-31: the segment size of a GSO frame */
+      info = vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
+      if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+        info |= (uint32_t)vh.gso_size << 16;
+        d->counters[TAP_RX_LARGE]++;
+      }
+    }
+    d->lengths[2 * n] = (uint32_t)r;
+    d->lengths[2 * n + 1] = info;
+    n++;
     used += (size_t)r;
   }
   d->counters[TAP_RX_FRAMES] += n;
@@ -256,24 +288,33 @@ static void tap_on_poll(uv_poll_t *h, int status, int events)
 
 /* ---- exported functions ------------------------------------------------------------ */
 
-/* open(name: string, attachOnly: boolean) -> External | -errno. name '' lets the kernel pick. */
+/* open(name: string, attachOnly: boolean, vnet: boolean) -> External | -errno. name ''
+ * lets the kernel pick. vnet: frames carry a virtio-net header, so offload(dev, true)
+ * can later turn the kernel's offloads on; they start off. */
 static napi_value tap_open(napi_env env, napi_callback_info info)
 {
-  napi_value argv[2], out;
+  napi_value argv[3], out;
   char name[IFNAMSIZ];
-  bool attach_only = false;
+  bool attach_only = false, vnet = false;
   struct ifreq ifr;
-  tap_get_args(env, info, 2, argv);
+  tap_get_args(env, info, 3, argv);
   if (tap_get_name_opt(env, argv[0], name, 1) < 0) return tap_int(env, -EINVAL);
   napi_get_value_bool(env, argv[1], &attach_only);
+  napi_get_value_bool(env, argv[2], &vnet);
   if (attach_only && (name[0] == '\0' || if_nametoindex(name) == 0)) return tap_int(env, -ENODEV);
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return tap_int(env, -errno);
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, IFNAMSIZ);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return tap_int(env, -e);
+  }
+  int hdr_size = (int)sizeof(struct virtio_net_hdr);
+  if (vnet && (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0 || ioctl(fd, TUNSETOFFLOAD, 0UL) < 0)) {
     int e = errno;
     close(fd);
     return tap_int(env, -e);
@@ -290,6 +331,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info)
   d->fd = fd;
   d->env = env;
   d->scratch = scratch;
+  d->vnet = vnet;
   memcpy(d->name, ifr.ifr_name, IFNAMSIZ);
   d->name[IFNAMSIZ - 1] = '\0';
   if (napi_create_external(env, d, tap_finalize, NULL, &out) != napi_ok) {
@@ -375,8 +417,11 @@ static napi_value tap_write(napi_env env, napi_callback_info info)
       return tap_int(env, -EINVAL);
     }
     ssize_t r;
+    struct virtio_net_hdr vh = { 0 };  /* checksums complete, one packet */
+    struct iovec iov[2] = { { &vh, sizeof vh }, { data, length } };
+    int skip = d->vnet ? 0 : 1;
     do {
-      r = write(d->fd, data, length);
+      r = writev(d->fd, iov + skip, 2 - skip);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -406,6 +451,23 @@ static napi_value tap_close(napi_env env, napi_callback_info info)
   tap_dev *d = tap_from(env, argv[0]);
   if (d == NULL) return tap_int(env, -EINVAL);
   tap_shutdown(d, 0);
+  return tap_int(env, 0);
+}
+
+/* offload(dev, on) -> 0 | -errno: asks the kernel for TAP_OFFLOADS (or none). Needs a
+ * device opened with vnet. */
+static napi_value tap_offload(napi_env env, napi_callback_info info)
+{
+  napi_value argv[2];
+  bool on = false;
+  tap_get_args(env, info, 2, argv);
+  tap_dev *d = tap_from(env, argv[0]);
+  if (d == NULL) return tap_int(env, -EINVAL);
+  if (d->fd < 0) return tap_int(env, -EBADF);
+  if (!d->vnet) return tap_int(env, -EOPNOTSUPP);
+  napi_get_value_bool(env, argv[1], &on);
+  if (ioctl(d->fd, TUNSETOFFLOAD, on ? (unsigned long)TAP_OFFLOADS : 0UL) < 0) return tap_int(env, -errno);
+  d->counters[TAP_OFFLOAD] = on;
   return tap_int(env, 0);
 }
 
@@ -516,7 +578,7 @@ static napi_value tap_init(napi_env env, napi_value exports)
 {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "open", tap_open }, { "name", tap_name }, { "start", tap_start }, { "write", tap_write },
-    { "close", tap_close }, { "ref", tap_ref }, { "stats", tap_stats }, { "mtu", tap_get_mtu },
+    { "close", tap_close }, { "offload", tap_offload }, { "ref", tap_ref }, { "stats", tap_stats }, { "mtu", tap_get_mtu },
     { "setMtu", tap_set_mtu }, { "setUp", tap_set_up }, { "index", tap_index },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

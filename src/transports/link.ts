@@ -1,10 +1,25 @@
 // The one interface every link implements: it carries whole ethernet frames between
 // a stack and something else (another stack, a relay, a TAP device).
 
+/**
+ * @internal Per-frame hints for LinkReceiver.onFrames, in lw_rx's flags layout
+ * (wasm/lw_const.h; src/interface.ts checks they agree): the checksums are vouched for
+ * but may be partial, and from bit 16 up the size a segment over the MTU was meant to
+ * be cut to (a TAP with offload).
+ */
+export const RX_HINT_PARTIAL = 2;
+export const RX_HINT_GSO_SHIFT = 16;
+
 /** What a link calls on the stack it is attached to. */
 export interface LinkReceiver {
-  /** A batch of incoming frames. The receiver owns them; the link must not reuse them. */
-  onFrames(frames: readonly Uint8Array[]): void;
+  /**
+   * A batch of incoming frames. The receiver owns them; the link must not reuse them.
+   * @internal flags: per frame, what the link vouches for (a TAP with offload: checksums
+   * the kernel left partial, segments larger than the MTU), as lw_rx flags.
+   */
+  onFrames(frames: readonly Uint8Array[], flags?: readonly number[]): void;
+  /** @internal True when onFrames takes hints (a stack): a link may then offload. */
+  readonly offload?: boolean;
   /** The link has room again after send() returned false. */
   onDrain(): void;
   /** The link is gone for good; error says why, if it failed. */

@@ -4,12 +4,14 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Link, LinkReceiver } from './link.js';
+import { RX_HINT_PARTIAL, type Link, type LinkReceiver } from './link.js';
 
 /** The addon's functions (native/tap/tap.c); each returns a negative errno on failure. */
 interface TapAddon {
-  open(name: string, attachOnly: boolean): object | number;
+  open(name: string, attachOnly: boolean, vnet: boolean): object | number;
+  offload(dev: object, on: boolean): number;
   name(dev: object): string;
+  /** onFrames gets the frames' bytes, and per frame its length and the kernel's offload info. */
   start(dev: object, onFrames: (data: ArrayBuffer, lengths: ArrayBuffer) => void,
     onWritable: () => void, onError: (negErrno: number) => void): number;
   write(dev: object, frames: readonly Uint8Array[], from: number): number;
@@ -40,6 +42,16 @@ export interface TapOptions {
   mtu?: number;
   /** Sets the device up (needs CAP_NET_ADMIN). Default false: leave it as it is. */
   up?: boolean;
+  /**
+   * Offload, as a virtio NIC has it (default true): once a stack attaches, the kernel
+   * hands it TCP segments of up to 64 KiB (GSO) instead of one per MTU, with checksums
+   * it vouches for left unchecked, so one read moves up to 64 KiB. The stack takes them
+   * as Linux's GRO would; a stack that forwards cuts them back to MTU-sized packets and
+   * completes their checksums before anything else sees them. Anything else attached
+   * (the relay's tap mode bridges frames) gets plain MTU-sized frames. False: one frame
+   * per MTU, every checksum checked. Frames the stack sends are MTU-sized either way.
+   */
+  offload?: boolean;
   /** Bytes waiting for the device above which send() returns false (default 1 MiB). */
   highWaterMark?: number;
   /** Path of the addon (tap.node). Default: the package's prebuild for this platform (native/tap/prebuilds). */
@@ -59,6 +71,8 @@ export interface TapCounters {
   /** Calls into the addon that wrote frames, and batches it delivered: frames per call = frames / calls. */
   writeCalls: number;
   readBatches: number;
+  /** Frames the kernel handed over as one segment of several (offload on). */
+  largeReceived: number;
 }
 
 /** A TAP link could not be opened or configured; code is a Linux errno name. */
@@ -193,7 +207,7 @@ const NAME_RE = /^[^\s/:]{1,15}$/;
  */
 export function openTap(options: TapOptions = {}): TapLink {
   if (typeof options !== 'object' || options === null) throw new TypeError('lwip-wasm: openTap options must be an object');
-  const { name = '', attach = false, mtu, up = false } = options;
+  const { name = '', attach = false, mtu, up = false, offload = true } = options;
   if (typeof name !== 'string' || name === '.' || name === '..' ||
       (name !== '' && (!NAME_RE.test(name) || Buffer.byteLength(name) > 15))) {
     throw new TypeError(`lwip-wasm: TAP device name must be 1 to 15 bytes without spaces, '/' or ':', got ${JSON.stringify(name)}`);
@@ -205,9 +219,14 @@ export function openTap(options: TapOptions = {}): TapLink {
   const hwm = options.highWaterMark ?? 1024 * 1024;
   if (typeof hwm !== 'number' || !(hwm > 0)) throw new RangeError('lwip-wasm: highWaterMark must be a positive number of bytes');
   if (options.addon !== undefined && typeof options.addon !== 'string') throw new TypeError('lwip-wasm: addon must be a path');
+  if (typeof offload !== 'boolean') throw new TypeError(`lwip-wasm: TAP offload must be a boolean, got ${String(offload)}`);
 
   const addon = loadAddon(options.addon);
-  const dev = addon.open(name, attach);
+  const dev = addon.open(name, attach, offload);
+  if (dev === -22 && offload) {
+    // EINVAL: a kernel without virtio-net headers on TAP devices; carry on without.
+    return openTap({ ...options, offload: false });
+  }
   if (typeof dev === 'number') throw openError(dev, name, attach, name !== '' && addon.index(name) > 0);
   const ifname = addon.name(dev);
   try {
@@ -221,7 +240,7 @@ export function openTap(options: TapOptions = {}): TapLink {
     }
     const devMtu = addon.mtu(ifname);
     if (devMtu < 0) throw new TapError(errnoName(devMtu), 'SIOCGIFMTU', `lwip-wasm: reading the MTU of ${ifname} failed with ${errnoName(devMtu)}`, -devMtu);
-    return new TapLink(addon, dev, ifname, addon.index(ifname), devMtu, hwm);
+    return new TapLink(addon, dev, ifname, addon.index(ifname), devMtu, hwm, offload);
   } catch (err) {
     addon.close(dev);
     throw err;
@@ -239,6 +258,7 @@ export class TapLink implements Link {
   readonly #addon: TapAddon;
   readonly #dev: object;
   readonly #highWaterMark: number;
+  readonly #vnet: boolean;
   #receiver: LinkReceiver | undefined;
   #queue: Uint8Array[] = [];
   #head = 0;
@@ -251,11 +271,14 @@ export class TapLink implements Link {
   #unattached = 0;
   /** Frames read before attach(), handed over once a stack attaches (up to EARLY_LIMIT bytes). */
   #early: Uint8Array[] = [];
+  #earlyFlags: number[] = [];
   #earlyBytes = 0;
 
   /** @internal use openTap */
-  constructor(addon: TapAddon, dev: object, name: string, ifindex: number, mtu: number, highWaterMark: number) {
+  constructor(addon: TapAddon, dev: object, name: string, ifindex: number, mtu: number, highWaterMark: number,
+    vnet: boolean) {
     this.#addon = addon;
+    this.#vnet = vnet;
     this.#dev = dev;
     this.name = name;
     this.ifindex = ifindex;
@@ -277,22 +300,33 @@ export class TapLink implements Link {
       framesReceived: s[0]!, bytesReceived: s[1]!, readBatches: s[2]!,
       framesSent: s[3]!, bytesSent: s[4]!, writeCalls: s[5]!,
       dropped: s[6]! + this.#sentAfterClose, receivedUnattached: this.#unattached,
+      largeReceived: s[8]!,
     };
   }
 
-  #lastStats: Float64Array = new Float64Array(8);
+  /** Whether offload is on: asked for, a stack attached, and the kernel agreed. */
+  get offload(): boolean {
+    return (this.#closed ? this.#lastStats : this.#addon.stats(this.#dev))[9] === 1;
+  }
+
+  #lastStats: Float64Array = new Float64Array(10);
 
   attach(receiver: LinkReceiver): void {
     if (this.#receiver) throw new Error('lwip-wasm: this TAP link is already attached to a stack');
     if (!receiver || typeof receiver.onFrames !== 'function') throw new TypeError('lwip-wasm: attach needs a LinkReceiver');
     this.#receiver = receiver;
+    // Offload only for a receiver that takes its hints (a stack), and only if the kernel
+    // agrees; otherwise frames stay MTU-sized with complete checksums.
+    if (this.#vnet && receiver.offload === true) this.#addon.offload(this.#dev, true);
     if (this.#early.length > 0) {
       // After addInterface returns, as any later batch would arrive.
       queueMicrotask(() => {
         const early = this.#early;
+        const flags = this.#earlyFlags;
         this.#early = [];
+        this.#earlyFlags = [];
         this.#earlyBytes = 0;
-        if (!this.#closed && early.length > 0) receiver.onFrames(early);
+        if (!this.#closed && early.length > 0) receiver.onFrames(early, flags);
       });
     }
   }
@@ -370,24 +404,33 @@ export class TapLink implements Link {
   }
 
   #onFrames(data: ArrayBuffer, lengths: ArrayBuffer): void {
-    const lens = new Uint32Array(lengths);
-    const frames = new Array<Uint8Array>(lens.length);
+    const meta = new Uint32Array(lengths);
+    const n = meta.length >>> 1;
+    const frames = new Array<Uint8Array>(n);
+    const flags = new Array<number>(n);
     let off = 0;
-    for (let i = 0; i < lens.length; i++) {
-      frames[i] = new Uint8Array(data, off, lens[i]!); // views of a buffer made for this batch
-      off += lens[i]!;
+    for (let i = 0; i < n; i++) {
+      const len = meta[2 * i]!;
+      const info = meta[2 * i + 1]!;
+      frames[i] = new Uint8Array(data, off, len); // views of a buffer made for this batch
+      off += len;
+      // virtio's NEEDS_CSUM or DATA_VALID: the kernel vouches for the checksums (which
+      // may be partial); bits 16-31: the size a larger segment was meant to be cut to.
+      flags[i] = ((info & 3) !== 0 ? RX_HINT_PARTIAL : 0) | (info & 0xffff0000);
     }
     const receiver = this.#receiver;
     if (receiver) {
-      receiver.onFrames(frames);
+      receiver.onFrames(frames, flags);
       return;
     }
-    for (const f of frames) {
+    for (let i = 0; i < n; i++) {
+      const f = frames[i]!;
       if (this.#earlyBytes + f.byteLength > EARLY_LIMIT) {
         this.#unattached++;
         continue;
       }
       this.#early.push(f);
+      this.#earlyFlags.push(flags[i]!);
       this.#earlyBytes += f.byteLength;
     }
   }
