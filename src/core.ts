@@ -9,8 +9,8 @@ import type { Clock, ClockTimer } from './clock.js';
 
 /** Something with a transmit path for frames the stack sends on one interface. */
 export interface FrameSink {
-  /** Takes a frame the sink may keep. */
-  transmit(frame: Uint8Array): void;
+  /** Takes a frame the sink may keep; segMax > 0: a TCP segment for the link to cut. */
+  transmit(frame: Uint8Array, segMax?: number): void;
   /** Whether transmitViews may be used: the link copies what it keeps. */
   readonly takesViews: boolean;
   /** Takes frames that are valid only during this call (views of wasm memory). */
@@ -284,8 +284,9 @@ export class Core implements CallGuard {
     for (let off = 0; off + LW_FRAME.size <= len; ) {
       const ifindex = u32At(out, off + LW_FRAME.ifindex);
       const flen = u32At(out, off + LW_FRAME.len);
+      const segMax = u32At(out, off + LW_FRAME.segMax);
       const at = off + LW_FRAME.size;
-      this.sinks.get(ifindex)?.transmit(out.subarray(at, at + flen));
+      this.sinks.get(ifindex)?.transmit(out.subarray(at, at + flen), segMax);
       off += frameRecord(flen);
     }
   }

@@ -92,6 +92,8 @@ export class NetInterface implements FrameSink {
   readonly #core: Core;
   readonly #txLimit: number;
   #held: Uint8Array[] = [];
+  /** Per held frame, its segMax (a TCP segment for the link to cut), when any is held. */
+  #heldSeg: number[] = [];
   #heldBytes = 0;
   #blocked = false;
   #removed = false;
@@ -188,6 +190,8 @@ export class NetInterface implements FrameSink {
         }
       },
     });
+    // A link that cuts TCP segments itself (a TAP with offload) gets several MSS in one.
+    if (link.segmentOffload === true) core.check(abi.netif_set_tso(this.index, 1), 'addInterface', 'segmentation offload');
     if (this.#dhcp) {
       try {
         abi.netif_set_autoconf(this.index, 1); // "configure from the network": SLAAC for IPv6 too
@@ -235,8 +239,12 @@ export class NetInterface implements FrameSink {
     return out;
   }
 
-  /** @internal the stack hands every frame for this interface here. */
-  transmit(frame: Uint8Array): void {
+  /**
+   * @internal the stack hands every frame for this interface here; segMax > 0: a TCP
+   * segment for a link with segmentation offload to cut into IP packets of at most
+   * segMax bytes.
+   */
+  transmit(frame: Uint8Array, segMax = 0): void {
     if (this.#removed) return;
     if (this.#blocked) {
       if (this.#heldBytes + frame.byteLength > this.#txLimit) {
@@ -244,10 +252,11 @@ export class NetInterface implements FrameSink {
         return;
       }
       this.#held.push(frame);
+      this.#heldSeg.push(segMax);
       this.#heldBytes += frame.byteLength;
       return;
     }
-    this.#send(frame);
+    this.#send(frame, segMax);
   }
 
   /** @internal whether the stack may hand this interface views (transmitViews). */
@@ -267,10 +276,10 @@ export class NetInterface implements FrameSink {
     if (!this.link.sendViews!(frames)) this.#blocked = true;
   }
 
-  #send(frame: Uint8Array): void {
+  #send(frame: Uint8Array, segMax: number): void {
     this.counters.txFrames++;
     this.counters.txBytes += frame.byteLength;
-    if (!this.link.send(frame)) this.#blocked = true;
+    if (!(segMax > 0 ? this.link.send(frame, segMax) : this.link.send(frame))) this.#blocked = true;
   }
 
   #drain(): void {
@@ -282,9 +291,10 @@ export class NetInterface implements FrameSink {
     let i = 0;
     while (i < held.length && !this.#blocked) {
       if (!this.#sendView) {
+        const seg = this.#heldSeg[i]!;
         const f = held[i++]!;
         this.#heldBytes -= f.byteLength;
-        this.#send(f);
+        this.#send(f, seg);
         continue;
       }
       let bytes = 0;
@@ -297,6 +307,7 @@ export class NetInterface implements FrameSink {
       if (!this.link.sendViews!(run)) this.#blocked = true;
     }
     this.#held = i === held.length ? [] : held.slice(i);
+    this.#heldSeg = i === held.length ? [] : this.#heldSeg.slice(i);
   }
 
   /**
@@ -322,6 +333,7 @@ export class NetInterface implements FrameSink {
       this.#core.abi.netif_remove_index(this.index);
     }
     this.#held = [];
+    this.#heldSeg = [];
     this.#onRemove(this);
   }
 }

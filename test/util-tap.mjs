@@ -130,12 +130,13 @@ export function namespaceExists(ns) {
  * Builds the test network and runs fn(net), then tears it all down:
  *   Node: a stack whose interface is the TAP link, 10.77.0.2/24 and fd77::2/64
  *   netns: the TAP device, 10.77.0.1/24 and fd77::1/64, MTU mtu, up
- *   opts: { mtu, stackOptions, interfaceOptions, tapOptions (openTap options) }
+ *   opts: { mtu, stackOptions, interfaceOptions, tapOptions (openTap options),
+ *           wrap (link → the link addInterface gets, e.g. a capture) }
  * net: { ns, dev, link, stack, iface, kernel4, stack4, kernel6, stack6, mtu,
  *        run(cmd, args, opts) → Promise<{ code, stdout, stderr }>, spawn(cmd, args) → child }
  */
 export async function withTapNet(opts, fn) {
-  const { mtu = 1500, stackOptions = {}, interfaceOptions = {}, tapOptions = {} } = opts;
+  const { mtu = 1500, stackOptions = {}, interfaceOptions = {}, tapOptions = {}, wrap = (l) => l } = opts;
   const { ns, dev } = uniqueNames();
   const children = new Set();
   let link;
@@ -150,7 +151,7 @@ export async function withTapNet(opts, fn) {
     ip('-n', ns, '-6', 'addr', 'add', 'fd77::1/64', 'dev', dev, 'nodad');
     ip('-n', ns, 'link', 'set', dev, 'up');
     stack = await createStack({ seed: 77, ...stackOptions });
-    const iface = stack.addInterface(link, { ip: '10.77.0.2/24', ipv6: 'fd77::2/64', ...interfaceOptions });
+    const iface = stack.addInterface(wrap(link), { ip: '10.77.0.2/24', ipv6: 'fd77::2/64', ...interfaceOptions });
     const net = {
       ns, dev, link, stack, iface, mtu,
       kernel4: '10.77.0.1', stack4: '10.77.0.2', kernel6: 'fd77::1', stack6: 'fd77::2',

@@ -43,7 +43,8 @@
  * header starts at the next multiple of 4. */
 #define LW_FRAME_FIELDS(F, A, N, s) \
   F(s, u32_t, ifindex) \
-  F(s, u32_t, len)
+  F(s, u32_t, len) \
+  F(s, u32_t, seg_max)       /* a TCP segment for a link to cut (TSO): its largest IP packet; 0: none */
 
 /* A frame coming in (stack_rx.c): JS sets ifindex and len, stack_rx_alloc gives the
  * pbuf's slot and where its bytes go, JS copies the frame there, stack_rx_input feeds
@@ -288,6 +289,7 @@ LW_ENUMS(LW_ABI_ENUM)
   X(READ, int, netif_get_ip6, (int ifindex, int slot, u8_t *out)) \
   X(CALL, int, netif_set_default_index, (int ifindex)) \
   X(CALL, int, netif_set_link, (int ifindex, int up)) \
+  X(CALL, int, netif_set_tso, (int ifindex, int on)) \
   X(CALL, int, netif_set_autoconf, (int ifindex, int on)) \
   X(CALL, int, netif_remove_index, (int ifindex)) \
   X(CALL, int, netif_add_neighbor4, (const u8_t *ip, const u8_t *mac)) \

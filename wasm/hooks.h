@@ -28,4 +28,13 @@ const ip4_addr_t *route_ip4_nexthop(struct netif *netif, const ip4_addr_t *dest)
 void route_set_forwarding(int on);
 int route_forwarding(void);
 
+/* tcp_tso.c: segments of several MSS for an interface that cuts them itself (patch 0031). */
+struct tcp_pcb;
+struct tcp_seg;
+u16_t tcp_tso_seg_size(const struct tcp_pcb *pcb);
+void tcp_tso_fit(struct tcp_pcb *pcb, u32_t wnd);
+void tcp_tso_seg_out(const struct tcp_pcb *pcb, const struct tcp_seg *seg);
+int tcp_tso_no_frag(const struct netif *netif);
+int tcp_tso_cut(struct tcp_pcb *pcb, struct tcp_seg *seg, u32_t room);
+
 #endif /* LW_HOOKS_H */

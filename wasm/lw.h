@@ -158,10 +158,15 @@ struct lw_config {
   u32_t udp_rcvbuf;           /* bytes queued per UDP socket before drops */
 };
 extern struct lw_config lw_cfg;
-u8_t *lw_outbox_reserve(u32_t ifindex, u32_t len);
+u8_t *lw_outbox_reserve(u32_t ifindex, u32_t len, u32_t seg_max);
 extern u32_t lw_input_drops;   /* frames dropped at input (stack_rx.c) */
 int stack_rx_feed(struct netif *netif, struct pbuf *p, int check);
 int rx_gso_feed(struct netif *netif, struct pbuf *p, u16_t mss);
+
+/* tcp_tso.c: an interface with segmentation offload (netif->flags); while a segment of
+ * several MSS is being sent, the largest IP packet to cut it into */
+#define LW_NETIF_FLAG_TSO 0x80U
+extern u32_t lw_tx_seg_max;
 
 /* sock_opt.c */
 void sock_opt_init(struct lw_sock *s);

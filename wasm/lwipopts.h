@@ -211,6 +211,11 @@ extern unsigned int lw_tcp_msl;
 #define LWIP_HOOK_IP4_ROUTE(dest)          route_ip4(dest)
 #define LWIP_HOOK_ETHARP_GET_GW(netif, dest) route_ip4_gw((netif), (dest))
 #define LWIP_HOOK_IP6_ROUTE(src, dest)     route_ip6((src), (dest))
+/* Segmentation offload on a TAP with offload (patch 0031, wasm/tcp_tso.c). */
+#define LWIP_HOOK_TCP_SEG_SIZE(pcb)        tcp_tso_seg_size(pcb)
+#define LWIP_HOOK_TCP_FIT_SEG(pcb, wnd)    tcp_tso_fit((pcb), (wnd))
+#define LWIP_HOOK_TCP_SEG_OUT(pcb, seg)    tcp_tso_seg_out((pcb), (seg))
+#define LWIP_HOOK_IP_SEG_OFFLOAD(netif)    tcp_tso_no_frag(netif)
 #define LWIP_HOOK_ND6_GET_GW(netif, dest)  route_ip6_gw((netif), (dest))
 /* RFC 6528 initial sequence numbers instead of lwIP's predictable counter (tcp_guard.c). */
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \

@@ -22,7 +22,8 @@ static err_t
 netif_eth_linkoutput(struct netif *netif, struct pbuf *p)
 {
   u32_t len = p->tot_len;
-  u8_t *frame = lw_outbox_reserve(netif_get_index(netif), len);
+  u8_t *frame = lw_outbox_reserve(netif_get_index(netif), len,
+                                  (netif->flags & LW_NETIF_FLAG_TSO) ? lw_tx_seg_max : 0);
   if (frame == NULL) {
     LINK_STATS_INC(link.memerr);
     return ERR_MEM;

@@ -56,7 +56,7 @@ buf_reserve(struct lw_buf *b, u32_t need)
 /* Room for one outgoing frame of len bytes on interface ifindex: returns where its
  * bytes go (the header is written here). */
 u8_t *
-lw_outbox_reserve(u32_t ifindex, u32_t len)
+lw_outbox_reserve(u32_t ifindex, u32_t len, u32_t seg_max)
 {
   struct lw_frame hdr;
   u32_t rec = (u32_t)sizeof(hdr) + ((len + 3u) & ~3u);
@@ -68,6 +68,7 @@ lw_outbox_reserve(u32_t ifindex, u32_t len)
   outbox.len += rec;
   hdr.ifindex = ifindex;
   hdr.len = len;
+  hdr.seg_max = seg_max;
   memcpy(at, &hdr, sizeof(hdr));
   return at + sizeof(hdr);
 }

@@ -24,6 +24,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/sys.h"
 #include "tcp_loss.h"
+#include "hooks.h"
 
 u8_t tcp_loss_in_nsacks;
 u32_t tcp_loss_in_sacks[TCP_LOSS_MAX_SACK][2];
@@ -671,7 +672,11 @@ tcp_loss_xmit_lost(struct tcp_pcb *pcb, struct netif *netif)
       continue;
     }
     if (tcp_loss_in_flight(pcb) + len > pcb->cwnd) {
-      break;
+      /* a segment of several MSS (TSO) goes in the pieces that fit */
+      u32_t flight = tcp_loss_in_flight(pcb);
+      if (!tcp_tso_cut(pcb, s, pcb->cwnd > flight ? pcb->cwnd - flight : 0)) {
+        break;
+      }
     }
     if (tcp_output_rexmit_seg(pcb, s, netif) != ERR_OK) {
       break;

@@ -11,7 +11,9 @@
  * and the kernel may hand over TCP segments of up to 64 KiB (GSO) with checksums left
  * partial, as it would to a NIC with TSO: one read then moves up to 64 KiB, not one
  * MTU. The header's checksum flags and segment size go to JS beside each length; the
- * stack takes such frames as Linux's GRO would. Frames written carry an empty header.
+ * stack takes such frames as Linux's GRO would. The other way, a TCP segment of several
+ * MSS from the stack goes out whole with the size to cut it to (TSO) and a partial
+ * checksum; any other frame carries an empty header.
  *
  * Like the wasm glue, functions report failure as a negative errno and never throw;
  * the TypeScript side turns the errno into an error that says what to do.
@@ -389,22 +391,82 @@ static napi_value tap_start(napi_env env, napi_callback_info info)
   return tap_int(env, r);
 }
 
+static uint16_t tap_be16(const uint8_t *b)
+{
+  return (uint16_t)((b[0] << 8) | b[1]);
+}
+
 /*
- * write(dev, frames: Uint8Array[], from: number) -> frames consumed | -errno.
- * Writes frames[from..] one write(2) each. Stops at EAGAIN and asks libuv to say when
+ * The virtio-net header for a frame written: a TCP segment the stack sent for the kernel
+ * to cut into IP packets of at most seg_max bytes gets GSO, and its checksum field the
+ * pseudo-header's sum (NEEDS_CSUM), as a NIC with TSO expects; the kernel completes it
+ * for each packet it cuts (or, delivering the segment whole, trusts it). Anything else
+ * (seg_max 0, or a frame that is not such a segment) gets an empty header: checksums
+ * complete, one packet.
+ */
+static void tap_tx_header(uint8_t *f, size_t len, uint32_t seg_max, struct virtio_net_hdr *vh)
+{
+  size_t l3 = 14, l4;
+  uint32_t sum = 0, tcp_len, doff;
+  uint8_t gso_type;
+  memset(vh, 0, sizeof *vh);
+  if (seg_max == 0 || len < 18) return;
+  uint16_t type = tap_be16(f + 12);
+  if (type == 0x8100) {
+    l3 = 18;
+    type = tap_be16(f + 16);
+  }
+  if (type == 0x0800 && len >= l3 + 20 && f[l3 + 9] == 6) {
+    l4 = l3 + (size_t)(f[l3] & 0x0f) * 4;
+    if (tap_be16(f + l3 + 2) < l4 - l3) return;
+    tcp_len = tap_be16(f + l3 + 2) - (uint32_t)(l4 - l3);
+    for (size_t i = l3 + 12; i < l3 + 20; i += 2) sum += tap_be16(f + i);
+    gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+  } else if (type == 0x86dd && len >= l3 + 40 && f[l3 + 6] == 6) {
+    l4 = l3 + 40;
+    tcp_len = tap_be16(f + l3 + 4);
+    for (size_t i = l3 + 8; i < l3 + 40; i += 2) sum += tap_be16(f + i);
+    gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+  } else {
+    return;
+  }
+  if (len < l4 + 20 || l4 + tcp_len > len) return;
+  doff = (uint32_t)(f[l4 + 12] >> 4) * 4;
+  if (doff < 20 || tcp_len < doff || seg_max <= (l4 - l3) + doff) return;
+  sum += 6 + tcp_len;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  f[l4 + 16] = (uint8_t)(sum >> 8);
+  f[l4 + 17] = (uint8_t)sum;
+  vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  vh->csum_start = (uint16_t)l4;
+  vh->csum_offset = 16;
+  uint32_t gso_size = seg_max - (uint32_t)(l4 - l3) - doff;
+  if (tcp_len - doff > gso_size) {
+    vh->gso_type = gso_type | ((f[l4 + 13] & 0x80) ? VIRTIO_NET_HDR_GSO_ECN : 0); /* CWR */
+    vh->gso_size = (uint16_t)gso_size;
+    vh->hdr_len = (uint16_t)(l4 + doff);
+  }
+}
+
+/*
+ * write(dev, frames: Uint8Array[], from: number, segMax: number[]) -> frames consumed | -errno.
+ * Writes frames[from..] one write(2) each; segMax[i] > 0 marks a TCP segment for the
+ * kernel to cut (tap_tx_header; only on a device opened with vnet). Stops at EAGAIN and asks libuv to say when
  * the fd is writable again (onWritable). A frame the kernel refuses for another reason
  * (EIO while the device is down, EINVAL) is dropped and counted, as a NIC would.
  */
 static napi_value tap_write(napi_env env, napi_callback_info info)
 {
-  napi_value argv[3];
+  napi_value argv[4];
   uint32_t count = 0, from = 0, i;
-  tap_get_args(env, info, 3, argv);
+  bool has_seg = false;
+  tap_get_args(env, info, 4, argv);
   tap_dev *d = tap_from(env, argv[0]);
   if (d == NULL) return tap_int(env, -EINVAL);
   if (d->fd < 0) return tap_int(env, -EBADF);
   if (napi_get_array_length(env, argv[1], &count) != napi_ok) return tap_int(env, -EINVAL);
   napi_get_value_uint32(env, argv[2], &from);
+  napi_is_array(env, argv[3], &has_seg);
   int blocked = 0;
   for (i = from; i < count; i++) {
     napi_value el, ab;
@@ -417,8 +479,14 @@ static napi_value tap_write(napi_env env, napi_callback_info info)
       return tap_int(env, -EINVAL);
     }
     ssize_t r;
-    struct virtio_net_hdr vh = { 0 };  /* checksums complete, one packet */
+    struct virtio_net_hdr vh;
     struct iovec iov[2] = { { &vh, sizeof vh }, { data, length } };
+    uint32_t seg_max = 0;
+    if (d->vnet && has_seg) {
+      napi_value sv;
+      if (napi_get_element(env, argv[3], i, &sv) == napi_ok) napi_get_value_uint32(env, sv, &seg_max);
+    }
+    tap_tx_header(data, length, seg_max, &vh);
     int skip = d->vnet ? 0 : 1;
     do {
       r = writev(d->fd, iov + skip, 2 - skip);

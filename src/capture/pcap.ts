@@ -94,20 +94,26 @@ export class CaptureLink implements Link {
     return this.inner.mtu;
   }
 
+  /** @internal the inner link's, so a capture changes nothing it carries (a TAP's offload). */
+  get segmentOffload(): boolean {
+    return this.inner.segmentOffload === true;
+  }
+
   attach(receiver: LinkReceiver): void {
     this.inner.attach({
-      onFrames: (frames) => {
+      offload: receiver.offload === true,
+      onFrames: (frames, flags) => {
         for (const f of frames) this.writer.write(f);
-        receiver.onFrames(frames);
+        receiver.onFrames(frames, flags);
       },
       onDrain: () => receiver.onDrain(),
       onClose: (err) => receiver.onClose(err),
     });
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, segMax?: number): boolean {
     if (frame instanceof Uint8Array) this.writer.write(frame);
-    return this.inner.send(frame);
+    return segMax !== undefined && segMax > 0 ? this.inner.send(frame, segMax) : this.inner.send(frame);
   }
 
   close(): void {

@@ -46,7 +46,13 @@ export interface Link {
    * Queues one frame. Returns false when the link's queue is above its high-water mark:
    * the frame is still taken, but the sender should wait for onDrain before more.
    */
-  send(frame: Uint8Array): boolean;
+  send(frame: Uint8Array, segMax?: number): boolean;
+  /**
+   * @internal True when the link cuts TCP segments itself (TSO), read after attach: the
+   * stack then sends segments of several MSS, each with segMax, the largest IP packet
+   * to cut it into. send() without segMax is a frame to send as it is.
+   */
+  readonly segmentOffload?: boolean;
   /**
    * @internal send() for frames valid only during the call (views of the stack's
    * memory), all taken: the link copies what it keeps, and calls into no stack but

@@ -14,7 +14,8 @@ interface TapAddon {
   /** onFrames gets the frames' bytes, and per frame its length and the kernel's offload info. */
   start(dev: object, onFrames: (data: ArrayBuffer, lengths: ArrayBuffer) => void,
     onWritable: () => void, onError: (negErrno: number) => void): number;
-  write(dev: object, frames: readonly Uint8Array[], from: number): number;
+  /** segMax: per frame, 0, or the largest IP packet the kernel is to cut a TCP segment into. */
+  write(dev: object, frames: readonly Uint8Array[], from: number, segMax: readonly number[]): number;
   close(dev: object): number;
   ref(dev: object, on: boolean): number;
   stats(dev: object): Float64Array;
@@ -261,6 +262,7 @@ export class TapLink implements Link {
   readonly #vnet: boolean;
   #receiver: LinkReceiver | undefined;
   #queue: Uint8Array[] = [];
+  #queueSeg: number[] = [];
   #head = 0;
   #queued = 0;
   #flushQueued = false;
@@ -304,6 +306,11 @@ export class TapLink implements Link {
     };
   }
 
+  /** @internal Link.segmentOffload: the kernel cuts TCP segments (offload is on). */
+  get segmentOffload(): boolean {
+    return this.offload;
+  }
+
   /** Whether offload is on: asked for, a stack attached, and the kernel agreed. */
   get offload(): boolean {
     return (this.#closed ? this.#lastStats : this.#addon.stats(this.#dev))[9] === 1;
@@ -331,13 +338,14 @@ export class TapLink implements Link {
     }
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, segMax = 0): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
     if (this.#closed) {
       this.#sentAfterClose++;
       return false;
     }
     this.#queue.push(frame);
+    this.#queueSeg.push(segMax);
     this.#queued += frame.byteLength;
     // Everything sent in this turn goes to the kernel in one call, at the end of the turn.
     if (!this.#flushQueued && !this.#waitingWritable) {
@@ -373,7 +381,7 @@ export class TapLink implements Link {
     if (this.#closed) return;
     const q = this.#queue;
     if (this.#head < q.length) {
-      const n = this.#addon.write(this.#dev, q, this.#head);
+      const n = this.#addon.write(this.#dev, q, this.#head, this.#queueSeg);
       if (n < 0) {
         this.#fail(n);
         return;
@@ -385,11 +393,13 @@ export class TapLink implements Link {
       this.#waitingWritable = true; // the addon armed a writable watch after EAGAIN
       if (this.#head > 4096) {
         this.#queue = q.slice(this.#head);
+        this.#queueSeg = this.#queueSeg.slice(this.#head);
         this.#head = 0;
       }
       return;
     }
     this.#queue = [];
+    this.#queueSeg = [];
     this.#head = 0;
     this.#queued = 0;
     if (this.#blocked) {
@@ -450,6 +460,7 @@ export class TapLink implements Link {
     this.#sentAfterClose += this.#queue.length - this.#head;
     this.#early = [];
     this.#queue = [];
+    this.#queueSeg = [];
     this.#head = 0;
     this.#queued = 0;
     this.#receiver?.onClose(error);
