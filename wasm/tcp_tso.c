@@ -17,6 +17,8 @@
 #define TSO_PAYLOAD_MAX 64000u
 
 u32_t lw_tx_seg_max;
+/* Set once any interface has had TSO: stacks without one skip the route lookup below. */
+static u8_t tso_seen;
 
 /* LWIP_TCP_OPT_LENGTH is a bare sum: `mss - LWIP_TCP_OPT_LENGTH(f)` would add the
  * options instead of taking them off. */
@@ -36,10 +38,14 @@ tso_route(const struct tcp_pcb *pcb)
 u16_t
 tcp_tso_seg_size(const struct tcp_pcb *pcb)
 {
-  struct netif *netif = tso_route(pcb);
+  struct netif *netif;
   /* the options tcp_write puts in every data segment */
   u16_t opt = (pcb->flags & TF_TIMESTAMP) ? TSO_OPTLEN(TF_SEG_OPTS_TS) : 0;
   u16_t pm;
+  if (!tso_seen) {
+    return pcb->mss;
+  }
+  netif = tso_route(pcb);
   if (netif == NULL || !(netif->flags & LW_NETIF_FLAG_TSO) || pcb->mss <= opt) {
     return pcb->mss;
   }
@@ -139,6 +145,7 @@ netif_set_tso(int ifindex, int on)
   }
   if (on) {
     netif->flags |= LW_NETIF_FLAG_TSO;
+    tso_seen = 1;
   } else {
     netif->flags &= (u8_t)~LW_NETIF_FLAG_TSO;
   }
