@@ -44,13 +44,14 @@ export interface TapOptions {
   /** Sets the device up (needs CAP_NET_ADMIN). Default false: leave it as it is. */
   up?: boolean;
   /**
-   * Offload, as a virtio NIC has it (default true): once a stack attaches, the kernel
-   * hands it TCP segments of up to 64 KiB (GSO) instead of one per MTU, with checksums
-   * it vouches for left unchecked, so one read moves up to 64 KiB. The stack takes them
-   * as Linux's GRO would; a stack that forwards cuts them back to MTU-sized packets and
-   * completes their checksums before anything else sees them. Anything else attached
-   * (the relay's tap mode bridges frames) gets plain MTU-sized frames. False: one frame
-   * per MTU, every checksum checked. Frames the stack sends are MTU-sized either way.
+   * Offload, as a virtio NIC has it (default true): once a stack attaches, TCP segments
+   * of up to 64 KiB cross the device whole, so one read or write moves up to 64 KiB
+   * instead of one MTU. The kernel hands the stack such segments (GSO) with checksums it
+   * vouches for left unchecked, which the stack takes as Linux's GRO would (a stack that
+   * forwards cuts them back to MTU-sized packets and completes their checksums first);
+   * the stack sends segments of up to 44 MSS, which the kernel cuts (TSO). Anything else
+   * attached (the relay's tap mode bridges frames) gets plain MTU-sized frames. False:
+   * one frame per MTU each way, every checksum computed and checked.
    */
   offload?: boolean;
   /** Bytes waiting for the device above which send() returns false (default 1 MiB). */
