@@ -60,8 +60,8 @@ void
 tcp_tso_fit(struct tcp_pcb *pcb, u32_t wnd)
 {
   struct tcp_seg *seg = pcb->unsent;
-  u32_t pm, used, room, fit;
-  if (seg == NULL || pcb->mss <= TSO_OPTLEN(seg->flags)) {
+  u32_t pm, used, room;
+  if (!tso_seen || seg == NULL || pcb->mss <= TSO_OPTLEN(seg->flags)) {
     return;
   }
   pm = pcb->mss - TSO_OPTLEN(seg->flags);
@@ -75,18 +75,14 @@ tcp_tso_fit(struct tcp_pcb *pcb, u32_t wnd)
     u32_t cwroom = pcb->cwnd > flight ? pcb->cwnd - flight : 0;
     room = LWIP_MIN(room, cwroom);
   }
-  if (room >= seg->len) {
-    return;
-  }
-  fit = room - room % pm;
-  if (fit > 0) {
-    tcp_split_unsent_seg(pcb, (u16_t)fit);   /* on ERR_MEM it stays whole, and waits */
+  if (room >= pm) {
+    tcp_tso_cut(pcb, seg, room);   /* on ERR_MEM it stays whole, and waits */
   }
 }
 
-/* Cuts seg, a sent segment of several MSS in pcb->unacked, to the whole MSS that fit
- * room (one at least, so it can go once one fits); the rest follows it as a segment of
- * its own with the same marks. A lost segment is so resent in the pieces the congestion
+/* Cuts seg, a segment of several MSS (the first unsent, or a sent one in pcb->unacked),
+ * to the whole MSS that fit room (one at least, so it can go once one fits); the rest
+ * follows it as a segment of its own with the same marks. A lost segment is so resent in the pieces the congestion
  * window allows, as Linux's tcp_fragment does; whole, it might never fit (cwnd is one
  * MSS after a timeout). Returns 1 if seg now fits room. */
 int
@@ -104,7 +100,7 @@ tcp_tso_cut(struct tcp_pcb *pcb, struct tcp_seg *seg, u32_t room)
     return TCP_TCPLEN(seg) <= room;
   }
   /* tcp_split_unsent_seg cuts the head of pcb->unsent and links the rest right after
-   * it: here, into pcb->unacked */
+   * it (for a sent segment, into pcb->unacked) */
   pcb->unsent = seg;
   err = tcp_split_unsent_seg(pcb, (u16_t)fit);
   pcb->unsent = unsent;
