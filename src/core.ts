@@ -6,6 +6,7 @@ import { Changes, ALWAYS, type ChangeKind, type Waiter } from './changes.js';
 import { SocketError, StackError } from './errors.js';
 import { EAGAIN, POLLNVAL, RX_BATCH, RX_TRUSTED } from './gen/constants.js';
 import type { Clock, ClockTimer } from './clock.js';
+import { segHint } from './transports/link.js';
 
 /** Something with a transmit path for frames the stack sends on one interface. */
 export interface FrameSink {
@@ -13,8 +14,11 @@ export interface FrameSink {
   transmit(frame: Uint8Array, segMax?: number): void;
   /** Whether transmitViews may be used: the link copies what it keeps. */
   readonly takesViews: boolean;
-  /** Takes frames that are valid only during this call (views of wasm memory). */
-  transmitViews(frames: readonly Uint8Array[]): void;
+  /**
+   * Takes frames that are valid only during this call (views of wasm memory); segs,
+   * when given, each frame's segMax.
+   */
+  transmitViews(frames: readonly Uint8Array[], segs?: readonly number[]): void;
 }
 
 /** Change-stream entries drained per call. */
@@ -175,10 +179,11 @@ export class Core implements CallGuard {
    * Copies frames into pbufs of this stack now, to be fed later by inputStaged (an
    * in-memory pair: a frame leaves the sender's memory as it is sent, and arrives a
    * turn later). Trusted frames came straight from another stack's outbox: their
-   * checksums are not checked again. Returns a handle per frame; 0 for one dropped (no
-   * such interface, too long, no memory).
+   * checksums are not checked again. segs, when given, holds each frame's segMax (a
+   * segment over the MTU, from a stack with TSO). Returns a handle per frame; 0 for one
+   * dropped (no such interface, too long, no memory).
    */
-  stage(ifindex: number, frames: readonly Uint8Array[], trusted: boolean): number[] {
+  stage(ifindex: number, frames: readonly Uint8Array[], trusted: boolean, segs?: readonly number[]): number[] {
     const handles: number[] = [];
     if (!this.alive) return frames.map(() => 0);
     try {
@@ -194,7 +199,7 @@ export class Core implements CallGuard {
         for (let i = 0, r = rx; i < n; i++, r += LW_RX.size) {
           dv.setUint32(r + LW_RX.ifindex, ifindex, true);
           dv.setUint32(r + LW_RX.len, frames[from + i]!.byteLength, true);
-          dv.setUint32(r + LW_RX.flags, t, true);
+          dv.setUint32(r + LW_RX.flags, segs ? t + segHint(segs[from + i]!) : t, true);
         }
         this.abi.stack_rx_alloc(n);
         dv = this.heap.dv();
@@ -206,7 +211,7 @@ export class Core implements CallGuard {
             continue;
           }
           u8.set(frames[from + i]!, at);
-          handles.push(dv.getUint32(r + LW_RX.slot, true) * 2 + t);
+          handles.push(dv.getUint32(r + LW_RX.slot, true));
         }
       }
     } catch (err) {
@@ -235,10 +240,8 @@ export class Core implements CallGuard {
         const n = Math.min(RX_BATCH, handles.length - from);
         const dv = this.heap.dv();
         for (let i = 0, r = this.#rx; i < n; i++, r += LW_RX.size) {
-          const h = handles[from + i]!;
-          dv.setUint32(r + LW_RX.ifindex, ifindex, true);
-          dv.setUint32(r + LW_RX.slot, h >>> 1, true);
-          dv.setUint32(r + LW_RX.flags, h & RX_TRUSTED, true);
+          dv.setUint32(r + LW_RX.ifindex, ifindex, true); // the slot keeps its flags
+          dv.setUint32(r + LW_RX.slot, handles[from + i]!, true);
         }
         if (feed) this.abi.stack_rx_input(n);
         else this.abi.stack_rx_free(n);
@@ -260,19 +263,23 @@ export class Core implements CallGuard {
       // interfaces of this stack), so views are made from a fresh buffer per call.
       const u8 = this.heap.u8();
       let spans: number[] = [];
+      let segs = false; // whether any span is a segment to cut (segMax > 0)
       let sinkIndex = -1;
       for (let off = 0; off + LW_FRAME.size <= len; ) {
         const ifindex = u32At(u8, base + off + LW_FRAME.ifindex);
         const flen = u32At(u8, base + off + LW_FRAME.len);
+        const segMax = u32At(u8, base + off + LW_FRAME.segMax);
         if (ifindex !== sinkIndex && spans.length > 0) {
-          this.#transmitSpans(sinkIndex, spans);
+          this.#transmitSpans(sinkIndex, spans, segs);
           spans = [];
+          segs = false;
         }
         sinkIndex = ifindex;
-        spans.push(base + off + LW_FRAME.size, flen);
+        spans.push(base + off + LW_FRAME.size, flen, segMax);
+        if (segMax > 0) segs = true;
         off += frameRecord(flen);
       }
-      if (spans.length > 0) this.#transmitSpans(sinkIndex, spans);
+      if (spans.length > 0) this.#transmitSpans(sinkIndex, spans, segs);
       abi.stack_outbox_clear();
       return;
     }
@@ -291,14 +298,24 @@ export class Core implements CallGuard {
     }
   }
 
-  /** Hands one sink views of its frames: spans holds (offset, length) pairs. */
-  #transmitSpans(ifindex: number, spans: readonly number[]): void {
+  /**
+   * Hands one sink views of its frames: spans holds (offset, length, segMax) triples;
+   * segs, whether any segMax is set.
+   */
+  #transmitSpans(ifindex: number, spans: readonly number[], segs: boolean): void {
     const sink = this.sinks.get(ifindex);
     if (!sink) return;
     const u8 = this.heap.u8();
-    const frames: Uint8Array[] = new Array<Uint8Array>(spans.length >> 1);
-    for (let i = 0; i < spans.length; i += 2) frames[i >> 1] = u8.subarray(spans[i]!, spans[i]! + spans[i + 1]!);
-    sink.transmitViews(frames);
+    const n = spans.length / 3;
+    const frames: Uint8Array[] = new Array<Uint8Array>(n);
+    for (let i = 0, j = 0; i < n; i++, j += 3) frames[i] = u8.subarray(spans[j]!, spans[j]! + spans[j + 1]!);
+    if (!segs) {
+      sink.transmitViews(frames);
+      return;
+    }
+    const seg: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) seg[i] = spans[i * 3 + 2]!;
+    sink.transmitViews(frames, seg);
   }
 
   /** Whether every frame in the outbox goes to a sink that takes views. */

@@ -1,15 +1,15 @@
 // A network interface: one link, an ethernet MAC, IPv4 and IPv6 addresses. Frames the
 // stack sends wait here while the link pushes back, up to a byte limit.
 import type { Core, FrameSink } from './core.js';
-import { RX_HINT_GSO_SHIFT, RX_HINT_PARTIAL, type Link } from './transports/link.js';
+import { RX_HINT_GSO_SHIFT, RX_HINT_PARTIAL, RX_HINT_SEG_IP, type Link } from './transports/link.js';
 import { parseCidr, prefixToMask, formatIPv4, formatIPv6, parseIPv4 } from './address.js';
 import { startDhcp, readLease, dhcpDnsServers, checkDhcpOptions, type DhcpLease, type DhcpOptions } from './dhcp.js';
 import { CHANGE, LW_IP4_CONFIG, writeLwIp4Config } from './gen/abi.js';
 import { SocketError } from './errors.js';
-import { ENETDOWN, RX_GSO_SHIFT, RX_PARTIAL } from './gen/constants.js';
+import { ENETDOWN, RX_GSO_SHIFT, RX_PARTIAL, RX_SEG_IP } from './gen/constants.js';
 
 // A link's per-frame hints go to the wasm as lw_rx flags unchanged.
-if (RX_HINT_PARTIAL !== RX_PARTIAL || RX_HINT_GSO_SHIFT !== RX_GSO_SHIFT) {
+if (RX_HINT_PARTIAL !== RX_PARTIAL || RX_HINT_SEG_IP !== RX_SEG_IP || RX_HINT_GSO_SHIFT !== RX_GSO_SHIFT) {
   throw new Error('lwip-wasm: src/transports/link.ts and wasm/lw_const.h disagree on lw_rx flags');
 }
 
@@ -174,7 +174,8 @@ export class NetInterface implements FrameSink {
         for (const f of frames) this.counters.rxBytes += f.byteLength;
         core.input(this.index, frames, flags);
       },
-      stage: (frames, trusted) => core.stage(this.index, frames, trusted),
+      stage: (frames, trusted, segs) => core.stage(this.index, frames, trusted, segs),
+      segmentOffloadChanged: () => this.#syncTso(),
       onStaged: (handles, bytes) => {
         this.counters.rxFrames += handles.length;
         this.counters.rxBytes += bytes;
@@ -190,8 +191,7 @@ export class NetInterface implements FrameSink {
         }
       },
     });
-    // A link that cuts TCP segments itself (a TAP with offload) gets several MSS in one.
-    if (link.segmentOffload === true) core.check(abi.netif_set_tso(this.index, 1), 'addInterface', 'segmentation offload');
+    this.#syncTso();
     if (this.#dhcp) {
       try {
         abi.netif_set_autoconf(this.index, 1); // "configure from the network": SLAAC for IPv6 too
@@ -240,6 +240,16 @@ export class NetInterface implements FrameSink {
   }
 
   /**
+   * A link that cuts TCP segments itself (a TAP with offload), or whose far end takes
+   * them whole (a pair between two stacks), gets several MSS in one.
+   */
+  #syncTso(): void {
+    const core = this.#core;
+    if (this.#removed || !core.alive) return;
+    core.check(core.abi.netif_set_tso(this.index, this.link.segmentOffload === true ? 1 : 0), 'addInterface', 'segmentation offload');
+  }
+
+  /**
    * @internal the stack hands every frame for this interface here; segMax > 0: a TCP
    * segment for a link with segmentation offload to cut into IP packets of at most
    * segMax bytes.
@@ -264,16 +274,19 @@ export class NetInterface implements FrameSink {
     return this.#sendView;
   }
 
-  /** @internal frames valid only during this call: held frames are copies. */
-  transmitViews(frames: readonly Uint8Array[]): void {
+  /**
+   * @internal frames valid only during this call: held frames are copies. segs, when
+   * given, holds each frame's segMax.
+   */
+  transmitViews(frames: readonly Uint8Array[], segs?: readonly number[]): void {
     if (this.#removed) return;
     if (this.#blocked) {
-      for (const f of frames) this.transmit(f.slice());
+      for (let i = 0; i < frames.length; i++) this.transmit(frames[i]!.slice(), segs ? segs[i] : 0);
       return;
     }
     this.counters.txFrames += frames.length;
     for (const f of frames) this.counters.txBytes += f.byteLength;
-    if (!this.link.sendViews!(frames)) this.#blocked = true;
+    if (!(segs ? this.link.sendViews!(frames, segs) : this.link.sendViews!(frames))) this.#blocked = true;
   }
 
   #send(frame: Uint8Array, segMax: number): void {
@@ -301,10 +314,11 @@ export class NetInterface implements FrameSink {
       const from = i;
       while (i < held.length && (i === from || bytes + held[i]!.byteLength <= DRAIN_RUN)) bytes += held[i++]!.byteLength;
       const run = held.slice(from, i);
+      const segs = this.#heldSeg.slice(from, i);
       this.#heldBytes -= bytes;
       this.counters.txFrames += run.length;
       this.counters.txBytes += bytes;
-      if (!this.link.sendViews!(run)) this.#blocked = true;
+      if (!(segs.some((m) => m > 0) ? this.link.sendViews!(run, segs) : this.link.sendViews!(run))) this.#blocked = true;
     }
     this.#held = i === held.length ? [] : held.slice(i);
     this.#heldSeg = i === held.length ? [] : this.#heldSeg.slice(i);

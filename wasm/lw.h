@@ -161,7 +161,7 @@ extern struct lw_config lw_cfg;
 u8_t *lw_outbox_reserve(u32_t ifindex, u32_t len, u32_t seg_max);
 extern u32_t lw_input_drops;   /* frames dropped at input (stack_rx.c) */
 int stack_rx_feed(struct netif *netif, struct pbuf *p, int check);
-int rx_gso_feed(struct netif *netif, struct pbuf *p, u16_t mss);
+int rx_gso_feed(struct netif *netif, struct pbuf *p, u32_t flags);
 
 /* tcp_tso.c: an interface with segmentation offload (netif->flags); while a segment of
  * several MSS is being sent, the largest IP packet to cut it into */

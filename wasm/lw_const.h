@@ -10,10 +10,12 @@
 /* lw_rx.flags: how a frame's checksums and size may be trusted (stack_rx.c, rx_gso.c).
  * TRUSTED: straight from another stack's outbox, checksums right. PARTIAL: from the
  * kernel through a TAP with offload, checksums valid but possibly partial (only the
- * pseudo-header's sum). The bits from LW_RX_GSO_SHIFT up: the segment size a TCP
- * segment larger than the MTU was meant to be cut to (0: none). */
+ * pseudo-header's sum). The bits from LW_RX_GSO_SHIFT up: the size a TCP segment
+ * larger than the MTU was meant to be cut to (0: none): its payload per piece, or with
+ * SEG_IP the largest IP packet per piece (another stack's segMax, an in-memory pair). */
 #define LW_RX_TRUSTED     1
 #define LW_RX_PARTIAL     2
+#define LW_RX_SEG_IP      4
 #define LW_RX_GSO_SHIFT   16
 
 /* Address families and socket types (socket(2)). */

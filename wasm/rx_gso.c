@@ -1,4 +1,5 @@
-/* Frames from the kernel through a TAP with offload, on a stack that forwards.
+/* Frames from the kernel through a TAP with offload, or from another stack through an
+ * in-memory pair with offload, on a stack that forwards.
  *
  * With offload the kernel hands over TCP segments larger than the MTU (the size it
  * meant to cut them to rides along), and TCP and UDP checksums that may be partial:
@@ -7,7 +8,9 @@
  * with GRO). A router must not pass them on: the next link would see a packet over its
  * MTU, or a bad checksum. So on a stack that forwards, each such frame is first cut to
  * the intended size and every checksum completed, as Linux's software GSO does, and
- * the pieces are fed in order, whether they are for this stack or not. */
+ * the pieces are fed in order, whether they are for this stack or not. A pair's
+ * segments carry complete checksums; they are computed again all the same, for each
+ * piece. */
 #include <string.h>
 #include "lwip/inet_chksum.h"
 #include "lwip/ip4_addr.h"
@@ -149,19 +152,24 @@ gso_finish(struct pbuf *q, const struct gso_frame *g)
   memcpy(f + at, &sum, 2);
 }
 
-/* Cuts p (one pbuf, a whole frame) into packets of at most mss payload bytes (mss 0:
+/* Cuts p (one pbuf, a whole frame) into packets of the size its lw_rx flags give (none:
  * one), completes them and feeds them to netif. Takes p. Returns the number fed. */
 int
-rx_gso_feed(struct netif *netif, struct pbuf *p, u16_t mss)
+rx_gso_feed(struct netif *netif, struct pbuf *p, u32_t flags)
 {
   struct gso_frame g;
   u8_t *f = (u8_t *)p->payload;
-  u32_t total, off, seq = 0;
+  u32_t total, off, seq = 0, mss = flags >> LW_RX_GSO_SHIFT;
   u16_t ipid = 0;
   int taken = 0, i;
   if (p->next != NULL || gso_parse(f, p->len, &g) != 0) {
-    /* nothing the kernel offloads: its checksums are complete, so check them */
+    /* nothing a link offloads: its checksums are complete, so check them */
     return stack_rx_feed(netif, p, 1);
+  }
+  if (flags & LW_RX_SEG_IP) {
+    /* the largest IP packet a piece may be: the payload is what the headers leave */
+    u32_t hdrs = (u32_t)(g.data - g.l3);
+    mss = mss > hdrs ? mss - hdrs : 0;
   }
   total = (u32_t)(g.end - g.data);
   if (g.proto != GSO_TCP || mss == 0 || total <= mss) {
@@ -174,7 +182,7 @@ rx_gso_feed(struct netif *netif, struct pbuf *p, u16_t mss)
   }
   seq = ((u32_t)gso_be16(f + g.l4 + 4) << 16) | gso_be16(f + g.l4 + 6);
   for (off = 0, i = 0; off < total; off += mss, i++) {   /* total / mss pieces, at most 65535 */
-    u16_t n = (u16_t)LWIP_MIN(mss, total - off);
+    u16_t n = (u16_t)LWIP_MIN(mss, total - off);   /* mss < total <= 65535 */
     struct pbuf *q = pbuf_alloc(PBUF_RAW, (u16_t)(g.data + n), PBUF_RAM);
     u8_t *h;
     if (q == NULL) {

@@ -22,6 +22,7 @@
 u32_t lw_input_drops;
 static struct lw_rx recs[LW_RX_BATCH];
 static struct pbuf **slots;   /* slot i (from 1) holds an allocated, not yet fed pbuf */
+static u32_t *slot_flags;     /* and the lw_rx flags it was allocated with */
 static u32_t *free_slots;
 static u32_t nslots, nfree;
 
@@ -51,7 +52,7 @@ rx_fits(const struct netif *netif, u32_t len, u32_t flags)
 }
 
 static u32_t
-slot_take(struct pbuf *p)
+slot_take(struct pbuf *p, u32_t flags)
 {
   u32_t i;
   if (nfree == 0) {
@@ -69,6 +70,11 @@ slot_take(struct pbuf *p)
       return 0;
     }
     slots = s;
+    f = (u32_t *)realloc(slot_flags, (cap + 1) * sizeof(*f));
+    if (f == NULL) {
+      return 0;
+    }
+    slot_flags = f;
     for (i = cap; i > nslots; i--) {   /* bounded by cap - nslots */
       slots[i] = NULL;
       free_slots[nfree++] = i;
@@ -77,24 +83,27 @@ slot_take(struct pbuf *p)
   }
   i = free_slots[--nfree];
   slots[i] = p;
+  slot_flags[i] = flags;
   return i;
 }
 
+/* Takes the pbuf slot i holds back, and the flags it was allocated with. */
 static struct pbuf *
-slot_give(u32_t i)
+slot_give(u32_t i, u32_t *flags)
 {
   struct pbuf *p;
   if (i == 0 || i > nslots || slots[i] == NULL) {
     return NULL;
   }
   p = slots[i];
+  *flags = slot_flags[i];
   slots[i] = NULL;
   free_slots[nfree++] = i;
   return p;
 }
 
-/* For each of the first n records (ifindex and len set), allocates a pbuf and fills in
- * slot and payload; a frame no interface can take, or one memory cannot hold, gets
+/* For each of the first n records (ifindex, len and flags set), allocates a pbuf and
+ * fills in slot and payload (the slot keeps the flags); a frame no interface can take, or one memory cannot hold, gets
  * slot 0 and is counted as dropped. Returns n, or -EINVAL for a bad n. */
 LW_EXPORT int
 stack_rx_alloc(int n)
@@ -115,7 +124,7 @@ stack_rx_alloc(int n)
       continue;
     }
     p = pbuf_alloc(PBUF_RAW, (u16_t)r->len, PBUF_RAM);
-    if (p == NULL || (r->slot = slot_take(p)) == 0) {
+    if (p == NULL || (r->slot = slot_take(p, r->flags)) == 0) {
       if (p != NULL) {
         pbuf_free(p);
       }
@@ -182,7 +191,9 @@ stack_rx_feed(struct netif *netif, struct pbuf *p, int check)
  * offload): its checksums are not checked again, as Linux trusts frames from
  * loopback and veth (checksum offload); they are still computed when sent, so a
  * capture shows them right. A partial one came from the kernel through a TAP with
- * offload: a host takes it as it is, a router cuts and completes it first (rx_gso.c).
+ * offload. A host takes a partial one, or a segment over the MTU (TSO on the far side:
+ * a TAP's kernel, or a pair's stack), as it is; a router cuts and completes it first
+ * (rx_gso.c). The flags are those the slot was allocated with, not the record's.
  * Returns the number lwIP took. */
 LW_EXPORT int
 stack_rx_input(int n)
@@ -192,22 +203,23 @@ stack_rx_input(int n)
     return -LW_EINVAL;
   }
   for (i = 0; i < n; i++) {
-    struct pbuf *p = slot_give(recs[i].slot);
+    u32_t flags;
+    struct pbuf *p = slot_give(recs[i].slot, &flags);
     struct netif *netif;
     if (p == NULL) {
       continue;
     }
     netif = rx_netif(recs[i].ifindex);
-    if (netif == NULL || !rx_fits(netif, p->tot_len, recs[i].flags)) {
+    if (netif == NULL || !rx_fits(netif, p->tot_len, flags)) {
       pbuf_free(p);
       lw_input_drops++;
       LINK_STATS_INC(link.drop);
       continue;
     }
-    if ((recs[i].flags & LW_RX_PARTIAL) && route_forwarding()) {
-      taken += rx_gso_feed(netif, p, (u16_t)(recs[i].flags >> LW_RX_GSO_SHIFT));
+    if (((flags & LW_RX_PARTIAL) != 0 || (flags >> LW_RX_GSO_SHIFT) != 0) && route_forwarding()) {
+      taken += rx_gso_feed(netif, p, flags);
     } else {
-      taken += stack_rx_feed(netif, p, (recs[i].flags & (LW_RX_TRUSTED | LW_RX_PARTIAL)) == 0);
+      taken += stack_rx_feed(netif, p, (flags & (LW_RX_TRUSTED | LW_RX_PARTIAL)) == 0);
     }
   }
   return taken;
@@ -223,7 +235,8 @@ stack_rx_free(int n)
     return -LW_EINVAL;
   }
   for (i = 0; i < n; i++) {
-    struct pbuf *p = slot_give(recs[i].slot);
+    u32_t flags;
+    struct pbuf *p = slot_give(recs[i].slot, &flags);
     if (p != NULL) {
       pbuf_free(p);
     }

@@ -1,6 +1,7 @@
 /* TCP segmentation offload (patch 0031) on an interface that cuts segments itself: a
  * TAP device with offload, whose kernel takes one TCP segment of up to 64 KiB and the
- * size to cut it to, as a NIC with TSO does. tcp_write builds segments of several MSS
+ * size to cut it to, as a NIC with TSO does; or an in-memory pair with offload, whose
+ * far stack takes the segment whole (and a router cuts it, rx_gso.c). tcp_write builds segments of several MSS
  * for such an interface; tcp_output cuts the first unsent one down to the whole MSS the
  * windows allow now; and while a segment longer than one MSS is sent, the outbox record
  * carries the largest IP packet the link may cut it into (lw_tx_seg_max). pcb->mss
@@ -50,6 +51,9 @@ tcp_tso_seg_size(const struct tcp_pcb *pcb)
     return pcb->mss;
   }
   pm = (u16_t)(pcb->mss - opt);
+  if (pm > TSO_PAYLOAD_MAX / 2) {
+    return pcb->mss;   /* a jumbo MSS: two would not fit one segment */
+  }
   return (u16_t)((TSO_PAYLOAD_MAX / pm) * pm + opt);
 }
 
@@ -131,7 +135,7 @@ tcp_tso_no_frag(const struct netif *netif)
   return lw_tx_seg_max != 0 && (netif->flags & LW_NETIF_FLAG_TSO) != 0;
 }
 
-/* Turns segmentation offload on or off for an interface (a TAP link with offload). */
+/* Turns segmentation offload on or off for an interface (a TAP or a pair with offload). */
 LW_EXPORT int
 netif_set_tso(int ifindex, int on)
 {

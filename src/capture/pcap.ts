@@ -108,6 +108,7 @@ export class CaptureLink implements Link {
       },
       onDrain: () => receiver.onDrain(),
       onClose: (err) => receiver.onClose(err),
+      segmentOffloadChanged: () => receiver.segmentOffloadChanged?.(),
     });
   }
 

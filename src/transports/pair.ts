@@ -3,7 +3,7 @@
 // end is a stack, a frame is copied straight from the sender's wasm memory into a
 // pbuf of the receiver's as it is sent (LinkReceiver.stage), and fed a turn later: one
 // copy per byte, and no buffer in between.
-import type { Link, LinkReceiver } from './link.js';
+import { segHint, type Link, type LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
 export interface PairOptions {
@@ -15,11 +15,17 @@ export interface PairOptions {
    */
   highWaterMark?: number;
   /**
-   * Checksum offload, as veth and loopback have it (default true): a frame one stack
-   * sends reaches the other untouched, so the receiving stack does not check its
-   * checksums again. They are still computed, so a capture shows them right; frames
-   * anything else puts on the cable (send(), a fault wrapper, a capture) are always
-   * checked. false: every frame is checked, as on a real wire.
+   * Offloads, as veth and loopback have them (default true), between two stacks:
+   * - checksums: a frame one stack sends reaches the other untouched, so the receiving
+   *   stack does not check its checksums again. They are still computed, so a capture
+   *   shows them right; frames anything else puts on the cable (send(), a fault
+   *   wrapper, a capture) are checked.
+   * - segmentation (TSO and GRO in one): TCP sends segments of up to about 64 KiB (a
+   *   whole number of MSS) and the far stack takes them whole, so a capture shows
+   *   frames over the MTU, as tcpdump on a veth does. A far stack that forwards cuts
+   *   them to the MSS first. Only when both ends are stacks; a fault wrapper on either
+   *   end (impair) turns it off for both directions.
+   * false: MTU-sized frames, every one checked, as on a real wire.
    */
   offload?: boolean;
 }
@@ -30,6 +36,9 @@ export class PairLink implements Link {
   #peer: PairLink | undefined;
   #receiver: LinkReceiver | undefined;
   #queue: Uint8Array[] = [];
+  /** Per queued frame, its onFrames hint (a segment over the MTU); #hinted: any set. */
+  #queueHints: number[] = [];
+  #hinted = false;
   /** Frames already in the peer stack's memory (its stage() handles), after #queue's. */
   #staged: number[] = [];
   #stagedBytes = 0;
@@ -56,23 +65,35 @@ export class PairLink implements Link {
   attach(receiver: LinkReceiver): void {
     if (this.#receiver) throw new Error('lwip-wasm: this link end is already attached to a stack');
     this.#receiver = receiver;
+    // The far end's stack, attached first, may send it whole segments now.
+    const peer = this.#peer;
+    if (peer?.segmentOffload) peer.#receiver?.segmentOffloadChanged?.();
+  }
+
+  /**
+   * @internal Link.segmentOffload: the far end is a stack that takes segments over the
+   * MTU (offload on, on both ends).
+   */
+  get segmentOffload(): boolean {
+    const peer = this.#peer;
+    return this.#offload && peer !== undefined && peer.#offload && peer.#receiver?.offload === true;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, segMax?: number): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
-    return this.#take([frame], false);
+    return this.#take([frame], false, segMax !== undefined && segMax > 0 ? [segMax] : undefined);
   }
 
   /** @internal send() of frames valid only during this call (see Link.sendViews). */
-  sendViews(frames: readonly Uint8Array[]): boolean {
-    return this.#take(frames, true);
+  sendViews(frames: readonly Uint8Array[], segs?: readonly number[]): boolean {
+    return this.#take(frames, true, segs);
   }
 
-  #take(frames: readonly Uint8Array[], views: boolean): boolean {
+  #take(frames: readonly Uint8Array[], views: boolean, segs: readonly number[] | undefined): boolean {
     if (this.#closed) {
       this.counters.dropped += frames.length;
       return false;
@@ -83,10 +104,16 @@ export class PairLink implements Link {
     for (const f of frames) bytes += f.byteLength;
     if (far?.stage && this.#queue.length === 0) {
       // Only a stack's own frames (views) are trusted to be intact.
-      for (const h of far.stage(frames, views && this.#offload)) this.#staged.push(h);
+      for (const h of far.stage(frames, views && this.#offload, segs)) this.#staged.push(h);
       this.#stagedBytes += bytes;
     } else {
-      for (const f of frames) this.#queue.push(views ? f.slice() : f);
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!;
+        const hint = segs ? segHint(segs[i]!) : 0;
+        this.#queue.push(views ? f.slice() : f);
+        this.#queueHints.push(hint);
+        if (hint !== 0) this.#hinted = true;
+      }
     }
     this.#queued += bytes;
     this.counters.framesSent += frames.length;
@@ -105,9 +132,12 @@ export class PairLink implements Link {
   #deliver(): void {
     this.#scheduled = false;
     const batch = this.#queue;
+    const hints = this.#hinted ? this.#queueHints : undefined;
     const staged = this.#staged;
     const stagedBytes = this.#stagedBytes;
     this.#queue = [];
+    this.#queueHints = [];
+    this.#hinted = false;
     this.#staged = [];
     this.#stagedBytes = 0;
     this.#queued = 0;
@@ -117,7 +147,8 @@ export class PairLink implements Link {
       if (batch.length > 0) {
         peer.counters.framesReceived += batch.length;
         for (const f of batch) peer.counters.bytesReceived += f.byteLength;
-        far.onFrames(batch);
+        if (hints) far.onFrames(batch, hints);
+        else far.onFrames(batch);
       }
       if (staged.length > 0) {
         peer.counters.framesReceived += staged.length;
