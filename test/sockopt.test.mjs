@@ -282,6 +282,69 @@ it('SO_RCVBUF caps the window: unread data stops at the requested size, and flow
   }
 });
 
+it('autotuning: a TCP receive buffer never sized grows to 2 x TCP_WND while its reader keeps up; a sized one stays; no reads, no growth', async () => {
+  const net = await twoStacks();
+  try {
+    const DEFAULT = 524288; // 256 KiB, doubled as Linux reports it
+    const [c, s] = await connectPair(net.a, net.b);
+    assert.equal([c.getsockopt(SOL_SOCKET, SO_SNDBUF), s.getsockopt(SOL_SOCKET, SO_RCVBUF)], [DEFAULT, DEFAULT]);
+    const chunk = randomBytes(2 * 1024 * 1024, 11);
+
+    /** Sends total bytes from `from` while `to` reads them as they come. */
+    const bulk = async (from, to, total) => {
+      const reading = (async () => {
+        for (let got = 0; got < total; ) got += (await to.recv(1024 * 1024)).length;
+      })();
+      for (let sent = 0; sent < total; sent += chunk.length) await from.send(chunk);
+      await reading;
+    };
+    /** Sends 2 MiB nobody reads; resolves the bytes queued at the receiver once they stop growing. */
+    const stalled = async (from, to) => {
+      const sending = from.send(chunk);
+      await waitUntil(() => to.pending > 0, 2000);
+      let last = -1;
+      while (to.pending !== last) {
+        last = to.pending;
+        await sleep(50);
+      }
+      return { held: to.pending, sending };
+    };
+
+    // A reader that has not read yet holds the peer to the first window.
+    const first = await stalled(c, s);
+    assert.ok(first.held > 0 && first.held <= 262144, `unread: within the first 256 KiB window (${first.held})`);
+    assert.is(s.getsockopt(SOL_SOCKET, SO_RCVBUF), DEFAULT, 'no reads, no growth');
+    await readExactly(s, chunk.length);
+    await first.sending;
+
+    await bulk(c, s, 32 * 1024 * 1024);
+    assert.is(s.getsockopt(SOL_SOCKET, SO_RCVBUF), 2 * (1024 * 1024 - 16), 'a reader that keeps up: up to 2 x TCP_WND');
+    assert.is(c.getsockopt(SOL_SOCKET, SO_SNDBUF), DEFAULT, 'the send buffer does not autotune');
+    // The grown window is real: a reader that stops now lets the peer send past 256 KiB.
+    const after = await stalled(c, s);
+    assert.ok(after.held > 262144 && after.held <= 1024 * 1024, `unread after growth: ${after.held}`);
+    await readExactly(s, chunk.length);
+    await after.sending;
+
+    // A buffer the application sized (here, to the default) never moves; an accepted
+    // socket inherits the listener's lock.
+    const l2 = net.b.socket(AF_INET, SOCK_STREAM);
+    l2.setsockopt(SOL_SOCKET, SO_RCVBUF, DEFAULT / 2);
+    l2.bind('0.0.0.0', 0);
+    l2.listen(4);
+    const c2 = net.a.socket(AF_INET, SOCK_STREAM);
+    const [s2] = await Promise.all([l2.accept(), c2.connect('10.0.0.2', l2.getsockname().port)]);
+    await bulk(c2, s2, 32 * 1024 * 1024);
+    assert.is(s2.getsockopt(SOL_SOCKET, SO_RCVBUF), DEFAULT);
+    const locked = await stalled(c2, s2);
+    assert.ok(locked.held <= 262144, `a sized buffer keeps its window (${locked.held})`);
+    await readExactly(s2, chunk.length);
+    await locked.sending;
+  } finally {
+    net.dispose();
+  }
+}, 30_000);
+
 it('SO_SNDBUF caps what one send takes; UDP SO_RCVBUF drops datagrams beyond it', async () => {
   const net = await twoStacks();
   try {

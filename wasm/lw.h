@@ -95,6 +95,7 @@ struct lw_sock {
   u32_t dg_count, dg_bytes, dg_drops;
   u32_t dg_charge;   /* what the queue counts against rcvbuf (sock_udp.c) */
   u32_t rcvbuf;
+  u8_t userlocks;   /* LOCK_*: buffers the application sized, which autotuning leaves alone */
 
   /* Listening sockets: established connections not yet accepted. */
   struct lw_sock *aq_head, *aq_tail, *aq_next;
@@ -134,6 +135,9 @@ struct lw_sock {
     u8_t set;
   } ends;
 };
+
+/* lw_sock.userlocks, as Linux's sk_userlocks (the send buffer does not autotune) */
+#define LOCK_RCVBUF   0x02u  /* SO_RCVBUF was set */
 
 #define OF_LINGER     0x01u
 #define OF_V6ONLY     0x02u

@@ -123,8 +123,12 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
 #define TCP_MSS                         8960
 #define LWIP_WND_SCALE                  1
 #define TCP_RCV_SCALE                   4
-#define TCP_WND                         (256 * 1024)
-#define TCP_SND_BUF                     (256 * 1024)
+/* The most a receive window may grow to (65535 << TCP_RCV_SCALE): a socket starts
+ * with TCP_BUF_DEFAULT and grows it while its reader keeps up (tcp_buf.c), as Linux's
+ * autotuning grows it from tcp_rmem[1]. */
+#define TCP_WND                         (1024 * 1024 - 16)
+#define TCP_BUF_DEFAULT                 (256 * 1024)
+#define TCP_SND_BUF                     TCP_BUF_DEFAULT
 #define TCP_SND_QUEUELEN                1024
 #define TCP_SNDLOWAT                    16384 /* lwIP caps this below 64 KiB - 4*MSS */
 #define TCP_SNDQUEUELOWAT               (TCP_SND_QUEUELEN / 2)

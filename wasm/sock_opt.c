@@ -13,7 +13,9 @@
 
 #define BUF_MIN_RCV 2304u            /* Linux SOCK_MIN_RCVBUF, doubled form */
 #define BUF_MIN_SND 4608u            /* Linux SOCK_MIN_SNDBUF */
-#define BUF_MAX     (2u * TCP_WND)   /* our rmem_max/wmem_max, doubled form */
+/* our rmem_max/wmem_max, doubled form: what SO_RCVBUF and SO_SNDBUF may ask for (the
+ * receive buffer may still grow past it by itself, to TCP_WND, as on Linux) */
+#define BUF_MAX     (2u * TCP_BUF_DEFAULT)
 
 void
 sock_opt_init(struct lw_sock *s)
@@ -25,8 +27,8 @@ sock_opt_init(struct lw_sock *s)
   s->keep_intvl = 75000;    /* tcp_keepalive_intvl 75 s */
   s->keep_cnt = 9;          /* tcp_keepalive_probes */
   if (s->type == LW_SOCK_STREAM) {
-    s->sndbuf = 2u * TCP_SND_BUF;
-    s->rcvbuf = 2u * TCP_WND;
+    s->sndbuf = 2u * TCP_BUF_DEFAULT;
+    s->rcvbuf = 2u * TCP_BUF_DEFAULT;
   } else {
     s->sndbuf = 212992u;
     s->rcvbuf = lw_cfg.udp_rcvbuf;
@@ -39,6 +41,7 @@ sock_opt_inherit(struct lw_sock *c, const struct lw_sock *p)
 {
   c->sndbuf = p->sndbuf;
   c->rcvbuf = p->rcvbuf;
+  c->userlocks = p->userlocks;
   c->rcvlowat = p->rcvlowat;
   c->rcvtimeo = p->rcvtimeo;
   c->sndtimeo = p->sndtimeo;
@@ -192,6 +195,7 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
           break;
         case LW_SO_RCVBUF:
           s->rcvbuf = clamp_buf(v, BUF_MIN_RCV);
+          s->userlocks |= LOCK_RCVBUF;
           break;
         case LW_SO_RCVLOWAT:
           if (v < 0) {
