@@ -6,6 +6,7 @@
  * connection only spill the caches (bench/ab.mjs: 8 streams 0.73x, jumbo 0.86x). */
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/sys.h"
 #include "lw.h"
 
 /* The window to hold back: what lwIP's window may reach on this connection (64 KiB
@@ -33,16 +34,33 @@ tcp_give_window(struct tcp_pcb *pcb, u32_t n)
 }
 
 /* Linux's receive-buffer autotuning (tcp_rcv_space_adjust), simplified: a reader that
- * finds half its window or more queued when it reads is keeping up with a sender the
- * window holds back, so the window doubles, up to TCP_WND. A reader that stops reading
- * never grows it; setting SO_RCVBUF turns it off, as on Linux. */
+ * reads a whole window's worth within RCV_SPACE_MS, and finds half the window queued as
+ * it reads (the window, not the reader, holds the sender back), gets its window
+ * doubled, up to TCP_WND. Linux measures over a round trip; lwIP's round-trip estimate
+ * is too coarse, so a fixed period stands in for it. A slow reader never reads a
+ * window's worth in that time, so a peer that keeps the queue full cannot make it
+ * hold more; setting SO_RCVBUF turns it off, as on Linux. */
+#define RCV_SPACE_MS 100u
+
 static void
-tcp_rcvbuf_grow(struct lw_sock *s, u32_t queued)
+tcp_rcvbuf_grow(struct lw_sock *s, u32_t consumed, u32_t queued)
 {
-  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND || queued < s->rcvbuf / 4) {
+  u32_t now, wnd = s->rcvbuf / 2;
+  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND) {
+    return;
+  }
+  now = sys_now();
+  if (now - s->rcv_space_time > RCV_SPACE_MS) {
+    s->rcv_space_time = now;
+    s->rcv_space_copied = 0;
+  }
+  s->rcv_space_copied += consumed;
+  if (s->rcv_space_copied < wnd || queued < wnd / 2) {
     return;
   }
   s->rcvbuf = LWIP_MIN(2u * s->rcvbuf, 2u * TCP_WND);
+  s->rcv_space_copied = 0;
+  s->rcv_space_time = now;
   sock_tcp_window_adjust(s);   /* gives back what the larger buffer no longer holds */
 }
 
@@ -54,7 +72,7 @@ sock_tcp_recved(struct lw_sock *s, u32_t consumed)
   if (s->pcb.tcp == NULL) {
     return 0;
   }
-  tcp_rcvbuf_grow(s, s->rx_bytes + consumed);
+  tcp_rcvbuf_grow(s, consumed, s->rx_bytes + consumed);
   target = tcp_window_target_held(s, s->pcb.tcp);
   if (target > s->wnd_held) {
     pay = target - s->wnd_held;
