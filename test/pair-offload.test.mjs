@@ -1,11 +1,11 @@
 // Segmentation offload on an in-memory pair between two stacks (TSO and GRO in one, as
 // a veth has them): TCP segments of several MSS cross whole, with every checksum still
-// right in a capture; a stack that forwards cuts them to the MSS before passing them on;
-// offload: false and a fault wrapper keep MTU-sized frames. Transfers are checked with
-// SHA-256.
-import { createPair, capture, impair, AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from '../dist/index.js';
-import { it, test, assert, createStack, connectPair, randomBytes, sha256, drainToEof } from './helpers.mjs';
-import { fixChecksums, parseTcp } from './frames.mjs';
+// right in a capture, also after waiting for ARP; a stack that forwards cuts them to the
+// MSS before passing them on, and checks first those nobody vouched for; offload: false
+// and a fault wrapper keep MTU-sized frames. Transfers are checked with SHA-256.
+import { createPair, capture, impair, VirtualClock, AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from '../dist/index.js';
+import { it, test, assert, createStack, connectPair, randomBytes, sha256, drainToEof, waitUntil } from './helpers.mjs';
+import { ether, fixChecksums, ip4, ipv4Packet, parseMac, parseTcp, tcpSegment } from './frames.mjs';
 
 const SIZE = 4 * 1024 * 1024;
 
@@ -180,5 +180,95 @@ it('a router cuts segments of several MSS to MTU-sized packets, checksums comple
     b.dispose();
   }
 }, 90_000);
+
+it('segments over the MTU that waited for ARP (the peer forgotten after an idle spell) still cross whole, none dropped', async () => {
+  const clock = new VirtualClock();
+  const a = await createStack({ seed: 1, clock });
+  const b = await createStack({ seed: 2, clock });
+  try {
+    const [la, lb] = createPair();
+    const log = frameLog();
+    a.addInterface(capture(la, log.sink, { clock }), { ip: '10.0.0.1/24' });
+    b.addInterface(lb, { ip: '10.0.0.2/24' });
+    const [c, s] = await clock.runUntil(connectPair(a, b));
+    const moveIntact = async (seed) => {
+      const data = randomBytes(1024 * 1024, seed);
+      const reading = drainToEofN(s, data.length);
+      await clock.runUntil(c.send(data));
+      const got = await clock.runUntil(reading);
+      assert.is(got, sha256(data));
+    };
+    await moveIntact(31);
+    await clock.advanceAsync(6 * 60 * 1000); // lwIP forgets an ARP entry after 5 minutes
+    const before = log.frames().length;
+    await moveIntact(32);
+    const arp = log.frames().slice(before).filter((f) => f[12] === 0x08 && f[13] === 0x06);
+    assert.ok(arp.length > 0, 'a asked for b again');
+    // Before the fix the segments ARP held went out unmarked and b dropped them as over
+    // its MTU; TCP then sent them again.
+    assert.is(b.stats().link.drop, 0, 'b dropped no frame');
+    c.close();
+    s.close();
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}, 60_000);
+
+it('segMax on a pair end is checked; a router checks a segment nobody vouched for before cutting it: corrupted, dropped; intact, passed on in pieces', async () => {
+  const [x, y] = createPair();
+  for (const bad of [1.5, -1, 70000, NaN]) {
+    assert.throws(() => x.send(new Uint8Array(60), bad), (e) => e instanceof RangeError, `segMax ${bad}`);
+  }
+  x.close();
+  y.close();
+  const r = await createStack({ seed: 2 });
+  const b = await createStack({ seed: 3 });
+  try {
+    const [raw, r1] = createPair();
+    const [r2, b2] = createPair();
+    raw.attach({ onFrames() {}, onDrain() {}, onClose() {} });
+    const ir1 = r.addInterface(r1, { ip: '10.0.1.1/24' });
+    r.addInterface(r2, { ip: '10.0.2.1/24' });
+    const atB = frameLog();
+    b.addInterface(capture(b2, atB.sink), { ip: '10.0.2.2/24', gateway: '10.0.2.1' });
+    r.setForwarding(true);
+    const fixed = { chance: () => true, u32: () => 0 }; // tcpSegment's random source: no urgent pointer
+    const segment = (corrupt) => {
+      const t = tcpSegment(fixed, {
+        src: ip4('10.0.1.9'), dst: ip4('10.0.2.2'), sport: 4000, dport: 5000, seq: 1, ack: 0, flags: 0x18,
+        payload: randomBytes(4000, 9), options: new Uint8Array(0),
+      });
+      if (corrupt) t[t.length - 1] ^= 1;
+      const ip = ipv4Packet({ src: ip4('10.0.1.9'), dst: ip4('10.0.2.2'), proto: 6, payload: t });
+      return ether(parseMac(ir1.mac), Uint8Array.from([2, 0, 0, 0, 0, 0x99]), 0x0800, ip);
+    };
+    const fromX = () => dataFrames(atB.frames()).filter((f) => parseTcp(f).src === '10.0.1.9');
+    raw.send(segment(true), 1500);
+    assert.ok(await waitUntil(() => r.stats().link.chkerr > 0, 2000), 'the router counted a bad checksum');
+    raw.send(segment(false), 1500);
+    assert.ok(await waitUntil(() => fromX().length >= 3, 2000), 'the intact one arrives, cut');
+    const pieces = fromX();
+    assert.is(pieces.length, 3, 'only the intact segment, in 3 pieces of at most 1460 bytes');
+    assert.is(pieces.reduce((n, f) => n + parseTcp(f).len, 0), 4000);
+    assert.ok(pieces.every((f) => f.length <= 1514 && checksumsRight(f)));
+  } finally {
+    r.dispose();
+    b.dispose();
+  }
+}, 30_000);
+
+/** Reads n bytes; resolves their SHA-256. */
+async function drainToEofN(sock, n) {
+  const parts = [];
+  let got = 0;
+  while (got < n) {
+    const d = await sock.recv(n - got);
+    if (d.length === 0) throw new Error(`end of stream after ${got} of ${n} bytes`);
+    parts.push(d);
+    got += d.length;
+  }
+  return sha256(...parts);
+}
 
 test.run();

@@ -22,8 +22,17 @@ static err_t
 netif_eth_linkoutput(struct netif *netif, struct pbuf *p)
 {
   u32_t len = p->tot_len;
-  u8_t *frame = lw_outbox_reserve(netif_get_index(netif), len,
-                                  (netif->flags & LW_NETIF_FLAG_TSO) ? lw_tx_seg_max : 0);
+  u32_t seg_max = 0;
+  u8_t *frame;
+  if (netif->flags & LW_NETIF_FLAG_TSO) {
+    seg_max = lw_tx_seg_max;
+    if (seg_max == 0 && len > (u32_t)netif->mtu + 18u) {
+      /* a segment over the MTU that waited for ARP or ND leaves after its tcp_output
+       * returned: cut it at the MTU */
+      seg_max = netif->mtu;
+    }
+  }
+  frame = lw_outbox_reserve(netif_get_index(netif), len, seg_max);
   if (frame == NULL) {
     LINK_STATS_INC(link.memerr);
     return ERR_MEM;

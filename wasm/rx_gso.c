@@ -152,6 +152,38 @@ gso_finish(struct pbuf *q, const struct gso_frame *g)
   memcpy(f + at, &sum, 2);
 }
 
+/* Whether the IP header and the TCP or UDP checksum of q (one pbuf, ending where the
+ * IP packet ends) are right as they stand. */
+static int
+gso_valid(struct pbuf *q, const struct gso_frame *g)
+{
+  u8_t *f = (u8_t *)q->payload;
+  u16_t l4len = (u16_t)(q->tot_len - g->l4);
+  u16_t sum;
+  if (!g->v6 && inet_chksum(f + g->l3, (u16_t)(g->l4 - g->l3)) != 0) {
+    return 0;
+  }
+  if (g->proto == GSO_UDP && !g->v6 && f[g->l4 + 6] == 0 && f[g->l4 + 7] == 0) {
+    return 1;   /* IPv4 UDP without a checksum */
+  }
+  pbuf_remove_header(q, g->l4);
+  if (g->v6) {
+    ip6_addr_t src, dst;
+    memset(&src, 0, sizeof src);
+    memset(&dst, 0, sizeof dst);
+    memcpy(src.addr, f + g->l3 + 8, 16);
+    memcpy(dst.addr, f + g->l3 + 24, 16);
+    sum = ip6_chksum_pseudo(q, g->proto, l4len, &src, &dst);
+  } else {
+    ip4_addr_t src, dst;
+    memcpy(&src.addr, f + g->l3 + 12, 4);
+    memcpy(&dst.addr, f + g->l3 + 16, 4);
+    sum = inet_chksum_pseudo(q, g->proto, l4len, &src, &dst);
+  }
+  pbuf_add_header(q, g->l4);
+  return sum == 0;
+}
+
 /* Cuts p (one pbuf, a whole frame) into packets of the size its lw_rx flags give (none:
  * one), completes them and feeds them to netif. Takes p. Returns the number fed. */
 int
@@ -166,6 +198,15 @@ rx_gso_feed(struct netif *netif, struct pbuf *p, u32_t flags)
     /* nothing a link offloads: its checksums are complete, so check them */
     return stack_rx_feed(netif, p, 1);
   }
+  pbuf_realloc(p, g.end);   /* without ethernet padding */
+  if ((flags & (LW_RX_TRUSTED | LW_RX_PARTIAL)) == 0 && !gso_valid(p, &g)) {
+    /* nobody vouched for it (a segment some code sent on a pair itself): checked whole,
+     * before its pieces get checksums of their own */
+    pbuf_free(p);
+    lw_input_drops++;
+    LINK_STATS_INC(link.chkerr);
+    return 0;
+  }
   if (flags & LW_RX_SEG_IP) {
     /* the largest IP packet a piece may be: the payload is what the headers leave */
     u32_t hdrs = (u32_t)(g.data - g.l3);
@@ -173,7 +214,6 @@ rx_gso_feed(struct netif *netif, struct pbuf *p, u32_t flags)
   }
   total = (u32_t)(g.end - g.data);
   if (g.proto != GSO_TCP || mss == 0 || total <= mss) {
-    pbuf_realloc(p, g.end);
     gso_finish(p, &g);
     return stack_rx_feed(netif, p, 0);
   }

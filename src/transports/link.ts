@@ -14,7 +14,7 @@ export const RX_HINT_GSO_SHIFT = 16;
 
 /** @internal onFrames' hint for a frame a stack sent with segMax (a pair's send). */
 export function segHint(segMax: number): number {
-  return segMax > 0 ? RX_HINT_SEG_IP + segMax * 2 ** RX_HINT_GSO_SHIFT : 0;
+  return segMax > 0 ? RX_HINT_SEG_IP + (segMax & 0xffff) * 2 ** RX_HINT_GSO_SHIFT : 0;
 }
 
 /** What a link calls on the stack it is attached to. */

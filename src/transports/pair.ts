@@ -85,6 +85,9 @@ export class PairLink implements Link {
 
   send(frame: Uint8Array, segMax?: number): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
+    if (segMax !== undefined && !(Number.isInteger(segMax) && segMax >= 0 && segMax <= 0xffff)) {
+      throw new RangeError(`lwip-wasm: segMax must be an integer from 0 to 65535, got ${String(segMax)}`);
+    }
     return this.#take([frame], false, segMax !== undefined && segMax > 0 ? [segMax] : undefined);
   }
 
