@@ -96,7 +96,6 @@ struct lw_sock {
   u32_t dg_charge;   /* what the queue counts against rcvbuf (sock_udp.c) */
   u32_t rcvbuf;
   u8_t userlocks;   /* LOCK_*: buffers the application sized, which autotuning leaves alone */
-  u32_t rcv_space_copied, rcv_space_time;   /* bytes read since, and when (tcp_buf.c) */
 
   /* Listening sockets: established connections not yet accepted. */
   struct lw_sock *aq_head, *aq_tail, *aq_next;

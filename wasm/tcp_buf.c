@@ -6,7 +6,6 @@
  * connection only spill the caches (bench/ab.mjs: 8 streams 0.73x, jumbo 0.86x). */
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
-#include "lwip/sys.h"
 #include "lw.h"
 
 /* The window to hold back: what lwIP's window may reach on this connection (64 KiB
@@ -33,34 +32,21 @@ tcp_give_window(struct tcp_pcb *pcb, u32_t n)
   }
 }
 
-/* Linux's receive-buffer autotuning (tcp_rcv_space_adjust), simplified: a reader that
- * reads a whole window's worth within RCV_SPACE_MS, and finds half the window queued as
- * it reads (the window, not the reader, holds the sender back), gets its window
- * doubled, up to TCP_WND. Linux measures over a round trip; lwIP's round-trip estimate
- * is too coarse, so a fixed period stands in for it. A slow reader never reads a
- * window's worth in that time, so a peer that keeps the queue full cannot make it
- * hold more; setting SO_RCVBUF turns it off, as on Linux. */
-#define RCV_SPACE_MS 100u
-
+/* Receive-buffer autotuning, after Linux's tcp_rcv_space_adjust: a reader that takes a
+ * quarter of its window or more in one read, and finds half the window queued (the
+ * window, not the reader, holds the sender back), gets its window doubled, up to
+ * TCP_WND. Linux measures what was read per round trip; lwIP's round-trip estimate is
+ * too coarse for that, so the size of each read stands in for the rate. A reader taking
+ * small pieces of a full queue never grows it, so a peer that keeps the queue full
+ * cannot make it hold more; setting SO_RCVBUF turns it off, as on Linux. */
 static void
 tcp_rcvbuf_grow(struct lw_sock *s, u32_t consumed, u32_t queued)
 {
-  u32_t now, wnd = s->rcvbuf / 2;
-  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND) {
-    return;
-  }
-  now = sys_now();
-  if (now - s->rcv_space_time > RCV_SPACE_MS) {
-    s->rcv_space_time = now;
-    s->rcv_space_copied = 0;
-  }
-  s->rcv_space_copied += consumed;
-  if (s->rcv_space_copied < wnd || queued < wnd / 2) {
+  u32_t wnd = s->rcvbuf / 2;
+  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND || consumed < wnd / 4 || queued < wnd / 2) {
     return;
   }
   s->rcvbuf = LWIP_MIN(2u * s->rcvbuf, 2u * TCP_WND);
-  s->rcv_space_copied = 0;
-  s->rcv_space_time = now;
   sock_tcp_window_adjust(s);   /* gives back what the larger buffer no longer holds */
 }
 
