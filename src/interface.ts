@@ -13,6 +13,9 @@ if (RX_HINT_PARTIAL !== RX_PARTIAL || RX_HINT_SEG_IP !== RX_SEG_IP || RX_HINT_GS
   throw new Error('lwip-wasm: src/transports/link.ts and wasm/lw_const.h disagree on lw_rx flags');
 }
 
+/** The largest frame segmentation offload makes: a 64 KiB IP packet and its ethernet header. */
+const TSO_FRAME_MAX = 65535 + 18;
+
 export interface InterfaceOptions {
   /**
    * IPv4 address with prefix length, e.g. '10.0.0.1/24', or 'dhcp' to lease one (then
@@ -33,7 +36,11 @@ export interface InterfaceOptions {
   mtu?: number;
   /** Make this the default-route interface (the first interface is, unless another says so). */
   default?: boolean;
-  /** Bytes of outgoing frames held while the link pushes back before drops (default 16 MiB). */
+  /**
+   * Bytes of outgoing frames held while the link pushes back before drops (default 16
+   * MiB). Below 64 KiB the interface sends no segments over the MTU (segmentation
+   * offload), since one could never be held.
+   */
   txQueueLimit?: number;
 }
 
@@ -241,12 +248,14 @@ export class NetInterface implements FrameSink {
 
   /**
    * A link that cuts TCP segments itself (a TAP with offload), or whose far end takes
-   * them whole (a pair between two stacks), gets several MSS in one.
+   * them whole (a pair between two stacks), gets several MSS in one; unless the queue
+   * held while the link pushes back could not hold one such segment (txQueueLimit).
    */
   #syncTso(): void {
     const core = this.#core;
     if (this.#removed || !core.alive) return;
-    core.check(core.abi.netif_set_tso(this.index, this.link.segmentOffload === true ? 1 : 0), 'addInterface', 'segmentation offload');
+    const on = this.link.segmentOffload === true && this.#txLimit >= TSO_FRAME_MAX;
+    core.check(core.abi.netif_set_tso(this.index, on ? 1 : 0), 'addInterface', 'segmentation offload');
   }
 
   /**

@@ -116,6 +116,25 @@ it('offload: false: every frame within the MTU', async () => {
   }
 }, 60_000);
 
+it('an interface whose txQueueLimit could not hold one 64 KiB segment sends none over the MTU', async () => {
+  const a = await createStack({ seed: 1 });
+  const b = await createStack({ seed: 2 });
+  try {
+    const [la, lb] = createPair();
+    const log = frameLog();
+    a.addInterface(capture(la, log.sink), { ip: '10.0.0.1/24', ipv6: 'fd00::1/64', txQueueLimit: 32 * 1024 });
+    b.addInterface(lb, { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' });
+    assert.is(la.segmentOffload, true, 'the link could take them');
+    await transfer(host(a, '10.0.0.1', 'fd00::1'), host(b, '10.0.0.2', 'fd00::2'), 4, 8);
+    const sent = dataFrames(log.frames()).filter((f) => parseTcp(f).src === '10.0.0.1');
+    assert.ok(sent.length > SIZE / 1500);
+    assert.is(Math.max(...sent.map((f) => f.length)), 1514);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}, 60_000);
+
 it('a fault wrapper on one end turns segmentation offload off in both directions', async () => {
   const a = await createStack({ seed: 1 });
   const b = await createStack({ seed: 2 });
