@@ -24,7 +24,7 @@ function run(name) {
 const names = {
   'ptb6-every-mtu': 'IPv6 Packet Too Big with every MTU from 0 to 1280 quoting the live connection: no hang, no tiny fragments',
   'frag-needed4-every-mtu': 'IPv4 fragmentation-needed with every MTU from 0 to 1280 quoting the live connection',
-  'ptb6-forged-quote': 'Packet Too Big quoting no live connection (other port, sequence outside SND.UNA..SND.NXT, cut short) is dropped and counted; a genuine one lowers the MSS, as on Linux',
+  'ptb6-forged-quote': 'Packet Too Big quoting no live connection (other port, sequence outside SND.UNA..SND.NXT, cut short) is dropped and counted',
   'ptb6-behind-extension-headers': 'Packet Too Big behind a destination option, an atomic fragment header or a 256-byte header is dropped',
   'unreach-forged-quote': 'port unreachable with a forged sequence number does not end a connect; the genuine one does',
   'mss-tiny': 'MSS option 0, 1 and 47: the send MSS is 536 (absent), 48 and 48, and data moves',

@@ -8,10 +8,9 @@
  * error that quotes nothing of ours is eaten here and counted as a drop (icmp.drop,
  * icmp6.drop), so a forged Packet Too Big cannot shrink a path MTU and a forged
  * unreachable cannot fail a connect. lwIP itself only uses Packet Too Big (0001 in
- * wasm/patches keeps the MTU at 1280 or more), and for a TCP connection this file lowers
- * the MSS to fit, as Linux does; lwIP tells no socket about the others, so for a matched
- * "destination unreachable" this file also does what Linux does: it fails a TCP connect
- * in progress, or flags a connected UDP socket. */
+ * wasm/patches keeps the MTU at 1280 or more); lwIP tells no socket about the others, so
+ * for a matched "destination unreachable" this file also does what Linux does: it fails a
+ * TCP connect in progress, or flags a connected UDP socket. */
 #include <string.h>
 #include "lwip/raw.h"
 #include "lwip/udp.h"
@@ -69,10 +68,9 @@ struct icmp_quote {
  * quote must name a bound socket (and its peer, if the socket is connected). *matched
  * says whether anything did (a pcb may have no socket yet); *state gets the TCP state. */
 static struct lw_sock *
-icmp_quote_owner(const struct icmp_quote *q, int *matched, enum tcp_state *state, struct tcp_pcb **tpcb)
+icmp_quote_owner(const struct icmp_quote *q, int *matched, enum tcp_state *state)
 {
   *matched = 0;
-  *tpcb = NULL;
   if (q->proto == IP_PROTO_TCP) {
     struct tcp_pcb *pcb;
     /* bounded: one pass over the active list, which only our own connections fill */
@@ -85,7 +83,6 @@ icmp_quote_owner(const struct icmp_quote *q, int *matched, enum tcp_state *state
         }
         *matched = 1;
         *state = pcb->state;
-        *tpcb = pcb;
         return (struct lw_sock *)pcb->callback_arg;
       }
     }
@@ -124,21 +121,6 @@ icmp_sock_deliver(struct lw_sock *s, const struct icmp_quote *q, enum tcp_state 
   } else if (s->flags & SF_UDP_CONN) {
     s->err = err;
     sock_refresh(s);
-  }
-}
-
-/* A genuine Packet Too Big for a TCP connection: lwIP lowers the path MTU (patch 0001
- * clamps it to 1280 at least) and would fragment every segment to fit; Linux lowers the
- * connection's MSS instead (tcp_v6_mtu_reduced), so later segments fit whole. Segments
- * already queued still go out fragmented. */
-static void
-icmp6_tcp_mtu_reduced(struct tcp_pcb *pcb, u32_t mtu)
-{
-  u32_t mss;
-  mtu = LWIP_MAX(mtu, 1280u);
-  mss = mtu - IP6_HLEN - TCP_HLEN;
-  if (mss < pcb->mss) {
-    pcb->mss = (u16_t)mss;
   }
 }
 
@@ -185,7 +167,6 @@ icmp4_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
   struct icmp_quote q;
   struct lw_sock *s;
   enum tcp_state state = CLOSED;
-  struct tcp_pcb *tpcb;
   int matched;
   LWIP_UNUSED_ARG(arg);
   LWIP_UNUSED_ARG(pcb);
@@ -217,7 +198,7 @@ icmp4_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
   IP_SET_TYPE_VAL(q.dst, IPADDR_TYPE_V4);
   memcpy(&ip_2_ip4(&q.src)->addr, inner + 12, 4);
   memcpy(&ip_2_ip4(&q.dst)->addr, inner + 16, 4);
-  s = icmp_quote_owner(&q, &matched, &state, &tpcb);
+  s = icmp_quote_owner(&q, &matched, &state);
   if (!matched) {
     return icmp_drop(p, 0);
   }
@@ -270,7 +251,6 @@ icmp6_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
   struct icmp_quote q;
   struct lw_sock *s;
   enum tcp_state state = CLOSED;
-  struct tcp_pcb *tpcb;
   int matched, off;
   LWIP_UNUSED_ARG(arg);
   LWIP_UNUSED_ARG(pcb);
@@ -294,12 +274,9 @@ icmp6_sock_on_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr
   IP_SET_TYPE_VAL(q.dst, IPADDR_TYPE_V6);
   memcpy(ip_2_ip6(&q.src)->addr, inner + 8, 16);
   memcpy(ip_2_ip6(&q.dst)->addr, inner + 24, 16);
-  s = icmp_quote_owner(&q, &matched, &state, &tpcb);
+  s = icmp_quote_owner(&q, &matched, &state);
   if (!matched) {
     return icmp_drop(p, 1);
-  }
-  if (icmp[0] == 2 && tpcb != NULL) {
-    icmp6_tcp_mtu_reduced(tpcb, ((u32_t)icmp[4] << 24) | ((u32_t)icmp[5] << 16) | ((u32_t)icmp[6] << 8) | icmp[7]);
   }
   if (icmp[0] == 1 && icmp[1] <= 6) {
     icmp_sock_deliver(s, &q, state, icmp6_unreach[icmp[1]].err, icmp6_unreach[icmp[1]].fatal);
