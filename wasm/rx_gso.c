@@ -111,6 +111,33 @@ gso_parse(const u8_t *f, u16_t len, struct gso_frame *g)
   return 0;
 }
 
+/* The TCP or UDP checksum over q's transport part and its pseudo-header, taking the
+ * checksum field as it stands: the value to store if the field is 0, or 0 if the field
+ * is right. */
+static u16_t
+gso_l4_sum(struct pbuf *q, const struct gso_frame *g)
+{
+  const u8_t *f = (const u8_t *)q->payload;
+  u16_t l4len = (u16_t)(q->tot_len - g->l4);
+  u16_t sum;
+  pbuf_remove_header(q, g->l4);
+  if (g->v6) {
+    ip6_addr_t src, dst;
+    memset(&src, 0, sizeof src);
+    memset(&dst, 0, sizeof dst);
+    memcpy(src.addr, f + g->l3 + 8, 16);
+    memcpy(dst.addr, f + g->l3 + 24, 16);
+    sum = ip6_chksum_pseudo(q, g->proto, l4len, &src, &dst);
+  } else {
+    ip4_addr_t src, dst;
+    memcpy(&src.addr, f + g->l3 + 12, 4);
+    memcpy(&dst.addr, f + g->l3 + 16, 4);
+    sum = inet_chksum_pseudo(q, g->proto, l4len, &src, &dst);
+  }
+  pbuf_add_header(q, g->l4);
+  return sum;
+}
+
 /* Sets the length fields and every checksum of one complete packet in q (one pbuf). */
 static void
 gso_finish(struct pbuf *q, const struct gso_frame *g)
@@ -131,21 +158,7 @@ gso_finish(struct pbuf *q, const struct gso_frame *g)
     gso_put16(f + g->l4 + 4, l4len);
   }
   f[at] = f[at + 1] = 0;
-  pbuf_remove_header(q, g->l4);
-  if (g->v6) {
-    ip6_addr_t src, dst;
-    memset(&src, 0, sizeof src);
-    memset(&dst, 0, sizeof dst);
-    memcpy(src.addr, f + g->l3 + 8, 16);
-    memcpy(dst.addr, f + g->l3 + 24, 16);
-    sum = ip6_chksum_pseudo(q, g->proto, l4len, &src, &dst);
-  } else {
-    ip4_addr_t src, dst;
-    memcpy(&src.addr, f + g->l3 + 12, 4);
-    memcpy(&dst.addr, f + g->l3 + 16, 4);
-    sum = inet_chksum_pseudo(q, g->proto, l4len, &src, &dst);
-  }
-  pbuf_add_header(q, g->l4);
+  sum = gso_l4_sum(q, g);
   if (g->proto == GSO_UDP && sum == 0) {
     sum = 0xffff;   /* 0 means "no checksum" in UDP */
   }
@@ -158,30 +171,13 @@ static int
 gso_valid(struct pbuf *q, const struct gso_frame *g)
 {
   u8_t *f = (u8_t *)q->payload;
-  u16_t l4len = (u16_t)(q->tot_len - g->l4);
-  u16_t sum;
   if (!g->v6 && inet_chksum(f + g->l3, (u16_t)(g->l4 - g->l3)) != 0) {
     return 0;
   }
   if (g->proto == GSO_UDP && !g->v6 && f[g->l4 + 6] == 0 && f[g->l4 + 7] == 0) {
     return 1;   /* IPv4 UDP without a checksum */
   }
-  pbuf_remove_header(q, g->l4);
-  if (g->v6) {
-    ip6_addr_t src, dst;
-    memset(&src, 0, sizeof src);
-    memset(&dst, 0, sizeof dst);
-    memcpy(src.addr, f + g->l3 + 8, 16);
-    memcpy(dst.addr, f + g->l3 + 24, 16);
-    sum = ip6_chksum_pseudo(q, g->proto, l4len, &src, &dst);
-  } else {
-    ip4_addr_t src, dst;
-    memcpy(&src.addr, f + g->l3 + 12, 4);
-    memcpy(&dst.addr, f + g->l3 + 16, 4);
-    sum = inet_chksum_pseudo(q, g->proto, l4len, &src, &dst);
-  }
-  pbuf_add_header(q, g->l4);
-  return sum == 0;
+  return gso_l4_sum(q, g) == 0;
 }
 
 /* Cuts p (one pbuf, a whole frame) into packets of the size its lw_rx flags give (none:
