@@ -55,107 +55,89 @@ async function transfer(from, to, family, seed) {
 }
 
 const host = (stack, v4, v6) => ({ stack, addr: (family) => (family === 6 ? v6 : v4) });
+const IF_A = { ip: '10.0.0.1/24', ipv6: 'fd00::1/64' };
+const IF_B = { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' };
 
-it('between two stacks, TCP segments of several MSS cross whole both ways, checksums right, data intact (IPv4, IPv6)', async () => {
+/** Runs fn(a, b, A, B) with two fresh stacks (A and B: them with their addresses), then disposes both. */
+async function withTwoStacks(fn) {
   const a = await createStack({ seed: 1 });
   const b = await createStack({ seed: 2 });
   try {
-    const [la, lb] = createPair();
-    const log = frameLog();
-    a.addInterface(capture(la, log.sink), { ip: '10.0.0.1/24', ipv6: 'fd00::1/64' });
-    assert.is(la.segmentOffload, false, 'nothing on the far end yet');
-    b.addInterface(lb, { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' });
-    assert.is(la.segmentOffload, true, 'a stack on each end');
-    assert.is(lb.segmentOffload, true);
-    const A = host(a, '10.0.0.1', 'fd00::1');
-    const B = host(b, '10.0.0.2', 'fd00::2');
-    for (const family of [4, 6]) {
-      await transfer(A, B, family, family);
-      await transfer(B, A, family, family + 10);
-    }
-    const data = dataFrames(log.frames());
-    const big = data.filter((f) => f.length > 1514);
-    assert.ok(big.length > 0, 'some frames are over the MTU');
-    assert.ok(Math.max(...data.map((f) => f.length)) > 32 * 1024, 'up to tens of KiB');
-    for (const v of [0x0800, 0x86dd]) {
-      assert.ok(big.some((f) => ((f[12] << 8) | f[13]) === v), `large frames for ethertype 0x${v.toString(16)}`);
-    }
-    // The capture on a's end sees both directions: a's segments and b's.
-    const v4From = (f, last) => ((f[12] << 8) | f[13]) === 0x0800 && f[29] === last;
-    assert.ok(big.some((f) => v4From(f, 1)), 'a sent segments over the MTU');
-    assert.ok(big.some((f) => v4From(f, 2)), 'b sent segments over the MTU');
-    const wrong = data.filter((f) => !checksumsRight(f));
-    assert.is(wrong.length, 0, 'every checksum in the capture is right');
-    assert.ok(lb.counters.bytesReceived / lb.counters.framesReceived > 1500, 'frames average over one MTU');
-    for (const s of [a, b]) {
-      const st = s.stats();
-      assert.is(st.tcp.chkerr + st.ip.chkerr, 0);
-    }
+    await fn(a, b, host(a, '10.0.0.1', 'fd00::1'), host(b, '10.0.0.2', 'fd00::2'));
   } finally {
     a.dispose();
     b.dispose();
   }
-}, 60_000);
+}
 
-it('offload: false: every frame within the MTU', async () => {
-  const a = await createStack({ seed: 1 });
-  const b = await createStack({ seed: 2 });
-  try {
-    const [la, lb] = createPair({ offload: false });
-    const log = frameLog();
-    a.addInterface(capture(la, log.sink), { ip: '10.0.0.1/24', ipv6: 'fd00::1/64' });
-    b.addInterface(lb, { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' });
-    assert.is(la.segmentOffload, false);
-    await transfer(host(a, '10.0.0.1', 'fd00::1'), host(b, '10.0.0.2', 'fd00::2'), 4, 5);
-    const data = dataFrames(log.frames());
-    assert.ok(data.length > SIZE / 1500, 'one frame per MSS');
-    assert.is(Math.max(...data.map((f) => f.length)), 1514);
-  } finally {
-    a.dispose();
-    b.dispose();
+it('between two stacks, TCP segments of several MSS cross whole both ways, checksums right, data intact (IPv4, IPv6)', () => withTwoStacks(async (a, b, A, B) => {
+  const [la, lb] = createPair();
+  const log = frameLog();
+  a.addInterface(capture(la, log.sink), IF_A);
+  assert.is(la.segmentOffload, false, 'nothing on the far end yet');
+  b.addInterface(lb, IF_B);
+  assert.is(la.segmentOffload, true, 'a stack on each end');
+  assert.is(lb.segmentOffload, true);
+  for (const family of [4, 6]) {
+    await transfer(A, B, family, family);
+    await transfer(B, A, family, family + 10);
   }
-}, 60_000);
+  const data = dataFrames(log.frames());
+  const big = data.filter((f) => f.length > 1514);
+  assert.ok(big.length > 0, 'some frames are over the MTU');
+  assert.ok(Math.max(...data.map((f) => f.length)) > 32 * 1024, 'up to tens of KiB');
+  for (const v of [0x0800, 0x86dd]) {
+    assert.ok(big.some((f) => ((f[12] << 8) | f[13]) === v), `large frames for ethertype 0x${v.toString(16)}`);
+  }
+  // The capture on a's end sees both directions: a's segments and b's.
+  const v4From = (f, last) => ((f[12] << 8) | f[13]) === 0x0800 && f[29] === last;
+  assert.ok(big.some((f) => v4From(f, 1)), 'a sent segments over the MTU');
+  assert.ok(big.some((f) => v4From(f, 2)), 'b sent segments over the MTU');
+  const wrong = data.filter((f) => !checksumsRight(f));
+  assert.is(wrong.length, 0, 'every checksum in the capture is right');
+  assert.ok(lb.counters.bytesReceived / lb.counters.framesReceived > 1500, 'frames average over one MTU');
+  for (const s of [a, b]) {
+    const st = s.stats();
+    assert.is(st.tcp.chkerr + st.ip.chkerr, 0);
+  }
+}), 60_000);
 
-it('an interface whose txQueueLimit could not hold one 64 KiB segment sends none over the MTU', async () => {
-  const a = await createStack({ seed: 1 });
-  const b = await createStack({ seed: 2 });
-  try {
-    const [la, lb] = createPair();
-    const log = frameLog();
-    a.addInterface(capture(la, log.sink), { ip: '10.0.0.1/24', ipv6: 'fd00::1/64', txQueueLimit: 32 * 1024 });
-    b.addInterface(lb, { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' });
-    assert.is(la.segmentOffload, true, 'the link could take them');
-    await transfer(host(a, '10.0.0.1', 'fd00::1'), host(b, '10.0.0.2', 'fd00::2'), 4, 8);
-    const sent = dataFrames(log.frames()).filter((f) => parseTcp(f).src === '10.0.0.1');
-    assert.ok(sent.length > SIZE / 1500);
-    assert.is(Math.max(...sent.map((f) => f.length)), 1514);
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
-}, 60_000);
+it('offload: false: every frame within the MTU', () => withTwoStacks(async (a, b, A, B) => {
+  const [la, lb] = createPair({ offload: false });
+  const log = frameLog();
+  a.addInterface(capture(la, log.sink), IF_A);
+  b.addInterface(lb, IF_B);
+  assert.is(la.segmentOffload, false);
+  await transfer(A, B, 4, 5);
+  const data = dataFrames(log.frames());
+  assert.ok(data.length > SIZE / 1500, 'one frame per MSS');
+  assert.is(Math.max(...data.map((f) => f.length)), 1514);
+}), 60_000);
 
-it('a fault wrapper on one end turns segmentation offload off in both directions', async () => {
-  const a = await createStack({ seed: 1 });
-  const b = await createStack({ seed: 2 });
-  try {
-    const [la, lb] = createPair();
-    const log = frameLog();
-    a.addInterface(impair(la, {}), { ip: '10.0.0.1/24', ipv6: 'fd00::1/64' });
-    b.addInterface(capture(lb, log.sink), { ip: '10.0.0.2/24', ipv6: 'fd00::2/64' });
-    assert.is(lb.segmentOffload, false, "the far end's receiver is not a stack's");
-    const A = host(a, '10.0.0.1', 'fd00::1');
-    const B = host(b, '10.0.0.2', 'fd00::2');
-    await transfer(A, B, 4, 6);
-    await transfer(B, A, 4, 7);
-    const data = dataFrames(log.frames());
-    assert.ok(data.length > (2 * SIZE) / 1500);
-    assert.is(Math.max(...data.map((f) => f.length)), 1514);
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
-}, 60_000);
+it('an interface whose txQueueLimit could not hold one 64 KiB segment sends none over the MTU', () => withTwoStacks(async (a, b, A, B) => {
+  const [la, lb] = createPair();
+  const log = frameLog();
+  a.addInterface(capture(la, log.sink), { ...IF_A, txQueueLimit: 32 * 1024 });
+  b.addInterface(lb, IF_B);
+  assert.is(la.segmentOffload, true, 'the link could take them');
+  await transfer(A, B, 4, 8);
+  const sent = dataFrames(log.frames()).filter((f) => parseTcp(f).src === '10.0.0.1');
+  assert.ok(sent.length > SIZE / 1500);
+  assert.is(Math.max(...sent.map((f) => f.length)), 1514);
+}), 60_000);
+
+it('a fault wrapper on one end turns segmentation offload off in both directions', () => withTwoStacks(async (a, b, A, B) => {
+  const [la, lb] = createPair();
+  const log = frameLog();
+  a.addInterface(impair(la, {}), IF_A);
+  b.addInterface(capture(lb, log.sink), IF_B);
+  assert.is(lb.segmentOffload, false, "the far end's receiver is not a stack's");
+  await transfer(A, B, 4, 6);
+  await transfer(B, A, 4, 7);
+  const data = dataFrames(log.frames());
+  assert.ok(data.length > (2 * SIZE) / 1500);
+  assert.is(Math.max(...data.map((f) => f.length)), 1514);
+}), 60_000);
 
 it('a router cuts segments of several MSS to MTU-sized packets, checksums completed, before passing them on', async () => {
   const a = await createStack({ seed: 1 });
