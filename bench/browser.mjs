@@ -5,12 +5,14 @@
 // beside the page with one frame per message (the framing before batching), the same
 // workload from Node through the same relay (batched and one frame per message), and a
 // raw Chromium WebSocket receiving 64 KiB messages, interleaved in one run.
+// Chromium runs with no DevTools client attached (bench/chromium.mjs says why): the page
+// reports its figures back over HTTP.
 // With --tls it measures TLS instead, on the same path: the handshake (ECDSA P-256 and
 // RSA-2048 servers) and stack.fetch's download rate over https: beside http:, in the
 // page and, for reference, from Node through the same relay, interleaved.
 // Only loopback: every server here listens on 127.0.0.1.
 // Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--profile] [--quick] [--tls]
-//   --profile  prints the page's hottest functions (CDP profiler, self time) after each run
+//   --profile  prints the page's hottest functions (CDP profiler, self time) after each page run
 //   --tls      the TLS workload (needs openssl for the certificates; contenders 'page: https:' and so on)
 //   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
 //   --mtu  the nat MTU (the gateway's, and the links'): 1500 as on the internet, up to 65000
@@ -19,9 +21,11 @@ import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
+import { createRequire } from 'node:module';
 import WebSocket, { WebSocketServer } from 'ws';
 import { arg, argv, DIST, QUICK, row, emit, median, within } from './lib.mjs';
-import { stackRun, rawRun, tlsRun } from './browser-client.mjs';
+import { stackRun, tlsRun } from './browser-client.mjs';
+import { chromiumVersion, runInChromium, topFunctions } from './chromium.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MIB = arg('mib', QUICK ? 10 : 50);
@@ -126,9 +130,35 @@ const relay = await createRelay({
 const distDir = new URL('.', new URL('index.js', DIST));
 const client = readFileSync(new URL('browser-client.mjs', import.meta.url));
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+// /run#<cfg as JSON> runs cfg.fn of browser-client.mjs (in a Worker when cfg.worker) and
+// posts { id, ok } or { id, error } to /result.
+const RUN_PAGE = `<!doctype html><title>bench</title><script type="module">
+const c = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const run = c.worker ? new Promise((resolve, reject) => {
+  const w = new Worker('/browser-client.mjs', { type: 'module' });
+  w.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.ok));
+  w.onerror = (e) => reject(new Error(e.message));
+  w.postMessage(c);
+}) : import('/browser-client.mjs').then((m) => m[c.fn](c));
+const report = (r) => fetch('/result', { method: 'POST', body: JSON.stringify({ id: c.id, ...r }) });
+run.then((ok) => report({ ok }), (e) => report({ error: String(e?.stack ?? e) }));
+</script>`;
+const waiting = new Map();
+let runs = 0;
 const web = createHttp((req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
-  if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>bench</title>');
+  if (path === '/run') return void res.writeHead(200, { 'content-type': 'text/html' }).end(RUN_PAGE);
+  if (path === '/result' && req.method === 'POST') {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      res.end();
+      const r = JSON.parse(body);
+      waiting.get(r.id)?.(r);
+    });
+    return;
+  }
   if (path === '/browser-client.mjs') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(client);
   if (path.startsWith('/dist/') && !path.includes('..')) {
     try {
@@ -143,47 +173,39 @@ const web = createHttp((req, res) => {
 const webPort = await listen(web);
 const origin = `http://127.0.0.1:${webPort}`;
 
-const { chromium } = await import('playwright-core');
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const chromiumVersion = browser.version();
-const page = await browser.newPage();
-await page.goto(`${origin}/`);
-
-const cfg = { lib: `${origin}/dist/index.js`, relayUrl: relay.url, gateway: '10.0.2.2', ports, mib: MIB, mtu: MTU };
+const chromium = await chromiumVersion(CHROMIUM);
+// ws unmasks what clients send with bufferutil when it can load it (docs/relay.md).
+const unmask = (() => {
+  if (process.env.WS_NO_BUFFER_UTIL) return 'JavaScript (WS_NO_BUFFER_UTIL)';
+  try {
+    createRequire(import.meta.url)('bufferutil');
+    return 'bufferutil';
+  } catch {
+    return 'JavaScript (no bufferutil)';
+  }
+})();
 const LIMIT = 180_000;
 const PROFILE = process.argv.includes('--profile');
-const cdp = PROFILE ? await page.context().newCDPSession(page) : null;
-/** Runs fn with the page's CPU profiler on, and prints the top functions by self time. */
-async function profiled(fn) {
-  if (!cdp) return fn();
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-  await cdp.send('Profiler.start');
-  const out = await fn();
-  const { profile } = await cdp.send('Profiler.stop');
-  const self = new Map();
-  const dt = profile.timeDeltas ?? [];
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  let total = 0;
-  profile.samples?.forEach((id, i) => {
-    const n = byId.get(id);
-    const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
-    const t = dt[i] ?? 0;
-    total += t;
-    self.set(key, (self.get(key) ?? 0) + t);
-  });
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
-  console.log('page profile, self time:');
-  for (const [k, t] of top) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
-  return out;
+/** Runs c (with c.fn or c.worker) in a fresh Chromium; resolves the page's result. */
+async function inChromium(c, { profile = false } = {}) {
+  const id = ++runs;
+  const result = new Promise((resolve, reject) => waiting.set(id, (r) => (r.error ? reject(new Error(r.error)) : resolve(r.ok))));
+  try {
+    const out = await runInChromium(CHROMIUM, `${origin}/run#${encodeURIComponent(JSON.stringify({ ...c, id }))}`, result, { profile });
+    if (out.profile) {
+      console.log('page profile, self time:');
+      for (const line of topFunctions(out.profile)) console.log(line);
+      delete out.profile;
+    }
+    return out;
+  } finally {
+    waiting.delete(id);
+  }
 }
+
+const cfg = { lib: `${origin}/dist/index.js`, relayUrl: relay.url, gateway: '10.0.2.2', ports, mib: MIB, mtu: MTU };
 const tlsCfg = { ...cfg, ca: pki?.ca, handshakes: QUICK ? 3 : 5 };
-const inPage = (what) => () => profiled(() => page.evaluate(async (c) => (await import('/browser-client.mjs')).tlsRun(c), { ...tlsCfg, what }));
+const inPage = (what) => () => inChromium({ ...tlsCfg, fn: 'tlsRun', what }, { profile: PROFILE });
 const inNode = (what) => () => tlsRun({ ...tlsCfg, what, lib: new URL('index.js', DIST).href, WebSocket });
 const contenders = TLS ? {
   'page: http:': inPage('http'),
@@ -193,35 +215,26 @@ const contenders = TLS ? {
   'Node: https:': inNode('https'),
   'Node: handshakes': inNode('handshake'),
 } : {
-  'page': () => profiled(() => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), cfg)),
-  'worker': () => page.evaluate((c) => new Promise((resolve, reject) => {
-    const w = new Worker('/browser-client.mjs', { type: 'module' });
-    w.onmessage = (e) => {
-      w.terminate();
-      if (e.data.error) reject(new Error(e.data.error));
-      else resolve(e.data.ok);
-    };
-    w.onerror = (e) => reject(new Error(e.message));
-    w.postMessage(c);
-  }), cfg),
-  'page, one frame a message': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).stackRun(c), { ...cfg, framing: 'single' }),
-  'raw WebSocket': () => page.evaluate(async (c) => (await import('/browser-client.mjs')).rawRun(c), { url: `ws://127.0.0.1:${raw.address().port}/`, mib: MIB }),
+  'page': () => inChromium({ ...cfg, fn: 'stackRun' }, { profile: PROFILE }),
+  'worker': () => inChromium({ ...cfg, worker: true }),
+  'page, one frame a message': () => inChromium({ ...cfg, fn: 'stackRun', framing: 'single' }),
+  'raw WebSocket': () => inChromium({ fn: 'rawRun', url: `ws://127.0.0.1:${raw.address().port}/`, mib: MIB }),
   'Node, batched': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'batch' }),
   'Node, one frame a message': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'single' }),
 };
 
-// --only page,worker runs just those contenders (for profiling one of them).
+// --only page,worker runs just those contenders (for profiling one of them); a comma
+// followed by a space is part of a name ('--only "page,Node, batched"').
 const onlyAt = process.argv.indexOf('--only');
 if (onlyAt > 0) {
-  const keep = process.argv[onlyAt + 1].split(',');
+  const keep = process.argv[onlyAt + 1].split(/,(?! )/);
   for (const k of Object.keys(contenders)) if (!keep.includes(k)) delete contenders[k];
 }
 const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
 const load0 = loadavg()[0];
 let relayDrops = {};
 try {
-  const warm = TLS ? 'tlsRun' : 'stackRun';
-  await within(LIMIT * 2, page.evaluate(async ([c, fn]) => (await import('/browser-client.mjs'))[fn]({ ...c, mib: 1 }), [{ ...tlsCfg, what: 'https' }, warm]), 'warm-up');
+  await within(LIMIT * 2, inChromium({ ...tlsCfg, fn: TLS ? 'tlsRun' : 'stackRun', what: 'https', mib: 1 }), 'warm-up');
   for (let i = 0; i < REPS; i++) {
     for (const [name, fn] of Object.entries(contenders)) {
       samples[name].push(await within(LIMIT, fn(), name));
@@ -230,7 +243,6 @@ try {
 } finally {
   const st = relay.stats();
   relayDrops = { backpressure: st.backpressureDrops, ...Object.fromEntries(Object.entries(st.dropped).filter(([, n]) => n > 0)) };
-  await browser.close();
   await relay.close();
   for (const s of [download, upload, echo, web, ...tlsServers]) s.close();
   raw.close();
@@ -243,7 +255,7 @@ const fmt = (v, d = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixe
 const all = (name, key) => samples[name]?.map((s) => s[key]) ?? [];
 if (TLS) {
   console.log(`bench/browser --tls: stack.fetch of ${MIB} MiB, ${tlsCfg.handshakes} handshakes of each kind a run, MTU ${MTU}, ${REPS} interleaved runs ` +
-    `after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
+    `after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromium}`);
   console.log(`command: node bench/browser.mjs ${argv.join(' ')}`);
   console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
   console.log('| where (through the relay, nat) | fetch http: MiB/s | fetch https: MiB/s | https / http | handshake ECDSA P-256 ms | handshake RSA-2048 ms |');
@@ -261,8 +273,9 @@ if (TLS) {
   ]);
 } else {
   console.log(`bench/browser: ${MIB} MiB, MTU ${MTU}, ${REPS} interleaved runs after a warm-up; ${cpus().length} cores, ${cpus()[0]?.model}; ` +
-    `load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromiumVersion}`);
-  console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}`);
+    `load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after; Chromium ${chromium}`);
+  console.log(`command: node bench/browser.mjs ${argv.join(' ')}`);
+  console.log(`relay drops over the run: ${JSON.stringify(relayDrops)}; the relay's ws unmasks with ${unmask}`);
   console.log('| contender | framing | download MiB/s | upload MiB/s | connect ms | round trip ms | frames a message in |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const name of Object.keys(contenders)) {
