@@ -167,8 +167,8 @@ export class Session implements ModeClient {
     this.#count(reason, detail);
   }
 
-  /** A frame from the backend for this client. */
-  deliver(frame: Uint8Array): void {
+  /** A frame from the backend for this client; view: valid only during this call. */
+  deliver(frame: Uint8Array, view = false): void {
     if (this.#ended || this.#ws.readyState !== this.#ws.OPEN) return;
     if (this.#ws.bufferedAmount + this.#writer.pending > this.#ctx.options.clientHighWaterMark) {
       // The client is not keeping up: drop, as a congested link would, rather than queue without bound.
@@ -177,7 +177,8 @@ export class Session implements ModeClient {
       return;
     }
     const type = ((frame[12] ?? 0) << 8) | (frame[13] ?? 0);
-    if (type === 0x0800 || type === 0x86dd) {
+    // A terminating backend (nat) counts the client's connections itself.
+    if (!this.#ctx.mode.terminates && (type === 0x0800 || type === 0x86dd)) {
       const p = parseFrame(frame);
       if (p.kind === 'ip') this.#connections.inbound(p.ip);
     }
@@ -186,11 +187,11 @@ export class Session implements ModeClient {
     this.#ctx.totals.framesOut++;
     this.#ctx.totals.bytesOut += frame.length;
     if (!this.#batch) {
-      this.#ws.send(frame, { binary: true });
+      this.#ws.send(view ? frame.slice() : frame, { binary: true });
       return;
     }
-    // Frames from one turn of the event loop go out as one message (or a few, 64 KiB
-    // each): setImmediate runs once this turn's I/O callbacks (every read from the
+    // Frames from one turn of the event loop go out as one message (or a few, 256 KiB
+    // each; the writer copies each frame in): setImmediate runs once this turn's I/O callbacks (every read from the
     // backend) are done, so a burst that arrives in several reads still shares messages.
     const full = this.#writer.push(frame);
     if (full) this.#ws.send(full, { binary: true });

@@ -265,6 +265,18 @@ export class WebSocketLink implements Link {
 
   send(frame: Uint8Array): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
+    return this.#take(frame, false);
+  }
+
+  /** @internal send() for views of the stack's memory: a batch copies them in as they come. */
+  sendViews(frames: readonly Uint8Array[]): boolean {
+    let ok = true;
+    for (const f of frames) ok = this.#take(f, true) && ok;
+    return ok;
+  }
+
+  /** Takes one frame; a view is copied wherever it would be kept past this call. */
+  #take(frame: Uint8Array, view: boolean): boolean {
     if (this.#state === 'closed') {
       this.counters.dropped++;
       return false;
@@ -275,9 +287,9 @@ export class WebSocketLink implements Link {
       return this.#pushBack();
     }
     if (this.#state === 'open' && this.#ws) {
-      this.#write(this.#ws, frame);
+      this.#write(this.#ws, frame, view);
     } else {
-      this.#held.push(frame); // like a NIC waiting for carrier: hold, bounded, send on open
+      this.#held.push(view ? frame.slice() : frame); // like a NIC waiting for carrier: hold, bounded, send on open
       this.#heldBytes += frame.byteLength;
       this.counters.deferred++;
     }
@@ -298,9 +310,9 @@ export class WebSocketLink implements Link {
    * share one message (in Chromium a download ran about 15% faster than with a
    * microtask flush, bench/browser.mjs).
    */
-  #write(ws: WebSocketLike, frame: Uint8Array): void {
+  #write(ws: WebSocketLike, frame: Uint8Array, view = false): void {
     if (!this.#batch) {
-      ws.send(frame);
+      ws.send(view ? frame.slice() : frame); // ws in Node may keep what it is given
       this.counters.messagesSent++;
       return;
     }

@@ -19,8 +19,8 @@ export interface Drop {
 export interface ModeClient {
   readonly id: number;
   readonly identity: Identity;
-  /** A frame for the client. */
-  deliver(frame: Uint8Array): void;
+  /** A frame for the client; view: valid only during the call (copied if kept). */
+  deliver(frame: Uint8Array, view?: boolean): void;
   /** The backend is gone: end the session with this reason. */
   fail(reason: string): void;
   /** Stop and restart reading the client (the backend pushes back). */

@@ -70,6 +70,12 @@ class GatewayLink implements Link {
     return true; // a client that cannot keep up loses frames in the session, as a link would
   }
 
+  /** Frames as views of the stack's memory: the session copies them into its batch. */
+  sendViews(frames: readonly Uint8Array[]): boolean {
+    for (const f of frames) this.#client.deliver(f, true);
+    return true;
+  }
+
   /** A frame from the client: frames of one turn reach the stack as one batch. */
   fromClient(frame: Uint8Array): void {
     if (isRouterSolicitation(frame)) this.onSolicit?.();
