@@ -94,8 +94,8 @@ it('set then get round-trips with the values Linux reads back', async () => {
       [SOL_SOCKET, SO_RCVBUF, 4096, 8192], [SOL_SOCKET, SO_SNDBUF, 4096, 8192],
       [SOL_SOCKET, SO_RCVBUF, 1, 2304], [SOL_SOCKET, SO_SNDBUF, 1, 4608], // SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF
       [SOL_SOCKET, SO_RCVBUF, 0, 2304], [SOL_SOCKET, SO_SNDBUF, 0, 4608],
-      [SOL_SOCKET, SO_RCVBUF, 1 << 30, 524288], [SOL_SOCKET, SO_SNDBUF, 1 << 30, 524288], // rmem_max, doubled
-      [SOL_SOCKET, SO_RCVBUF, -1, 524288], [SOL_SOCKET, SO_SNDBUF, -1, 524288], // Linux compares as u32
+      [SOL_SOCKET, SO_RCVBUF, 1 << 30, 524288], [SOL_SOCKET, SO_SNDBUF, 1 << 30, 2097152], // rmem_max and wmem_max, doubled
+      [SOL_SOCKET, SO_RCVBUF, -1, 524288], [SOL_SOCKET, SO_SNDBUF, -1, 2097152], // Linux compares as u32
       [SOL_SOCKET, SO_RCVBUF, 100000, 200000],
       [SOL_SOCKET, SO_RCVLOWAT, 0, 1], [SOL_SOCKET, SO_RCVLOWAT, 5, 5],
       [SOL_SOCKET, SO_RCVLOWAT, -1, 100000], // Linux: INT_MAX, capped at half the receive buffer for TCP
@@ -366,6 +366,15 @@ it('SO_SNDBUF caps what one send takes; UDP SO_RCVBUF drops datagrams beyond it'
     const took2 = c2.sendSync(big);
     assert.is(took2, big.length, 'the default send buffer takes 200 KiB at once');
     assert.is((await readExactly(s, took)).length, took);
+    // Half the value may queue: 256 KiB by default, up to 1 MiB at the ceiling (for paths
+    // whose round trip holds more than 256 KiB).
+    const huge = randomBytes(2 << 20, 4);
+    const [c3] = await connectPair(net.a, net.b);
+    assert.is(c3.sendSync(huge), 256 * 1024, 'the default send buffer queues 256 KiB');
+    const [c4] = await connectPair(net.a, net.b);
+    c4.setsockopt(SOL_SOCKET, SO_SNDBUF, 1 << 20);
+    assert.is(c4.getsockopt(SOL_SOCKET, SO_SNDBUF), 2 << 20);
+    assert.is(c4.sendSync(huge), 1 << 20, 'SO_SNDBUF 1 MiB queues 1 MiB');
 
     const rx = net.b.socket(AF_INET, SOCK_DGRAM);
     rx.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096); // 8192 bytes of payload may queue

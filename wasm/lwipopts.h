@@ -128,7 +128,9 @@ unsigned short lw_chksum_copy(void *dst, const void *src, unsigned short len);
  * autotuning grows it from tcp_rmem[1]. */
 #define TCP_WND                         (1024 * 1024 - 16)
 #define TCP_BUF_DEFAULT                 (256 * 1024)
-#define TCP_SND_BUF                     TCP_BUF_DEFAULT
+/* What lwIP lets one connection queue unacknowledged: SO_SNDBUF's ceiling. A socket
+ * queues half its SO_SNDBUF (default 2 * TCP_BUF_DEFAULT, so 256 KiB), as Linux. */
+#define TCP_SND_BUF                     (1024 * 1024)
 #define TCP_SND_QUEUELEN                1024
 #define TCP_SNDLOWAT                    16384 /* lwIP caps this below 64 KiB - 4*MSS */
 #define TCP_SNDQUEUELOWAT               (TCP_SND_QUEUELEN / 2)

@@ -13,9 +13,12 @@
 
 #define BUF_MIN_RCV 2304u            /* Linux SOCK_MIN_RCVBUF, doubled form */
 #define BUF_MIN_SND 4608u            /* Linux SOCK_MIN_SNDBUF */
-/* our rmem_max/wmem_max, doubled form: what SO_RCVBUF and SO_SNDBUF may ask for (the
- * receive buffer may still grow past it by itself, to TCP_WND, as on Linux) */
-#define BUF_MAX     (2u * TCP_BUF_DEFAULT)
+/* our rmem_max and wmem_max, doubled form: what SO_RCVBUF and SO_SNDBUF may ask for
+ * (the receive buffer may still grow past it by itself, to TCP_WND, as on Linux). A
+ * send buffer may ask for all lwIP has (TCP_SND_BUF), for paths whose round trip holds
+ * more than the default 256 KiB: the relay's gateway towards a browser, a real network. */
+#define RCVBUF_MAX  (2u * TCP_BUF_DEFAULT)
+#define SNDBUF_MAX  (2u * TCP_SND_BUF)
 
 void
 sock_opt_init(struct lw_sock *s)
@@ -124,9 +127,9 @@ put_int(u8_t *out, u32_t cap, s32_t v)
 /* Linux: min_t(u32, val, rmem_max) (so a negative value means the maximum), doubled,
  * then at least the minimum. */
 static u32_t
-clamp_buf(s32_t v, u32_t min)
+clamp_buf(s32_t v, u32_t min, u32_t max)
 {
-  u32_t d = (u32_t)v > BUF_MAX / 2 ? BUF_MAX : 2u * (u32_t)v;
+  u32_t d = (u32_t)v > max / 2 ? max : 2u * (u32_t)v;
   return d < min ? min : d;
 }
 
@@ -191,10 +194,10 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
           }
           return 0;
         case LW_SO_SNDBUF:
-          s->sndbuf = clamp_buf(v, BUF_MIN_SND);
+          s->sndbuf = clamp_buf(v, BUF_MIN_SND, SNDBUF_MAX);
           break;
         case LW_SO_RCVBUF:
-          s->rcvbuf = clamp_buf(v, BUF_MIN_RCV);
+          s->rcvbuf = clamp_buf(v, BUF_MIN_RCV, RCVBUF_MAX);
           s->userlocks |= LOCK_RCVBUF;
           break;
         case LW_SO_RCVLOWAT:

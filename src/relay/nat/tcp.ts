@@ -8,6 +8,14 @@ import { plainAddress, type HeldConnect, type InterceptVerdict, type Interceptor
 import type { SocketAddress } from '../../address.js';
 import { splice, resetSocket, type SpliceCounters } from './splice.js';
 import type { NatContext } from './context.js';
+import { SOL_SOCKET, SO_SNDBUF } from '../../gen/constants.js';
+
+/**
+ * The send buffer of the gateway's side of each connection (SO_SNDBUF, so 1 MiB may be
+ * in flight, the most a client's window takes). The default lets 256 KiB be in flight,
+ * which a tunnel's round trip of a few milliseconds turns into a ceiling.
+ */
+const GATEWAY_SNDBUF = 1024 * 1024;
 
 /** How long an allowed connection may take to reach the gateway's listener (ms). */
 const ACCEPT_WAIT = 10_000;
@@ -46,6 +54,7 @@ export class TcpForwarder {
   constructor(icept: Interceptor, ctx: NatContext) {
     this.#icept = icept;
     this.#ctx = ctx;
+    icept.listener.setsockopt(SOL_SOCKET, SO_SNDBUF, GATEWAY_SNDBUF); // accepted sockets inherit it
     void this.#acceptLoop();
   }
 
