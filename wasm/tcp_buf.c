@@ -33,9 +33,11 @@ tcp_give_window(struct tcp_pcb *pcb, u32_t n)
 }
 
 /* Receive-buffer autotuning, after Linux's tcp_rcv_space_adjust: a reader that takes a
- * quarter of its window or more in one read, and finds half the window queued (the
- * window, not the reader, holds the sender back), gets its window doubled, up to
- * TCP_WND. Linux measures what was read per round trip; lwIP's round-trip estimate is
+ * quarter of its window or more in one read, and finds three eighths of the window
+ * queued (the window, not the reader, holds the sender back), gets its window doubled,
+ * up to TCP_WND. (Half was too much to ask: a batch of frames that arrives in one
+ * WebSocket message of 256 KiB, headers included, never filled half of a 512 KiB
+ * window, and a page's download stayed there.) Linux measures what was read per round trip; lwIP's round-trip estimate is
  * too coarse for that, so the size of each read stands in for the rate. A reader taking
  * small pieces of a full queue never grows it, so a peer that keeps the queue full
  * cannot make it hold more; setting SO_RCVBUF turns it off, as on Linux. */
@@ -43,7 +45,7 @@ static void
 tcp_rcvbuf_grow(struct lw_sock *s, u32_t consumed, u32_t queued)
 {
   u32_t wnd = s->rcvbuf / 2;
-  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND || consumed < wnd / 4 || queued < wnd / 2) {
+  if ((s->userlocks & LOCK_RCVBUF) || s->rcvbuf >= 2u * TCP_WND || consumed < wnd / 4 || queued < wnd / 8 * 3) {
     return;
   }
   s->rcvbuf = LWIP_MIN(2u * s->rcvbuf, 2u * TCP_WND);
