@@ -354,6 +354,38 @@ it('autotuning: a TCP receive buffer never sized grows to 2 x TCP_WND while its 
   }
 }, 30_000);
 
+it('send autotuning: on a path with a 10 ms round trip an unsized send buffer grows to 1 MiB queued; one SO_SNDBUF sized stays', async () => {
+  // Wall-clock time: the links' delay and the stacks' clock are both real.
+  const a = await createStack({ seed: 1 });
+  const b = await createStack({ seed: 2 });
+  const [x, y] = createPair();
+  a.addInterface(impair(x, { delay: 5, seed: 1 }), { ip: '10.0.0.1/24' });
+  b.addInterface(impair(y, { delay: 5, seed: 2 }), { ip: '10.0.0.2/24' });
+  try {
+    const chunk = randomBytes(1024 * 1024, 5);
+    const bulk = async (from, to, total) => {
+      const reading = (async () => {
+        for (let got = 0; got < total; ) got += (await to.recv(1024 * 1024)).length;
+      })();
+      for (let sent = 0; sent < total; sent += chunk.length) await from.send(chunk);
+      await reading;
+    };
+    const [c, s] = await connectPair(a, b);
+    assert.is(c.getsockopt(SOL_SOCKET, SO_SNDBUF), 524288);
+    await bulk(c, s, 12 * 1024 * 1024);
+    assert.is(c.getsockopt(SOL_SOCKET, SO_SNDBUF), 2097152, 'the round trip, not the network, held the sender: it grew to the ceiling');
+    assert.is(s.getsockopt(SOL_SOCKET, SO_RCVBUF), 2097120, "the receiver's window grew too (it has to, for more to be in flight)");
+
+    const [c2, s2] = await connectPair(a, b);
+    c2.setsockopt(SOL_SOCKET, SO_SNDBUF, 256 * 1024);
+    await bulk(c2, s2, 6 * 1024 * 1024);
+    assert.is(c2.getsockopt(SOL_SOCKET, SO_SNDBUF), 524288, 'a size the application set is kept');
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}, 60_000);
+
 it('SO_SNDBUF caps what one send takes; UDP SO_RCVBUF drops datagrams beyond it', async () => {
   const net = await twoStacks();
   try {

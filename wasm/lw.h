@@ -116,6 +116,8 @@ struct lw_sock {
   u32_t rcvtimeo, sndtimeo;/* SO_RCVTIMEO / SO_SNDTIMEO in ms; the async forms honour them */
   s32_t peek_off;          /* SO_PEEK_OFF; -1 when off */
   u32_t wnd_held;          /* receive window withheld to honour a small SO_RCVBUF */
+  u32_t snd_full_at;       /* sys_now() when a send found SO_SNDBUF the limit, or 0 (tcp_buf.c) */
+  u8_t snd_slow;           /* long waits for an ACK in a row, with SO_SNDBUF the limit */
   u32_t keep_idle, keep_intvl, keep_cnt; /* TCP keepalive, ms / ms / probes */
   u16_t maxseg;            /* TCP_MAXSEG cap on segments we send; 0 for none */
   u16_t linger;            /* SO_LINGER seconds */
@@ -136,7 +138,8 @@ struct lw_sock {
   } ends;
 };
 
-/* lw_sock.userlocks, as Linux's sk_userlocks (the send buffer does not autotune) */
+/* lw_sock.userlocks, as Linux's sk_userlocks */
+#define LOCK_SNDBUF   0x01u  /* SO_SNDBUF was set */
 #define LOCK_RCVBUF   0x02u  /* SO_RCVBUF was set */
 
 #define OF_LINGER     0x01u
@@ -180,6 +183,8 @@ void sock_opt_release(struct lw_sock *s);
 
 /* tcp_buf.c */
 u32_t sock_tcp_send_room(const struct lw_sock *s);
+void sock_tcp_send_full(struct lw_sock *s);
+void sock_tcp_send_acked(struct lw_sock *s);
 u32_t sock_tcp_recved(struct lw_sock *s, u32_t consumed);
 void sock_tcp_window_adjust(struct lw_sock *s);
 void sock_tcp_window_release(struct lw_sock *s);

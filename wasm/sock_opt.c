@@ -195,6 +195,7 @@ sock_setsockopt(int fd, int level, int name, const u8_t *val, u32_t len)
           return 0;
         case LW_SO_SNDBUF:
           s->sndbuf = clamp_buf(v, BUF_MIN_SND, SNDBUF_MAX);
+          s->userlocks |= LOCK_SNDBUF;
           break;
         case LW_SO_RCVBUF:
           s->rcvbuf = clamp_buf(v, BUF_MIN_RCV, RCVBUF_MAX);

@@ -403,6 +403,7 @@ tcp_sock_on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
   LWIP_UNUSED_ARG(pcb);
   LWIP_UNUSED_ARG(len);
   if (arg != NULL) {
+    sock_tcp_send_acked((struct lw_sock *)arg);
     sock_refresh((struct lw_sock *)arg);
   }
   return ERR_OK;
@@ -511,10 +512,14 @@ tcp_sock_send(struct lw_sock *s, const u8_t *buf, u32_t len, int flags)
     room = sock_tcp_send_room(s);
   }
   if (done == 0) {
+    sock_tcp_send_full(s);
     return -LW_EAGAIN;
   }
   if (!(flags & LW_MSG_MORE)) {
     tcp_output(pcb);
+  }
+  if (done < len) {
+    sock_tcp_send_full(s);
   }
   return (int)done;
 }

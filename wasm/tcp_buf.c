@@ -1,9 +1,11 @@
 /* TCP's buffers as Linux sizes them: SO_RCVBUF withholds receive window from lwIP's
  * fixed TCP_WND (and gives it back as the application reads), and SO_SNDBUF caps what
  * a send may queue below lwIP's TCP_SND_BUF. A receive buffer the application never
- * sized starts at 256 KiB and grows while its reader keeps up (autotuning). The send
- * buffer does not grow: between stacks in one process, queues past 256 KiB a
- * connection only spill the caches (bench/ab.mjs: 8 streams 0.73x, jumbo 0.86x). */
+ * sized starts at 256 KiB and grows while its reader keeps up (autotuning). A send
+ * buffer never sized grows only on a long round trip: between stacks in one process,
+ * queues past 256 KiB a connection only spill the caches (bench/ab.mjs: 8 streams
+ * 0.73x, jumbo 0.86x when it grew there too). */
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lw.h"
@@ -136,6 +138,50 @@ sock_tcp_window_release(struct lw_sock *s)
   }
 }
 
+
+/* Send-buffer autotuning. Linux sizes the send buffer to twice the congestion window;
+ * here it doubles (up to TCP_SND_BUF queued) when the buffer, not the network, held the
+ * sender back for a round trip of SND_GROW_MS or more: a send found SO_SNDBUF full with
+ * everything queued already sent (but a partial segment) and both the peer's window and cwnd larger than the
+ * queue, and the next ACK came that much later, twice in a row (a pause of the
+ * process alone, a GC or a compile, is not a round trip). A round trip through a
+ * browser or a real network takes milliseconds, one between stacks in one process
+ * microseconds; 2 ms let eight streams on one pair grow (each waits for the others'
+ * turns), and spill the caches (bench/ab.mjs 0.79x). */
+#define SND_GROW_MS 5u
+#define SND_GROW_ROUNDS 2u
+
+void
+sock_tcp_send_full(struct lw_sock *s)
+{
+  const struct tcp_pcb *pcb = s->pcb.tcp;
+  u32_t queued;
+  if (pcb == NULL || s->snd_full_at != 0 || (s->userlocks & LOCK_SNDBUF) || s->sndbuf >= 2u * TCP_SND_BUF) {
+    return;
+  }
+  queued = TCP_SND_BUF - pcb->snd_buf;
+  /* (less than a segment unsent: Nagle may hold back the last, partial one) */
+  if (queued < s->sndbuf / 2 || pcb->snd_lbb - pcb->snd_nxt >= pcb->mss || pcb->snd_wnd <= queued || pcb->cwnd <= queued) {
+    return;
+  }
+  s->snd_full_at = sys_now() | 1u;   /* 0 means "not waiting" */
+}
+
+void
+sock_tcp_send_acked(struct lw_sock *s)
+{
+  u32_t waited;
+  if (s->snd_full_at == 0) {
+    return;
+  }
+  waited = (sys_now() | 1u) - s->snd_full_at;
+  s->snd_full_at = 0;
+  s->snd_slow = waited >= SND_GROW_MS ? (u8_t)(s->snd_slow + 1u) : 0u;
+  if (s->snd_slow >= SND_GROW_ROUNDS && !(s->userlocks & LOCK_SNDBUF)) {
+    s->snd_slow = 0;
+    s->sndbuf = LWIP_MIN(2u * s->sndbuf, 2u * TCP_SND_BUF);
+  }
+}
 
 u32_t
 sock_tcp_send_room(const struct lw_sock *s)
