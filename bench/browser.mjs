@@ -154,8 +154,13 @@ const web = createHttp((req, res) => {
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       res.end();
-      const r = JSON.parse(body);
-      waiting.get(r.id)?.(r);
+      let r;
+      try {
+        r = JSON.parse(body);
+      } catch {
+        return; // not a page of ours: its run times out and says so
+      }
+      waiting.get(r?.id)?.(r);
     });
     return;
   }

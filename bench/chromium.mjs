@@ -26,6 +26,27 @@ export function chromiumVersion(path) {
   });
 }
 
+// Chromium runs in a process group of its own (so stopping it stops its renderer and
+// utility processes too), which also keeps Ctrl-C and an exiting bench from reaching
+// it: every group still running is killed when this process exits, however it exits.
+const running = new Set();
+const killGroup = (pid, signal) => {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+};
+process.on('exit', () => {
+  for (const pid of running) killGroup(pid, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const pid of running) killGroup(pid, 'SIGKILL');
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  });
+}
+
 /**
  * Opens url in a fresh headless Chromium (its own profile directory, removed after) and
  * resolves what `result` resolves (the caller's promise for the page's report), then
@@ -35,39 +56,57 @@ export function chromiumVersion(path) {
 export async function runInChromium(path, url, result, { profile = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lwip-bench-chromium-'));
   const args = [...FLAGS, `--user-data-dir=${dir}`, ...(profile ? ['--remote-debugging-port=0', 'about:blank'] : [url])];
-  // Its own process group, so stopping it stops the renderer and utility processes too.
   const proc = spawn(path, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  running.add(proc.pid);
+  let stderr = ''; // always drained (a full pipe would stall Chromium); the tail is kept for errors
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const exited = new Promise((r) => proc.once('exit', r));
   let cdp = null;
   try {
-    if (profile) cdp = await profilerOn(proc, url);
-    const out = await Promise.race([result, exited.then(() => { throw new Error('Chromium exited before the page reported'); })]);
+    if (profile) cdp = await profilerOn(proc, () => stderr, url);
+    const out = await Promise.race([result, exited.then(() => {
+      throw new Error(`Chromium exited before the page reported: ${stderr.slice(-600)}`);
+    })]);
     return cdp ? { ...out, profile: await cdp.stop() } : out;
   } finally {
     cdp?.close();
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
+    killGroup(proc.pid, 'SIGTERM');
+    const late = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), 5000);
     await exited;
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    clearTimeout(late);
+    running.delete(proc.pid);
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (err) {
+      console.error(`bench: could not remove ${dir}: ${err.message}`); // never hides the run's own outcome
+    }
   }
 }
 
 /** Attaches to the blank page, starts the profiler, then navigates to url. */
-async function profilerOn(proc, url) {
+async function profilerOn(proc, stderr, url) {
   const endpoint = await new Promise((resolve, reject) => {
-    let err = '';
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = /DevTools listening on ws:\/\/([^/\s]+)\//.exec(err);
-      if (m) resolve(m[1]);
-    });
-    proc.once('exit', () => reject(new Error(`Chromium exited: ${err.slice(-300)}`)));
+    const look = () => {
+      const m = /DevTools listening on ws:\/\/([^/\s]+)\//.exec(stderr());
+      if (m) {
+        proc.stderr.off('data', look);
+        resolve(m[1]);
+      }
+    };
+    proc.stderr.on('data', look);
+    proc.once('exit', () => reject(new Error(`Chromium exited: ${stderr().slice(-300)}`)));
   });
-  const targets = await (await fetch(`http://${endpoint}/json/list`)).json();
-  const page = targets.find((t) => t.type === 'page');
+  // The blank page's target may not be listed yet: ask again for up to 5 s.
+  let page;
+  for (let i = 0; i < 50 && !page; i++) {
+    const targets = await (await fetch(`http://${endpoint}/json/list`)).json();
+    page = targets.find((t) => t.type === 'page');
+    if (!page) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!page) throw new Error('Chromium listed no page to profile');
   const ws = new WebSocket(page.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
   await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
   let id = 0;
