@@ -119,6 +119,8 @@ tcp_sock_reopen(struct lw_sock *s)
   tcp_sock_rx_free(s);
   s->flags &= (u8_t)~(SF_EOF | SF_FIN | SF_WR_SHUT | SF_RD_SHUT | SF_BOUND);
   s->ends.set = 0;
+  s->snd_full_at = 0;   /* send autotuning measures this connection's round trips only */
+  s->snd_slow = 0;
   return tcp_sock_open(s);
 }
 

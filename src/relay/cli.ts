@@ -24,7 +24,7 @@ export const USAGE = `Usage: lwip-wasm relay [options]
   --frames-per-second N    per client (10000)
   --bytes-per-second N     per client (4194304)
   --max-frame-size N       bytes, ethernet header included (1518, or the nat MTU + 18 if larger)
-  --client-high-water-mark N   bytes queued towards a client before frames to it drop (1048576)
+  --client-high-water-mark N   bytes queued towards a client before frames to it drop (2097152)
   --connection-idle-timeout MS idle time after which a TCP connection stops counting (300000)
   --connections-per-second N   new TCP connections per client per second (100)
   --silent-timeout MS      close a client that has sent nothing this long after connecting (30000)

@@ -90,7 +90,7 @@ export interface RelayOptions {
   bytesPerSecond?: number;
   /** Largest frame accepted from a client, ethernet header included (default 1518: MTU 1500 plus a VLAN tag; in nat mode at least nat.mtu + 18). */
   maxFrameSize?: number;
-  /** Bytes queued towards one client beyond which frames to it are dropped (default 1 MiB). */
+  /** Bytes queued towards one client beyond which frames to it are dropped (default 2 MiB). */
   clientHighWaterMark?: number;
   /** Idle time after which a tracked TCP connection no longer counts (default 300000 ms). */
   connectionIdleTimeout?: number;
@@ -202,7 +202,7 @@ export function resolveOptions(o: RelayOptions): Resolved {
     bytesPerSecond: positive('bytesPerSecond', o.bytesPerSecond, 4 * 1024 * 1024, Infinity),
     // A client on a larger nat MTU sends larger frames; the default follows it.
     maxFrameSize: positive('maxFrameSize', o.maxFrameSize, mode === 'nat' ? Math.max(1518, natMtu + 18) : 1518, 65535 + 14),
-    clientHighWaterMark: positive('clientHighWaterMark', o.clientHighWaterMark, 1024 * 1024),
+    clientHighWaterMark: positive('clientHighWaterMark', o.clientHighWaterMark, 2 * 1024 * 1024),
     connectionIdleTimeout: positive('connectionIdleTimeout', o.connectionIdleTimeout, 300_000),
     connectionsPerSecond: positive('connectionsPerSecond', o.connectionsPerSecond, 100, Infinity),
     silentTimeout: positive('silentTimeout', o.silentTimeout, 30_000),
