@@ -191,8 +191,9 @@ export class Session implements ModeClient {
       return;
     }
     // Frames from one turn of the event loop go out as one message (or a few, 256 KiB
-    // each; the writer copies each frame in): setImmediate runs once this turn's I/O callbacks (every read from the
-    // backend) are done, so a burst that arrives in several reads still shares messages.
+    // each; the writer copies each frame in): setImmediate runs once this turn's I/O
+    // callbacks (every read from the backend) are done, so a burst that arrives in
+    // several reads still shares messages.
     const full = this.#writer.push(frame);
     if (full) this.#ws.send(full, { binary: true });
     if (!this.#flushQueued) {
