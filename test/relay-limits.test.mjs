@@ -219,4 +219,41 @@ it('maxFrameSize: an oversized frame is dropped and counted, the session goes on
   }
 }, 20_000);
 
+it('batched framing: a message of exactly 256 KiB (the most a sender makes) is taken whole; one byte more closes only that client (1009)', async () => {
+  const relay = await startRelay({ mode: 'hub' });
+  const others = await bystanders(relay);
+  const big = rawClient(relay.url, { protocols: [lwip.BATCH_PROTOCOL] });
+  const watcher = rawClient(relay.url);
+  try {
+    await big.open();
+    await watcher.open();
+    assert.is(big.ws.protocol, lwip.BATCH_PROTOCOL);
+    // 172 records of 1514-byte frames and one of 1390: 262144 bytes, lengths included.
+    const frames = [...Array.from({ length: 172 }, () => junk('02:00:00:00:00:67', 1514)), junk('02:00:00:00:00:67', 1390)];
+    const msg = new Uint8Array(256 * 1024);
+    let o = 0;
+    for (const f of frames) {
+      msg[o] = f.length >> 8;
+      msg[o + 1] = f.length & 0xff;
+      msg.set(f, o + 2);
+      o += 2 + f.length;
+    }
+    assert.is(o, msg.length);
+    big.send(msg);
+    await until(() => watcher.frames.length >= frames.length, 5000, 'every frame of the batch flooded to the watcher');
+    assert.is(watcher.frames.length, frames.length);
+    assert.is(big.closed, null);
+    const over = new Uint8Array(256 * 1024 + 1);
+    over.set(msg);
+    big.send(over);
+    await until(() => big.closed !== null, 3000, 'the sender of 256 KiB + 1 closed');
+    assert.is(big.closed.code, 1009);
+    await others.check('after the oversized batch');
+  } finally {
+    watcher.close();
+    others.dispose();
+    await relay.close();
+  }
+}, 20_000);
+
 test.run();
