@@ -37,4 +37,9 @@ void tcp_tso_seg_out(const struct tcp_pcb *pcb, const struct tcp_seg *seg);
 int tcp_tso_no_frag(const struct netif *netif);
 int tcp_tso_cut(struct tcp_pcb *pcb, struct tcp_seg *seg, u32_t room);
 
+/* tcp_tw.c: TIME-WAIT connections by ports and addresses (patch 0032). */
+void tcp_tw_add(struct tcp_pcb *pcb);
+void tcp_tw_del(struct tcp_pcb *pcb);
+struct tcp_pcb *tcp_tw_find(u16_t lport, u16_t rport, const ip_addr_t *rip, const ip_addr_t *lip, u8_t netif_idx);
+
 #endif /* LW_HOOKS_H */

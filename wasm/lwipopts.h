@@ -223,6 +223,10 @@ extern unsigned int lw_tcp_msl;
 #define LWIP_HOOK_TCP_SEG_OUT(pcb, seg)    tcp_tso_seg_out((pcb), (seg))
 #define LWIP_HOOK_IP_SEG_OFFLOAD(netif)    tcp_tso_no_frag(netif)
 #define LWIP_HOOK_ND6_GET_GW(netif, dest)  route_ip6_gw((netif), (dest))
+/* TIME-WAIT connections found by a hash, not by walking them all (patch 0032, tcp_tw.c). */
+#define LWIP_HOOK_TCP_TW_FIND(lport, rport, rip, lip, idx) tcp_tw_find((lport), (rport), (rip), (lip), (idx))
+#define LWIP_HOOK_TCP_TW_ADD(pcb)          tcp_tw_add(pcb)
+#define LWIP_HOOK_TCP_TW_DEL(pcb)          tcp_tw_del(pcb)
 /* RFC 6528 initial sequence numbers instead of lwIP's predictable counter (tcp_guard.c). */
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   tcp_guard_isn((local_ip), (local_port), (remote_ip), (remote_port))
