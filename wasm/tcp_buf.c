@@ -39,8 +39,9 @@ tcp_give_window(struct tcp_pcb *pcb, u32_t n)
  * queued (the window, not the reader, holds the sender back), gets its window doubled,
  * up to TCP_WND. (Half was too much to ask: a batch of frames that arrives in one
  * WebSocket message of 256 KiB, headers included, never filled half of a 512 KiB
- * window, and a page's download stayed there.) Linux measures what was read per round trip; lwIP's round-trip estimate is
- * too coarse for that, so the size of each read stands in for the rate. A reader taking
+ * window, and a page's download stayed there.) Linux measures what was read per round
+ * trip; lwIP's round-trip estimate is too coarse for that, so the size of each read
+ * stands in for the rate. A reader taking
  * small pieces of a full queue never grows it, so a peer that keeps the queue full
  * cannot make it hold more; setting SO_RCVBUF turns it off, as on Linux. */
 static void
@@ -142,8 +143,8 @@ sock_tcp_window_release(struct lw_sock *s)
 /* Send-buffer autotuning. Linux sizes the send buffer to twice the congestion window;
  * here it doubles (up to TCP_SND_BUF queued) when the buffer, not the network, held the
  * sender back for a round trip of SND_GROW_MS or more: a send found SO_SNDBUF full with
- * everything queued already sent (but a partial segment) and both the peer's window and cwnd larger than the
- * queue, and the next ACK came that much later, twice in a row (a pause of the
+ * everything queued already sent (but a partial segment) and both the peer's window
+ * and cwnd larger than the queue, and the next ACK came that much later, twice in a row (a pause of the
  * process alone, a GC or a compile, is not a round trip). A round trip through a
  * browser or a real network takes milliseconds, one between stacks in one process
  * microseconds; 2 ms let eight streams on one pair grow (each waits for the others'
