@@ -10,6 +10,29 @@ import { SOL_SOCKET, SO_LINGER, SHUT_WR } from '../../gen/constants.js';
 
 /** Bytes read from the client's side per call. */
 const READ_CHUNK = 256 * 1024;
+/** Buffers of READ_CHUNK kept per connection for writes to the real socket in flight. */
+const WRITE_POOL = 4;
+/** Bytes of the real socket's reads: its one buffer (net's onread). */
+const REAL_READ = 64 * 1024;
+/**
+ * Reads a real socket into one buffer kept for its life (net's onread option), so a
+ * download allocates nothing per read, where a fresh 64 KiB buffer per read is garbage
+ * the relay must collect. Give `options` to net.connect and pause the socket: it reads
+ * nothing (and so sees no end of stream) until the splice attaches and resumes it.
+ */
+export class RealReader {
+  #sink: ((chunk: Buffer) => boolean) | null = null;
+  readonly options = {
+    buffer: Buffer.allocUnsafe(REAL_READ),
+    // Nothing reads before attach (the socket is paused); were it to, pause again.
+    callback: (n: number, buf: Buffer): boolean => this.#sink?.(buf.subarray(0, n)) ?? false,
+  };
+
+  /** Hands every read to sink (its chunk valid only during the call; false pauses). */
+  attach(sink: (chunk: Buffer) => boolean): void {
+    this.#sink = sink;
+  }
+}
 
 export interface SpliceCounters {
   /** Bytes from the client to the real peer, and back. */
@@ -50,7 +73,7 @@ export function resetSocket(s: Socket): void {
  * Splices s and real until both directions end or either side resets; resolves then
  * (never rejects), with both sockets closed.
  */
-export function splice(s: Socket, real: RealSocket, counters: SpliceCounters): Promise<void> {
+export function splice(s: Socket, real: RealSocket, reader: RealReader, counters: SpliceCounters): Promise<void> {
   let upDone = false;
   let downDone = false;
   let finished = false;
@@ -79,20 +102,24 @@ export function splice(s: Socket, real: RealSocket, counters: SpliceCounters): P
     if (upDone && downDone) finish(null);
   };
 
-  // client -> real: read only while the real socket takes data.
+  // client -> real: read only while the real socket takes data. A write keeps its buffer
+  // until it is out; then the buffer goes back to a small pool, so an upload allocates
+  // only while more than WRITE_POOL writes are in flight.
+  const pool: Uint8Array[] = [];
   void (async () => {
     try {
       for (;;) {
-        const data = await s.recv(READ_CHUNK);
+        const buf = pool.pop() ?? new Uint8Array(READ_CHUNK);
+        const n = await s.recvInto(buf);
         if (finished) return;
-        if (data.length === 0) {
+        if (n === 0) {
           real.end(); // the client's FIN
           upDone = true;
           maybeFinish();
           return;
         }
-        counters.up += data.length;
-        if (!real.write(data)) {
+        counters.up += n;
+        if (!real.write(buf.subarray(0, n), () => pool.length < WRITE_POOL && pool.push(buf))) {
           await new Promise<void>((resolve) => {
             const go = (): void => {
               real.off('drain', go);
@@ -112,25 +139,42 @@ export function splice(s: Socket, real: RealSocket, counters: SpliceCounters): P
 
   // real -> client: pause the real socket while the gateway's send buffer is full.
   let sending: Promise<void> = Promise.resolve();
-  real.on('data', (chunk: Buffer) => {
+  let spare: Uint8Array | undefined;
+  let queued = 0; // sends waiting in `sending`: later reads queue behind them, in order
+  const queue = (bytes: Uint8Array): void => {
+    queued++;
+    sending = sending.then(() => s.send(bytes)).then(() => {
+      if (--queued === 0 && !finished) real.resume();
+    }, () => finish('client'));
+  };
+  reader.attach((chunk) => {
     counters.down += chunk.length;
+    // Copies: the read buffer is reused by the next read.
+    if (queued > 0) {
+      queue(Uint8Array.prototype.slice.call(chunk));
+      return false;
+    }
     let off = 0;
     try {
       off = s.sendSync(chunk);
     } catch (err) {
       if (!(err instanceof SocketError && err.code === 'EAGAIN')) {
         finish('client');
-        return;
+        return false;
       }
     }
     if (off < chunk.length) {
+      // The rest waits in a buffer kept for this (the socket stays paused until it is sent).
       real.pause();
-      const rest = chunk.subarray(off);
-      sending = sending.then(() => s.send(rest)).then(() => {
-        if (!finished) real.resume();
-      }, () => finish('client'));
+      spare ??= new Uint8Array(REAL_READ);
+      const rest = spare.subarray(0, chunk.length - off);
+      rest.set(chunk.subarray(off));
+      queue(rest);
+      return false;
     }
+    return true;
   });
+  real.resume(); // paused since it connected
   let realEnded = false;
   real.on('end', () => {
     realEnded = true;

@@ -6,7 +6,7 @@ import { connect as netConnect, type Socket as RealSocket } from 'node:net';
 import type { Socket } from '../../socket.js';
 import { plainAddress, type HeldConnect, type InterceptVerdict, type Interceptor } from '../../intercept.js';
 import type { SocketAddress } from '../../address.js';
-import { splice, resetSocket, type SpliceCounters } from './splice.js';
+import { RealReader, splice, resetSocket, type SpliceCounters } from './splice.js';
 import type { NatContext } from './context.js';
 import { SOL_SOCKET, SO_SNDBUF } from '../../gen/constants.js';
 
@@ -23,6 +23,7 @@ const ACCEPT_WAIT = 10_000;
 interface Pending {
   ids: number[];
   real: RealSocket;
+  reader: RealReader;
   allowed: boolean;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -89,9 +90,14 @@ export class TcpForwarder {
       ctx.refuse('denied', verdict.reason);
       return this.#verdict(h.id, 'prohibited');
     }
-    const real = netConnect({ host: target.address, port: target.port, family: target.family === 'IPv6' ? 6 : 4, allowHalfOpen: true, noDelay: true });
+    const reader = new RealReader();
+    const real = netConnect({
+      host: target.address, port: target.port, family: target.family === 'IPv6' ? 6 : 4, allowHalfOpen: true, noDelay: true,
+      onread: reader.options,
+    });
+    real.pause(); // until the splice (RealReader)
     const p: Pending = {
-      ids: [h.id], real, allowed: false,
+      ids: [h.id], real, reader, allowed: false,
       // The real host is silent: the client hears nothing, and its next SYN asks again.
       timer: setTimeout(() => this.#fail(key, p, 'drop'), ctx.connectTimeout),
     };
@@ -144,7 +150,7 @@ export class TcpForwarder {
       }
       clearTimeout(p.timer);
       this.#pending.delete(key);
-      const joined = splice(s, p.real, this.counters);
+      const joined = splice(s, p.real, p.reader, this.counters);
       this.#splices.add(joined);
       void joined.then(() => this.#splices.delete(joined));
     }
