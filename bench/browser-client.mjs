@@ -11,13 +11,13 @@ const median = (xs) => {
 };
 
 /**
- * cfg: { lib (URL of dist/index.js), relayUrl, WebSocket?, framing?, mtu?, gateway, ports:
+ * cfg: { lib (URL of dist/index.js), relayUrl, WebSocket?, framing?, offload?, mtu?, gateway, ports:
  * { download, upload, echo }, mib }. Resolves { framing, downMiBs, upMiBs, connectMs, rttMs }.
  */
 export async function stackRun(cfg) {
   const lwip = await import(cfg.lib);
   const stack = await lwip.Stack.create();
-  const linkOpts = { framing: cfg.framing ?? 'auto', mtu: cfg.mtu ?? 1500 };
+  const linkOpts = { framing: cfg.framing ?? 'auto', offload: cfg.offload ?? true, mtu: cfg.mtu ?? 1500 };
   if (cfg.WebSocket) linkOpts.WebSocket = cfg.WebSocket;
   const link = lwip.connectWebSocket(cfg.relayUrl, linkOpts);
   try {
@@ -76,7 +76,7 @@ export async function stackRun(cfg) {
     if (Number(reply) !== want) throw new Error(`upload: the server counted ${reply} of ${want} bytes`);
 
     return {
-      framing: link.framing,
+      framing: link.framing === 'batch' ? (link.segmentOffload ? 'batch v2' : 'batch v1') : link.framing,
       downMiBs: cfg.mib / (downMs / 1000),
       upMiBs: cfg.mib / (upMs / 1000),
       connectMs: median(connects),

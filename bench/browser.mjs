@@ -222,9 +222,11 @@ const contenders = TLS ? {
 } : {
   'page': () => inChromium({ ...cfg, fn: 'stackRun' }, { profile: PROFILE }),
   'worker': () => inChromium({ ...cfg, worker: true }),
+  'page, no offload': () => inChromium({ ...cfg, fn: 'stackRun', offload: false }),
   'page, one frame a message': () => inChromium({ ...cfg, fn: 'stackRun', framing: 'single' }),
   'raw WebSocket': () => inChromium({ fn: 'rawRun', url: `ws://127.0.0.1:${raw.address().port}/`, mib: MIB }),
   'Node, batched': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'batch' }),
+  'Node, no offload': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'batch', offload: false }),
   'Node, one frame a message': () => stackRun({ ...cfg, lib: new URL('index.js', DIST).href, WebSocket, framing: 'single' }),
 };
 

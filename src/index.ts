@@ -12,7 +12,7 @@ export {
   WebSocketLink, WebSocketLinkError, connectWebSocket, type WebSocketLike, type WebSocketEventLike, type WebSocketConstructor, type WebSocketTarget,
   type WebSocketLinkOptions, type WebSocketLinkState, type WebSocketLinkCounters, type ReconnectOptions,
 } from './transports/websocket.js';
-export { BATCH_PROTOCOL } from './transports/batch.js';
+export { BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL } from './transports/batch.js';
 export { DnsError, type DnsErrorCode, type ResolveOptions, type ResolvedAddress } from './resolve.js';
 export type { DhcpLease, DhcpOptions, DhcpState } from './dhcp.js';
 export { loadModule, type WasmSource } from './bindings/load.js';

@@ -84,13 +84,14 @@ export async function refusal(client, ms = 3000) {
  * A stack attached to the relay through the package's WebSocket link. ip: 'a.b.c.d/len'
  * or 'dhcp' (resolves once leased);
  * gateway optional; reconnect goes to the link; url overrides the relay's; batch offers
- * batched framing (lwip-wasm.batch.v1).
+ * batched framing as the link does by default (lwip-wasm.batch.v2, then v1: a nat relay
+ * selects v2, the others v1), or 'v1' alone.
  */
 export async function relayStack(relay, { ip, ipv6, gateway, token, origin, mac, reconnect, url = relay.url, batch = false } = {}) {
   const stack = await createStack();
   const u = new URL(url);
   if (token !== undefined) u.searchParams.set('token', token);
-  const protocols = batch ? [lwip.BATCH_PROTOCOL] : [];
+  const protocols = batch === 'v1' ? [lwip.BATCH_PROTOCOL] : batch ? [lwip.BATCH_OFFLOAD_PROTOCOL, lwip.BATCH_PROTOCOL] : [];
   const link = lwip.connectWebSocket(() => new WebSocket(u, protocols, { origin }), reconnect ? { reconnect } : {});
   try {
     await link.ready;

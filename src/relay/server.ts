@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BATCH_PROTOCOL } from '../transports/batch.js';
+import { BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL } from '../transports/batch.js';
 import { hasToken, originAllowed } from './auth.js';
 import { Demo } from './demo.js';
 import { Registry } from './identity.js';
@@ -75,10 +75,14 @@ class RelayServer implements Relay {
   readonly #demo: Demo | null;
   readonly #http = createServer((req, res) => this.#request(req, res));
   // A client that offers batched framing gets it; one that offers nothing (v86's
-  // wsproxy clients) gets one frame per message.
+  // wsproxy clients) gets one frame per message. v2 (segments over the MTU cross whole)
+  // only where the client's frames end in a stack of the relay's own (nat): hub and tap
+  // pass frames on to links that take MTU-sized frames only.
   readonly #wss = new WebSocketServer({
     noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false,
-    handleProtocols: (offered: Set<string>) => (offered.has(BATCH_PROTOCOL) ? BATCH_PROTOCOL : false),
+    handleProtocols: (offered: Set<string>) =>
+      this.#mode.terminates && offered.has(BATCH_OFFLOAD_PROTOCOL) ? BATCH_OFFLOAD_PROTOCOL
+      : offered.has(BATCH_PROTOCOL) ? BATCH_PROTOCOL : false,
   });
   readonly #sessions = new Set<Session>();
   readonly #registry = new Registry();

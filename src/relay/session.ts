@@ -1,11 +1,11 @@
-// One client: a WebSocket carrying ethernet frames, batched (lwip-wasm.batch.v1, when the
-// client offered it) or one per binary message. Every frame from the client passes, in
+// One client: a WebSocket carrying ethernet frames, batched (lwip-wasm.batch.v2 or v1,
+// when the client offered it) or one per binary message. Every frame from the client passes, in
 // order, the size limit, the rate limits, parsing, the mode's check (destination filter,
 // anti-spoofing) and the connection limit; a frame that fails is dropped and counted,
 // and a refused TCP segment is answered with an RST. A malformed batch ends the session
 // with close code 1002 and a reason that says what was wrong.
 import type { WebSocket } from 'ws';
-import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from '../transports/batch.js';
+import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch } from '../transports/batch.js';
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
 import { prohibitedFor, resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
@@ -46,9 +46,11 @@ export class Session implements ModeClient {
   readonly #logged = new Set<string>();
   #port: SessionPort | undefined;
   /** Frames that passed every check while the backend was starting; sent once it is up. */
-  readonly #early: Uint8Array[] = [];
+  readonly #early: { frame: Uint8Array; seg: number }[] = [];
   #ended = false;
   readonly #batch: boolean;
+  /** The client speaks lwip-wasm.batch.v2 (selected only in nat mode). */
+  readonly offload: boolean;
   readonly #writer = new BatchWriter();
   #flushQueued = false;
   #silentTimer: ReturnType<typeof setTimeout>;
@@ -74,7 +76,9 @@ export class Session implements ModeClient {
     }, o.silentTimeout);
     this.#silentTimer.unref?.();
     ws.binaryType = 'nodebuffer';
-    this.#batch = ws.protocol === BATCH_PROTOCOL;
+    this.offload = ws.protocol === BATCH_OFFLOAD_PROTOCOL;
+    this.#batch = this.offload || ws.protocol === BATCH_PROTOCOL;
+    this.#writer.v2 = this.offload;
     ws.on('message', (data, isBinary) => {
       const msg = toBytes(data);
       if (!isBinary) this.#drop({ reason: 'malformed', detail: 'a text message (frames are binary messages)' }, msg);
@@ -87,7 +91,7 @@ export class Session implements ModeClient {
       (port) => {
         if (this.#ended) return port.close();
         this.#port = port;
-        for (const f of this.#early.splice(0)) port.send(f);
+        for (const e of this.#early.splice(0)) port.send(e.frame, e.seg);
       },
       (err: Error) => {
         ctx.onBackendFailure();
@@ -99,26 +103,31 @@ export class Session implements ModeClient {
   #fromClientBatch(msg: Uint8Array): void {
     // Records longer than maxFrameSize are a broken batch here, not an oversize frame:
     // within a batch the lengths are all there is, so one that lies ends the session.
-    const batch = readBatch(msg, this.#ctx.options.maxFrameSize);
+    const batch = readBatch(msg, this.#ctx.options.maxFrameSize, this.offload);
     if (batch.error !== null) {
       this.#drop({ reason: 'malformed', detail: `a malformed batch: ${batch.error}` }, msg);
       this.#close(BATCH_CLOSE_CODE, `malformed batch: ${batch.error}`);
       return;
     }
-    for (const f of batch.frames) {
+    const segs = batch.segs;
+    for (let i = 0; i < batch.frames.length; i++) {
       if (this.#ended) return;
-      this.#fromClient(f);
+      this.#fromClient(batch.frames[i]!, segs ? segs[i]! : 0);
     }
   }
 
-  #fromClient(frame: Uint8Array): void {
+  /** seg: a TCP segment over the MTU (v2), the largest IP packet it stands for. */
+  #fromClient(frame: Uint8Array, seg = 0): void {
     const o = this.#ctx.options;
     this.#counters.framesIn++;
     this.#counters.bytesIn += frame.length;
     this.#ctx.totals.framesIn++;
     this.#ctx.totals.bytesIn += frame.length;
-    if (frame.length > o.maxFrameSize) {
-      this.#drop({ reason: 'oversize', detail: `a ${frame.length}-byte frame (limit ${o.maxFrameSize})` }, frame);
+    // A segment may be 64 KiB (readBatch bounds it); the pieces it stands for may not
+    // be larger than the frames this relay takes.
+    if (seg > 0 ? seg + 18 > o.maxFrameSize : frame.length > o.maxFrameSize) {
+      const what = seg > 0 ? `a segment cut into ${seg}-byte packets` : `a ${frame.length}-byte frame`;
+      this.#drop({ reason: 'oversize', detail: `${what} (limit ${o.maxFrameSize})` }, frame);
       return;
     }
     const now = Date.now();
@@ -136,7 +145,7 @@ export class Session implements ModeClient {
     // that passed every check, so a header hidden in one cannot walk past the rules. (A
     // terminating backend reassembles first and judges the whole datagram.)
     if (this.#ctx.mode.terminates) {
-      this.#toBackend(frame);
+      this.#toBackend(frame, seg);
       return;
     }
     if (p.kind === 'ip' && p.ip.fragment && !this.#fragments.pass(p.ip, now)) {
@@ -157,9 +166,9 @@ export class Session implements ModeClient {
     this.#toBackend(frame);
   }
 
-  #toBackend(frame: Uint8Array): void {
-    if (this.#port) this.#port.send(frame);
-    else if (this.#early.length < EARLY_FRAMES) this.#early.push(frame);
+  #toBackend(frame: Uint8Array, seg = 0): void {
+    if (this.#port) this.#port.send(frame, seg);
+    else if (this.#early.length < EARLY_FRAMES) this.#early.push({ frame, seg });
   }
 
   /** The backend refused one of the client's flows. */
@@ -167,8 +176,11 @@ export class Session implements ModeClient {
     this.#count(reason, detail);
   }
 
-  /** A frame from the backend for this client; view: valid only during this call. */
-  deliver(frame: Uint8Array, view = false): void {
+  /**
+   * A frame from the backend for this client; view: valid only during this call; seg: a
+   * TCP segment over the MTU (the backend sends those only when offload is on).
+   */
+  deliver(frame: Uint8Array, view = false, seg = 0): void {
     if (this.#ended || this.#ws.readyState !== this.#ws.OPEN) return;
     if (this.#ws.bufferedAmount + this.#writer.pending > this.#ctx.options.clientHighWaterMark) {
       // The client is not keeping up: drop, as a congested link would, rather than queue without bound.
@@ -194,16 +206,22 @@ export class Session implements ModeClient {
     // each; the writer copies each frame in): setImmediate runs once this turn's I/O
     // callbacks (every read from the backend) are done, so a burst that arrives in
     // several reads still shares messages.
-    const full = this.#writer.push(frame);
-    if (full) this.#ws.send(full, { binary: true });
+    // The messages are the writer's own buffers, handed back once `ws` has written them:
+    // a fresh copy per message cost the relay a mark-compact every few dozen ms.
+    if (!this.#writer.fits(frame.length)) this.#sendBatch();
+    this.#writer.push(frame, seg);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       setImmediate(() => {
         this.#flushQueued = false;
-        const msg = this.#writer.take();
-        if (msg && !this.#ended && this.#ws.readyState === this.#ws.OPEN) this.#ws.send(msg, { binary: true });
+        if (!this.#ended && this.#ws.readyState === this.#ws.OPEN) this.#sendBatch();
       });
     }
+  }
+
+  #sendBatch(): void {
+    const msg = this.#writer.takeOwned();
+    if (msg) this.#ws.send(msg, { binary: true }, () => this.#writer.recycle(msg));
   }
 
   #count(reason: DropReason, detail: string): void {
@@ -263,6 +281,7 @@ export class Session implements ModeClient {
       origin: this.#origin,
       since: this.#since,
       framing: this.#batch ? 'batch' : 'single',
+      offload: this.offload,
       mac: this.identity.mac ?? null,
       ipv4: this.identity.ipv4 ?? null,
       connections: this.#port?.connections ?? this.#connections.size,

@@ -38,8 +38,10 @@ export interface SessionStats extends TrafficCounters {
   origin: string | null;
   /** When it connected (ms since the epoch). */
   since: number;
-  /** 'batch' (lwip-wasm.batch.v1) or 'single' (one frame per message). */
+  /** 'batch' (lwip-wasm.batch.v1 or v2) or 'single' (one frame per message). */
   framing: 'batch' | 'single';
+  /** It speaks lwip-wasm.batch.v2: TCP segments of up to 64 KiB cross whole (nat only). */
+  offload: boolean;
   /** The MAC and IPv4 address it owns (hub and tap modes), once known. */
   mac: string | null;
   ipv4: string | null;

@@ -1,11 +1,12 @@
-// A link over a WebSocket. Two framings: batched (subprotocol lwip-wasm.batch.v1, see
-// batch.ts), used whenever the server selects it (offered by default with the platform's
-// WebSocket; see the framing option); or one ethernet frame per binary message with no
-// header (what v86's wsproxy speaks), otherwise. Works
+// A link over a WebSocket. Two framings: batched (subprotocol lwip-wasm.batch.v2, with
+// segmentation offload, or v1; see batch.ts), used whenever the server selects it
+// (offered by default with the platform's WebSocket; see the framing option); or one
+// ethernet frame per binary message with no header (what v86's wsproxy speaks),
+// otherwise. Works
 // with the browser's WebSocket and with `ws` in Node; this module never imports `ws`, so
 // browser bundles stay free of it.
-import { BATCH_CLOSE_CODE, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
-import type { Link, LinkReceiver } from './link.js';
+import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
+import { segHint, type Link, type LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
 /** The fields of open, message, error and close events this link reads. */
@@ -49,7 +50,7 @@ export interface ReconnectOptions {
 export interface WebSocketLinkOptions {
   /** Constructor used for a URL target (default globalThis.WebSocket; in Node pass `ws`'s WebSocket). */
   WebSocket?: WebSocketConstructor;
-  /** Subprotocols offered when the link opens the socket itself (after lwip-wasm.batch.v1 when it offers that). */
+  /** Subprotocols offered when the link opens the socket itself (after the batch protocols, when it offers those). */
   protocols?: string | string[];
   /**
    * Whether a URL target offers batched framing (lwip-wasm.batch.v1); the link batches
@@ -59,6 +60,12 @@ export interface WebSocketLinkOptions {
    * always offer it (this package's relay selects it). 'single': never offer it.
    */
   framing?: 'auto' | 'batch' | 'single';
+  /**
+   * Whether batching offers lwip-wasm.batch.v2 (before v1), in which TCP segments of up
+   * to 64 KiB cross whole (default true): the stack, the socket and the relay then handle
+   * one frame where they would handle up to 44. false offers v1 alone.
+   */
+  offload?: boolean;
   /** Largest IP packet carried (default 1500; 576 to 65517). */
   mtu?: number;
   /**
@@ -180,6 +187,7 @@ export class WebSocketLink implements Link {
   #state: WebSocketLinkState = 'connecting';
   #receiver: LinkReceiver | undefined;
   #held: Uint8Array[] = [];
+  #heldSegs: number[] = [];
   #heldBytes = 0;
   #inbox: Uint8Array[] = [];
   #blocked = false;
@@ -189,8 +197,13 @@ export class WebSocketLink implements Link {
   #everOpened = false;
   #settleReady: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #detach: (() => void) | null = null;
-  /** The open socket batches (it selected lwip-wasm.batch.v1). */
+  /** The open socket batches (it selected lwip-wasm.batch.v1 or v2). */
   #batch = false;
+  /** The last socket to open selected v2: TCP segments over the MTU cross whole. */
+  #offload = false;
+  /** Per frame in #inbox, its onFrames hint (a segment over the MTU); #hinted: any set. */
+  #inboxHints: number[] = [];
+  #hinted = false;
   readonly #writer = new BatchWriter();
   #flushQueued = false;
 
@@ -210,6 +223,9 @@ export class WebSocketLink implements Link {
     if (options.framing !== undefined && options.framing !== 'auto' && options.framing !== 'batch' && options.framing !== 'single') {
       throw new RangeError(`lwip-wasm: framing must be 'auto', 'batch' or 'single', got ${String(options.framing)}`);
     }
+    if (options.offload !== undefined && typeof options.offload !== 'boolean') {
+      throw new TypeError(`lwip-wasm: WebSocket link offload must be a boolean, got ${String(options.offload)}`);
+    }
     this.#opts = options;
 
     if (typeof target === 'string' || target instanceof URL) {
@@ -220,7 +236,8 @@ export class WebSocketLink implements Link {
       const url = String(target);
       const own = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? options.protocols : [options.protocols];
       const offer = options.framing === 'batch' || ((options.framing ?? 'auto') === 'auto' && options.WebSocket === undefined);
-      const protocols = offer ? [BATCH_PROTOCOL, ...own.filter((p) => p !== BATCH_PROTOCOL)] : own;
+      const batch = options.offload === false ? [BATCH_PROTOCOL] : [BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL];
+      const protocols = offer ? [...batch, ...own.filter((p) => !batch.includes(p))] : own;
       this.#open = () => new Ctor(url, protocols.length > 0 ? protocols : undefined);
     } else if (typeof target === 'function') {
       this.#open = target;
@@ -252,9 +269,17 @@ export class WebSocketLink implements Link {
     return (this.#state === 'open' && this.#ws ? this.#ws.bufferedAmount : 0) + this.#writer.pending + this.#heldBytes;
   }
 
-  /** How the open socket frames: 'batch' (lwip-wasm.batch.v1) or 'single'; null while not open. */
+  /** How the open socket frames: 'batch' (lwip-wasm.batch.v1 or v2) or 'single'; null while not open. */
   get framing(): 'batch' | 'single' | null {
     return this.#state === 'open' ? (this.#batch ? 'batch' : 'single') : null;
+  }
+
+  /**
+   * True while the socket last opened speaks lwip-wasm.batch.v2: the stack sends TCP
+   * segments of up to 64 KiB as one frame, and takes them so.
+   */
+  get segmentOffload(): boolean {
+    return this.#offload;
   }
 
   attach(receiver: LinkReceiver): void {
@@ -263,23 +288,32 @@ export class WebSocketLink implements Link {
     if (this.#inbox.length > 0) this.#deliver();
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, segMax?: number): boolean {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
-    return this.#take(frame, false);
+    if (segMax !== undefined && !(Number.isInteger(segMax) && segMax >= 0 && segMax <= 0xffff)) {
+      throw new RangeError(`lwip-wasm: segMax must be an integer from 0 to 65535, got ${String(segMax)}`);
+    }
+    return this.#take(frame, false, segMax ?? 0);
   }
 
   /** @internal send() for views of the stack's memory: a batch copies them in as they come. */
-  sendViews(frames: readonly Uint8Array[]): boolean {
+  sendViews(frames: readonly Uint8Array[], segs?: readonly number[]): boolean {
     let ok = true;
-    for (const f of frames) ok = this.#take(f, true) && ok;
+    for (let i = 0; i < frames.length; i++) ok = this.#take(frames[i]!, true, segs ? segs[i]! : 0) && ok;
     return ok;
   }
 
   /** Takes one frame; a view is copied wherever it would be kept past this call. */
-  #take(frame: Uint8Array, view: boolean): boolean {
+  #take(frame: Uint8Array, view: boolean, seg: number): boolean {
     if (this.#state === 'closed') {
       this.counters.dropped++;
       return false;
+    }
+    if (seg > 0 && !this.#offload) {
+      // A segment over the MTU with no v2 socket to carry it (the link reconnected to a
+      // server without offload): lost, as on a NIC reset; TCP sends it again, cut.
+      this.counters.dropped++;
+      return true;
     }
     const buffered = this.buffered;
     if (buffered + frame.byteLength > this.#maxBuffered) {
@@ -287,9 +321,10 @@ export class WebSocketLink implements Link {
       return this.#pushBack();
     }
     if (this.#state === 'open' && this.#ws) {
-      this.#write(this.#ws, frame, view);
+      this.#write(this.#ws, frame, view, seg);
     } else {
       this.#held.push(view ? frame.slice() : frame); // like a NIC waiting for carrier: hold, bounded, send on open
+      this.#heldSegs.push(seg);
       this.#heldBytes += frame.byteLength;
       this.counters.deferred++;
     }
@@ -310,13 +345,13 @@ export class WebSocketLink implements Link {
    * share one message (in Chromium a download ran about 15% faster than with a
    * microtask flush, bench/browser.mjs).
    */
-  #write(ws: WebSocketLike, frame: Uint8Array, view = false): void {
+  #write(ws: WebSocketLike, frame: Uint8Array, view: boolean, seg: number): void {
     if (!this.#batch) {
       ws.send(view ? frame.slice() : frame); // ws in Node may keep what it is given
       this.counters.messagesSent++;
       return;
     }
-    const full = this.#writer.push(frame);
+    const full = this.#writer.push(frame, seg);
     if (full) {
       ws.send(full);
       this.counters.messagesSent++;
@@ -424,11 +459,23 @@ export class WebSocketLink implements Link {
     this.#everOpened = true;
     this.#attempt = 0;
     if (wasReconnect) this.counters.reconnects++;
-    this.#batch = this.#opts.framing !== 'single' && this.#ws.protocol === BATCH_PROTOCOL;
+    const protocol = this.#opts.framing === 'single' ? '' : this.#ws.protocol;
+    this.#batch = protocol === BATCH_PROTOCOL || protocol === BATCH_OFFLOAD_PROTOCOL;
+    const offload = protocol === BATCH_OFFLOAD_PROTOCOL;
+    this.#writer.v2 = offload;
     const held = this.#held;
+    const segs = this.#heldSegs;
     this.#held = [];
+    this.#heldSegs = [];
     this.#heldBytes = 0;
-    for (const f of held) this.#write(this.#ws, f);
+    for (let i = 0; i < held.length; i++) {
+      if (segs[i]! > 0 && !offload) this.counters.dropped++; // no longer carried whole: TCP sends it again, cut
+      else this.#write(this.#ws, held[i]!, false, segs[i]!);
+    }
+    if (offload !== this.#offload) {
+      this.#offload = offload;
+      this.#receiver?.segmentOffloadChanged?.();
+    }
     this.#settleReady?.resolve();
     this.#settleReady = null;
     this.#opts.onOpen?.();
@@ -452,7 +499,7 @@ export class WebSocketLink implements Link {
       this.#received(msg);
       return;
     }
-    const batch = readBatch(msg, this.mtu + MAX_L2_OVERHEAD);
+    const batch = readBatch(msg, this.mtu + MAX_L2_OVERHEAD, this.#writer.v2);
     if (batch.error !== null) {
       // The lengths cannot be trusted past a broken one: end the socket, as a protocol error.
       this.counters.badMessages++;
@@ -466,10 +513,18 @@ export class WebSocketLink implements Link {
       this.#dropped(err);
       return;
     }
-    for (const f of batch.frames) this.#received(f);
+    const segs = batch.segs;
+    for (let i = 0; i < batch.frames.length; i++) {
+      const seg = segs ? segs[i]! : 0;
+      if (seg > this.mtu) {
+        this.counters.badMessages++; // pieces this link could never carry
+        continue;
+      }
+      this.#received(batch.frames[i]!, seg);
+    }
   }
 
-  #received(frame: Uint8Array): void {
+  #received(frame: Uint8Array, seg = 0): void {
     if (!this.#receiver && this.#inbox.length >= MAX_UNATTACHED) {
       this.counters.dropped++; // no stack yet: keep only the first frames, as a NIC ring would
       return;
@@ -477,6 +532,9 @@ export class WebSocketLink implements Link {
     this.counters.framesReceived++;
     this.counters.bytesReceived += frame.byteLength;
     this.#inbox.push(frame);
+    const hint = seg > 0 ? segHint(seg) : 0;
+    this.#inboxHints.push(hint);
+    if (hint !== 0) this.#hinted = true;
     // Messages parsed from one read arrive in one task: hand them to the stack as one batch.
     if (this.#inbox.length === 1) queueMicrotask(() => this.#deliver());
   }
@@ -484,8 +542,12 @@ export class WebSocketLink implements Link {
   #deliver(): void {
     if (!this.#receiver || this.#inbox.length === 0 || this.#state === 'closed') return;
     const batch = this.#inbox;
+    const hints = this.#hinted ? this.#inboxHints : undefined;
     this.#inbox = [];
-    this.#receiver.onFrames(batch);
+    this.#inboxHints = [];
+    this.#hinted = false;
+    if (hints) this.#receiver.onFrames(batch, hints);
+    else this.#receiver.onFrames(batch);
   }
 
   /** The current socket is gone: retry, or close the link with err. */
@@ -527,8 +589,11 @@ export class WebSocketLink implements Link {
     else if (ws && byUser && ws.readyState !== CLOSED) ws.close();
     this.counters.dropped += this.#held.length + this.#writer.clear();
     this.#held = [];
+    this.#heldSegs = [];
     this.#heldBytes = 0;
     this.#inbox = [];
+    this.#inboxHints = [];
+    this.#hinted = false;
     this.#settleReady?.reject(err ?? new WebSocketLinkError('ECONNCLOSED', 'lwip-wasm: WebSocket link closed before it opened'));
     this.#settleReady = null;
     this.#receiver?.onClose(err);

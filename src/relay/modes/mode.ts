@@ -19,8 +19,16 @@ export interface Drop {
 export interface ModeClient {
   readonly id: number;
   readonly identity: Identity;
-  /** A frame for the client; view: valid only during the call (copied if kept). */
-  deliver(frame: Uint8Array, view?: boolean): void;
+  /**
+   * The client speaks lwip-wasm.batch.v2: TCP segments over the MTU cross whole, both
+   * ways (send and deliver with seg).
+   */
+  readonly offload: boolean;
+  /**
+   * A frame for the client; view: valid only during the call (copied if kept); seg: a
+   * TCP segment over the MTU (offload only), the largest IP packet it stands for.
+   */
+  deliver(frame: Uint8Array, view?: boolean, seg?: number): void;
   /** The backend is gone: end the session with this reason. */
   fail(reason: string): void;
   /** Stop and restart reading the client (the backend pushes back). */
@@ -31,8 +39,8 @@ export interface ModeClient {
 }
 
 export interface SessionPort {
-  /** Forwards a frame that passed every check. */
-  send(frame: Uint8Array): void;
+  /** Forwards a frame that passed every check; seg: as ModeClient.deliver's. */
+  send(frame: Uint8Array, seg?: number): void;
   close(): void;
   /** A backend that tracks the client's flows itself (nat) reports them. */
   readonly connections?: number;

@@ -7,7 +7,7 @@
 // loopback, under the same policy.
 import { Stack } from '../../stack.js';
 import type { Socket } from '../../socket.js';
-import type { Link, LinkReceiver } from '../../transports/link.js';
+import { segHint, type Link, type LinkReceiver } from '../../transports/link.js';
 import type { NetInterface } from '../../interface.js';
 import type { Interceptor } from '../../intercept.js';
 import { formatIPv6, parseIPv4, parseIPv6, type SocketAddress } from '../../address.js';
@@ -52,6 +52,9 @@ class GatewayLink implements Link {
   readonly #client: ModeClient;
   #receiver: LinkReceiver | undefined;
   #batch: Uint8Array[] = [];
+  /** Per frame in #batch, its onFrames hint (a segment over the MTU); #hinted: any set. */
+  #hints: number[] = [];
+  #hinted = false;
   #queued = false;
   onSolicit: (() => void) | undefined;
 
@@ -64,29 +67,41 @@ class GatewayLink implements Link {
     this.#receiver = receiver;
   }
 
+  /** A client on lwip-wasm.batch.v2 takes TCP segments of up to 64 KiB whole. */
+  get segmentOffload(): boolean {
+    return this.#client.offload;
+  }
+
   /** A frame from the stack, for the client. */
-  send(frame: Uint8Array): boolean {
-    this.#client.deliver(frame);
+  send(frame: Uint8Array, segMax = 0): boolean {
+    this.#client.deliver(frame, false, segMax);
     return true; // a client that cannot keep up loses frames in the session, as a link would
   }
 
   /** Frames as views of the stack's memory: the session copies them into its batch. */
-  sendViews(frames: readonly Uint8Array[]): boolean {
-    for (const f of frames) this.#client.deliver(f, true);
+  sendViews(frames: readonly Uint8Array[], segs?: readonly number[]): boolean {
+    for (let i = 0; i < frames.length; i++) this.#client.deliver(frames[i]!, true, segs ? segs[i]! : 0);
     return true;
   }
 
-  /** A frame from the client: frames of one turn reach the stack as one batch. */
-  fromClient(frame: Uint8Array): void {
+  /** A frame from the client (seg: a segment over the MTU): frames of one turn reach the stack as one batch. */
+  fromClient(frame: Uint8Array, seg = 0): void {
     if (isRouterSolicitation(frame)) this.onSolicit?.();
     this.#batch.push(frame);
+    const hint = seg > 0 ? segHint(seg) : 0;
+    this.#hints.push(hint);
+    if (hint !== 0) this.#hinted = true;
     if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
         this.#queued = false;
         const batch = this.#batch;
+        const hints = this.#hinted ? this.#hints : undefined;
         this.#batch = [];
-        this.#receiver?.onFrames(batch);
+        this.#hints = [];
+        this.#hinted = false;
+        if (hints) this.#receiver?.onFrames(batch, hints);
+        else this.#receiver?.onFrames(batch);
       });
     }
   }
@@ -214,8 +229,8 @@ export class Gateway implements SessionPort {
     return this.#udp.size;
   }
 
-  send(frame: Uint8Array): void {
-    if (!this.#closed) this.#link.fromClient(frame);
+  send(frame: Uint8Array, seg = 0): void {
+    if (!this.#closed) this.#link.fromClient(frame, seg);
   }
 
   close(): void {
