@@ -5,7 +5,7 @@
 // and a refused TCP segment is answered with an RST. A malformed batch ends the session
 // with close code 1002 and a reason that says what was wrong.
 import type { WebSocket } from 'ws';
-import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch } from '../transports/batch.js';
+import { BATCH_CLOSE_CODE, BATCH_MESSAGE_BYTES, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, BufferPool, readBatch } from '../transports/batch.js';
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
 import { prohibitedFor, resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
@@ -13,6 +13,13 @@ import { ConnectionTable, FragmentTable, TokenBucket } from './limits.js';
 import type { Drop, Mode, ModeClient, SessionPort } from './modes/mode.js';
 import type { Resolved } from './options.js';
 import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type TrafficCounters } from './stats.js';
+
+/**
+ * Message buffers every session sends from and `ws` hands back once written (64 of 256
+ * KiB at most kept, 16 MiB): a fresh buffer per message was most of what the relay's
+ * garbage collector had to do during a download (bench/browser.mjs).
+ */
+const MESSAGES = new BufferPool(BATCH_MESSAGE_BYTES, 64);
 
 /** Frames held while the backend starts (a gateway takes a few ms); beyond, they are lost as on a link coming up. */
 const EARLY_FRAMES = 64;
@@ -51,7 +58,7 @@ export class Session implements ModeClient {
   readonly #batch: boolean;
   /** The client speaks lwip-wasm.batch.v2 (selected only in nat mode). */
   readonly offload: boolean;
-  readonly #writer = new BatchWriter();
+  readonly #writer = new BatchWriter(BATCH_MESSAGE_BYTES, MESSAGES);
   #flushQueued = false;
   #silentTimer: ReturnType<typeof setTimeout>;
 

@@ -24,8 +24,29 @@ export const BATCH_CLOSE_CODE = 1002;
 /** v2: the largest frame that carries a segment over the MTU (a 64 KiB IP packet, an 802.1Q header). */
 export const SEGMENT_FRAME_MAX = 65535 + 18;
 
-/** Buffers a writer keeps for takeOwned() (a relay session's sends in flight). */
-const FREE_BUFFERS = 4;
+/**
+ * Message buffers of one size for writers that send with takeOwned(), handed back once
+ * sent; at most `max` are kept. A relay shares one among its sessions, so the memory
+ * kept is bounded whatever the number of clients, and an idle session holds none.
+ */
+export class BufferPool {
+  readonly size: number;
+  readonly #max: number;
+  readonly #free: Uint8Array[] = [];
+
+  constructor(size: number, max: number) {
+    this.size = size;
+    this.#max = max;
+  }
+
+  get(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(this.size);
+  }
+
+  put(buf: Uint8Array): void {
+    if (buf.byteLength === this.size && this.#free.length < this.#max) this.#free.push(buf);
+  }
+}
 
 /** A record's header: v1 a 2-byte length; v2 a 4-byte length and a 2-byte segment size. */
 const headerBytes = (v2: boolean): number => (v2 ? 6 : 2);
@@ -41,16 +62,17 @@ export class BatchWriter {
   // is copied out at its exact size: a fresh limit-sized buffer per message instead cost
   // the relay about 10% of its time in GC (bench/browser.mjs, --cpu-prof).
   #buf: Uint8Array | null = null;
-  /** Buffers handed back by recycle(), for the next takeOwned(). */
-  readonly #free: Uint8Array[] = [];
+  /** Where takeOwned() messages come from and go back to (recycle). */
+  readonly #pool: BufferPool | null;
   #bytes = 0;
   #frames = 0;
   readonly #limit: number;
   /** Record layout: v2 when true (set per socket, before the first push). */
   v2 = false;
 
-  constructor(limit = BATCH_MESSAGE_BYTES) {
+  constructor(limit = BATCH_MESSAGE_BYTES, pool: BufferPool | null = null) {
     this.#limit = limit;
+    this.#pool = pool;
   }
 
   /** Bytes waiting to be sent, headers included. */
@@ -73,6 +95,7 @@ export class BatchWriter {
     const h = headerBytes(this.v2);
     const full = this.fits(n) ? null : this.take();
     const o = this.#bytes;
+    if (!this.#buf && this.#pool && this.#pool.size >= h + n) this.#buf = this.#pool.get();
     if (!this.#buf || this.#buf.byteLength < o + h + n) {
       const grown = new Uint8Array(Math.min(Math.max(this.#limit, h + n), Math.max(4096, 2 * (o + h + n))));
       if (this.#buf && o > 0) grown.set(this.#buf.subarray(0, o));
@@ -108,20 +131,21 @@ export class BatchWriter {
   /**
    * The pending frames as one message in the writer's own buffer, with no copy, or null.
    * The caller hands the message back with recycle() once it is sent (`ws`'s send
-   * callback), and must not touch it after.
+   * callback), and must not touch it after. With a pool, each message is a buffer of
+   * the pool's; the next frames gather in another.
    */
   takeOwned(): Uint8Array | null {
     if (this.#bytes === 0 || !this.#buf) return null;
     const out = this.#buf.subarray(0, this.#bytes);
-    this.#buf = this.#free.pop() ?? null;
+    this.#buf = null;
     this.#bytes = 0;
     this.#frames = 0;
     return out;
   }
 
-  /** Takes back a message from takeOwned(), once sent, to gather the next ones in. */
+  /** Takes back a message from takeOwned(), once sent, into the pool. */
   recycle(msg: Uint8Array): void {
-    if (this.#free.length < FREE_BUFFERS) this.#free.push(new Uint8Array(msg.buffer, msg.byteOffset));
+    this.#pool?.put(new Uint8Array(msg.buffer, msg.byteOffset));
   }
 
   /** Forgets the pending frames; returns how many there were. */
