@@ -12,14 +12,15 @@
 // page and, for reference, from Node through the same relay, interleaved.
 // Only loopback: every server here listens on 127.0.0.1.
 // Usage: node bench/browser.mjs [--mib 50] [--reps 3] [--mtu 1500] [--only page,worker] [--profile] [--quick] [--tls]
-//   --profile  prints the page's hottest functions (CDP profiler, self time) after each page run
+//   --profile  prints the page's hottest functions (CDP profiler, self time) after each page run;
+//              with PROFILE_OUT=file.cpuprofile it also writes the profile there
 //   --tls      the TLS workload (needs openssl for the certificates; contenders 'page: https:' and so on)
 //   (prints a table, then the BENCH_JSON line npm run bench reads; skips without Chromium)
 //   --mtu  the nat MTU (the gateway's, and the links'): 1500 as on the internet, up to 65000
 import { createServer as createHttp } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -200,6 +201,7 @@ async function inChromium(c, { profile = false } = {}) {
     if (out.profile) {
       console.log('page profile, self time:');
       for (const line of topFunctions(out.profile)) console.log(line);
+      if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(out.profile));
       delete out.profile;
     }
     return out;
