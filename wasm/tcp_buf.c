@@ -144,8 +144,9 @@ sock_tcp_window_release(struct lw_sock *s)
  * here it doubles (up to TCP_SND_BUF queued) when the buffer, not the network, held the
  * sender back for a round trip of SND_GROW_MS or more: a send found SO_SNDBUF full with
  * everything queued already sent (but a partial segment) and both the peer's window
- * and cwnd larger than the queue, and the next ACK came that much later, twice in a row (a pause of the
- * process alone, a GC or a compile, is not a round trip). A round trip through a
+ * and cwnd larger than the queue, and the next ACK came that much later, twice in a row,
+ * with the smoothed RTT that long as well (a pause of the process alone, a GC or a
+ * compile or a loaded machine's scheduling, is not a round trip). A round trip through a
  * browser or a real network takes milliseconds, one between stacks in one process
  * microseconds; 2 ms let eight streams on one pair grow (each waits for the others'
  * turns), and spill the caches (bench/ab.mjs 0.79x). */
@@ -178,7 +179,10 @@ sock_tcp_send_acked(struct lw_sock *s)
   waited = (sys_now() | 1u) - s->snd_full_at;
   s->snd_full_at = 0;
   s->snd_slow = waited >= SND_GROW_MS ? (u8_t)(s->snd_slow + 1u) : 0u;
-  if (s->snd_slow >= SND_GROW_ROUNDS && !(s->userlocks & LOCK_SNDBUF)) {
+  /* The smoothed round trip must say so too: pauses of a loaded machine come in runs,
+   * and inflate one sample each, not the average of eight. */
+  if (s->snd_slow >= SND_GROW_ROUNDS && !(s->userlocks & LOCK_SNDBUF) && s->pcb.tcp != NULL &&
+      (s->pcb.tcp->loss.srtt8 >> 3) >= SND_GROW_MS) {
     s->snd_slow = 0;
     s->sndbuf = LWIP_MIN(2u * s->sndbuf, 2u * TCP_SND_BUF);
   }
