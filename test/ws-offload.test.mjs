@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { it } from './helpers.mjs';
+import { ether, ipv4Packet, ip4, parseMac, tcpSegment, udpDatagram } from './frames.mjs';
 import { startRelay, relayStack, rawClient, until, lwip } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM, SHUT_WR, BATCH_PROTOCOL, BATCH_OFFLOAD_PROTOCOL, connectWebSocket } = lwip;
@@ -20,6 +21,19 @@ function record(frame, seg = 0) {
   new DataView(out.buffer).setUint16(4, seg);
   out.set(frame, 6);
   return out;
+}
+
+const MAC_A = parseMac('02:00:00:00:0a:01');
+const MAC_B = parseMac('02:00:0a:00:02:02');
+/** An IPv4 frame from the client to the gateway: TCP (with payload bytes) or UDP. */
+function frameOf(proto, bytes) {
+  const src = ip4('10.0.2.15');
+  const dst = ip4('10.0.2.2');
+  const payload = new Uint8Array(bytes).fill(7);
+  const l4 = proto === 6
+    ? tcpSegment({ chance: () => true }, { src, dst, sport: 40000, dport: 9, seq: 1, ack: 1, flags: 0x10, payload, options: new Uint8Array(0) })
+    : udpDatagram({ src, dst, sport: 40000, dport: 9, payload });
+  return ether(MAC_B, MAC_A, 0x0800, ipv4Packet({ src, dst, proto, payload: l4 }));
 }
 
 /** A loopback server: sends `down` to each connection and hashes what it receives. */
@@ -134,7 +148,7 @@ it('hub: v2 is offered but v1 selected (frames go on to other clients as they ar
   }
 });
 
-it('relay: a v2 record over 64 KiB ends the session with 1002; a segment cut wider than the MTU is dropped and counted', async () => {
+it('relay: a v2 record over 65535 bytes ends the session with 1002; a segment cut wider than the MTU, or one that is not TCP, is dropped and counted', async () => {
   const relay = await startRelay({});
   const clients = [];
   try {
@@ -143,13 +157,13 @@ it('relay: a v2 record over 64 KiB ends the session with 1002; a segment cut wid
     const huge = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
     clients.push(huge);
     await huge.open();
-    const big = new Uint8Array(6 + 65554);
-    new DataView(big.buffer).setUint32(0, 65554);
+    const big = new Uint8Array(6 + 65536);
+    new DataView(big.buffer).setUint32(0, 65536);
     new DataView(big.buffer).setUint16(4, 1500);
     huge.send(big);
     await until(() => huge.closed !== null, 3000, 'the relay to close on a record over the limit');
     assert.is(huge.closed.code, 1002);
-    assert.match(huge.closed.reason, /malformed batch: a 65554-byte frame at byte 0 is over the 65553-byte limit/);
+    assert.match(huge.closed.reason, /malformed batch: a 65536-byte frame at byte 0 is over the 65535-byte limit/);
 
     const wide = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
     clients.push(wide);
@@ -160,8 +174,31 @@ it('relay: a v2 record over 64 KiB ends the session with 1002; a segment cut wid
     await until(() => relay.stats().sessions.some((s) => s.dropped.oversize === 1), 3000, 'the wide segment to be counted');
     assert.is(wide.closed, null, 'the session goes on');
     assert.match(relay.lines.join('\n'), /oversize: a segment cut into 8000-byte packets/);
+
+    // Only TCP is carried whole: a 9000-byte UDP datagram marked as a segment is refused.
+    wide.send(record(frameOf(17, 9000), 1500));
+    await until(() => relay.stats().sessions.some((s) => s.dropped.oversize === 2), 3000, 'the UDP "segment" to be counted');
+    assert.is(wide.closed, null, 'the session goes on');
   } finally {
     for (const c of clients) c.close();
+    await relay.close();
+  }
+});
+
+it('relay: a small bytesPerSecond still lets a whole segment through (its burst holds one)', async () => {
+  const relay = await startRelay({ bytesPerSecond: 16384 });
+  const c = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
+  try {
+    await c.open();
+    c.send(record(frameOf(6, 40000), 1500));
+    await until(() => relay.stats().sessions[0]?.framesIn === 1, 3000, 'the segment');
+    const st = relay.stats().sessions[0];
+    assert.is(st.dropped.rate, 0, 'not refused by the byte limit');
+    assert.is(st.dropped.oversize + st.dropped.malformed, 0);
+    c.send(record(frameOf(6, 40000), 1500));
+    await until(() => relay.stats().sessions[0].dropped.rate === 1, 3000, 'the second, over the limit');
+  } finally {
+    c.close();
     await relay.close();
   }
 });
@@ -196,6 +233,7 @@ it('link: a reconnect to a server without v2 turns offload off; segments then ar
     assert.equal(changes, [true]);
     const seg = new Uint8Array(20000).fill(3);
     seg.set([0x08, 0x00], 12);
+    assert.throws(() => link.send(new Uint8Array(65536), 1500), (e) => e instanceof RangeError && /65536-byte frame is over the 65535-byte limit of a segment/.test(e.message));
     link.send(seg, 1500);
     await until(() => received.length === 1, 3000, 'the segment');
     const dv = new DataView(received[0].bytes.buffer, received[0].bytes.byteOffset);

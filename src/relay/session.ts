@@ -5,7 +5,7 @@
 // and a refused TCP segment is answered with an RST. A malformed batch ends the session
 // with close code 1002 and a reason that says what was wrong.
 import type { WebSocket } from 'ws';
-import { BATCH_CLOSE_CODE, BATCH_MESSAGE_BYTES, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, BufferPool, readBatch } from '../transports/batch.js';
+import { BATCH_CLOSE_CODE, BATCH_MESSAGE_BYTES, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, BufferPool, readBatch, SEGMENT_FRAME_MAX } from '../transports/batch.js';
 import { parseFrame, PROTO_TCP, type Parsed } from './frame.js';
 import { prohibitedFor, resetFor } from './forge.js';
 import { Identity, type Registry } from './identity.js';
@@ -20,6 +20,12 @@ import { zeroDrops, zeroTraffic, type DropReason, type SessionStats, type Traffi
  * garbage collector had to do during a download (bench/browser.mjs).
  */
 const MESSAGES = new BufferPool(BATCH_MESSAGE_BYTES, 64);
+/**
+ * Smaller messages are sent as copies of their own size: a client that stops reading
+ * while small frames keep coming (its ACKs, a flood in hub mode) must not pin a pooled
+ * buffer per message, since the high-water mark counts bytes, not buffers.
+ */
+const OWN_MIN = BATCH_MESSAGE_BYTES / 2;
 
 /** Frames held while the backend starts (a gateway takes a few ms); beyond, they are lost as on a link coming up. */
 const EARLY_FRAMES = 64;
@@ -75,7 +81,9 @@ export class Session implements ModeClient {
     this.#origin = origin;
     this.identity = new Identity(id, ctx.registry, o.subnet, {}, { subnet6: o.subnet6, ipv6NeedsSubnet: o.mode === 'tap' });
     this.#frames = new TokenBucket(o.framesPerSecond);
-    this.#bytes = new TokenBucket(o.bytesPerSecond);
+    this.offload = ws.protocol === BATCH_OFFLOAD_PROTOCOL;
+    // v2: a burst of at least one whole segment, whatever the rate.
+    this.#bytes = new TokenBucket(o.bytesPerSecond, this.offload ? Math.max(o.bytesPerSecond, SEGMENT_FRAME_MAX) : o.bytesPerSecond);
     this.#connections = new ConnectionTable(o.maxConnections, o.connectionIdleTimeout, o.connectionsPerSecond);
     // A client that says nothing at all holds a slot for nobody: close it after a while.
     this.#silentTimer = setTimeout(() => {
@@ -83,7 +91,6 @@ export class Session implements ModeClient {
     }, o.silentTimeout);
     this.#silentTimer.unref?.();
     ws.binaryType = 'nodebuffer';
-    this.offload = ws.protocol === BATCH_OFFLOAD_PROTOCOL;
     this.#batch = this.offload || ws.protocol === BATCH_PROTOCOL;
     this.#writer.v2 = this.offload;
     ws.on('message', (data, isBinary) => {
@@ -143,7 +150,11 @@ export class Session implements ModeClient {
       return;
     }
     const p = parseFrame(frame);
-    const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why } : this.#ctx.mode.filter(this, p, frame);
+    // Only a TCP segment may be carried whole (v2); anything else over the MTU is refused.
+    const notTcp = seg > 0 && !(p.kind === 'ip' && p.ip.proto === PROTO_TCP && !p.ip.fragment);
+    const refused = p.kind === 'malformed' ? { reason: 'malformed' as const, detail: p.why }
+      : notTcp ? { reason: 'oversize' as const, detail: `a ${frame.length}-byte frame marked as a segment that is not a TCP packet` }
+      : this.#ctx.mode.filter(this, p, frame);
     if (refused) {
       this.#drop(refused, frame, p);
       return;
@@ -227,6 +238,11 @@ export class Session implements ModeClient {
   }
 
   #sendBatch(): void {
+    if (this.#writer.pending < OWN_MIN) {
+      const copy = this.#writer.take();
+      if (copy) this.#ws.send(copy, { binary: true });
+      return;
+    }
     const msg = this.#writer.takeOwned();
     if (msg) this.#ws.send(msg, { binary: true }, () => this.#writer.recycle(msg));
   }

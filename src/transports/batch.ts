@@ -21,8 +21,11 @@ export const BATCH_OFFLOAD_PROTOCOL = 'lwip-wasm.batch.v2';
 export const BATCH_MESSAGE_BYTES = 256 * 1024;
 /** Close code for a malformed batch: 1002, protocol error (RFC 6455 section 7.4.1). */
 export const BATCH_CLOSE_CODE = 1002;
-/** v2: the largest frame that carries a segment over the MTU (a 64 KiB IP packet, an 802.1Q header). */
-export const SEGMENT_FRAME_MAX = 65535 + 18;
+/**
+ * v2: the largest frame that carries a segment over the MTU: what a stack takes whole
+ * (wasm/stack_rx.c). A stack's segments stay below it (64000 bytes of payload at most).
+ */
+export const SEGMENT_FRAME_MAX = 65535;
 
 /**
  * Message buffers of one size for writers that send with takeOwned(), handed back once

@@ -5,7 +5,7 @@
 // otherwise. Works
 // with the browser's WebSocket and with `ws` in Node; this module never imports `ws`, so
 // browser bundles stay free of it.
-import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch } from './batch.js';
+import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch, SEGMENT_FRAME_MAX } from './batch.js';
 import { segHint, type Link, type LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
@@ -292,6 +292,11 @@ export class WebSocketLink implements Link {
     if (!(frame instanceof Uint8Array)) throw new TypeError('lwip-wasm: a frame must be a Uint8Array');
     if (segMax !== undefined && !(Number.isInteger(segMax) && segMax >= 0 && segMax <= 0xffff)) {
       throw new RangeError(`lwip-wasm: segMax must be an integer from 0 to 65535, got ${String(segMax)}`);
+    }
+    // A record's length could not say more (v1), or the far end would end the session.
+    const most = segMax ? SEGMENT_FRAME_MAX : 0xffff;
+    if (frame.byteLength > most) {
+      throw new RangeError(`lwip-wasm: a ${frame.byteLength}-byte frame is over the ${most}-byte limit${segMax ? ' of a segment' : ''}`);
     }
     return this.#take(frame, false, segMax ?? 0);
   }

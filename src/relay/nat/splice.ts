@@ -10,8 +10,6 @@ import { SOL_SOCKET, SO_LINGER, SHUT_WR } from '../../gen/constants.js';
 
 /** Bytes read from the client's side per call. */
 const READ_CHUNK = 256 * 1024;
-/** Buffers of READ_CHUNK kept per connection for writes to the real socket in flight. */
-const WRITE_POOL = 4;
 /** Bytes of the real socket's reads: its one buffer (net's onread). */
 const REAL_READ = 64 * 1024;
 /**
@@ -102,24 +100,22 @@ export function splice(s: Socket, real: RealSocket, reader: RealReader, counters
     if (upDone && downDone) finish(null);
   };
 
-  // client -> real: read only while the real socket takes data. A write keeps its buffer
-  // until it is out; then the buffer goes back to a small pool, so an upload allocates
-  // only while more than WRITE_POOL writes are in flight.
-  const pool: Uint8Array[] = [];
+  // client -> real: read only while the real socket takes data. Each read is a buffer
+  // of its own size, held until written: reusing larger buffers would let a real peer
+  // that does not read, and a client sending tiny segments, pin one per write.
   void (async () => {
     try {
       for (;;) {
-        const buf = pool.pop() ?? new Uint8Array(READ_CHUNK);
-        const n = await s.recvInto(buf);
+        const data = await s.recv(READ_CHUNK);
         if (finished) return;
-        if (n === 0) {
+        if (data.length === 0) {
           real.end(); // the client's FIN
           upDone = true;
           maybeFinish();
           return;
         }
-        counters.up += n;
-        if (!real.write(buf.subarray(0, n), () => pool.length < WRITE_POOL && pool.push(buf))) {
+        counters.up += data.length;
+        if (!real.write(data)) {
           await new Promise<void>((resolve) => {
             const go = (): void => {
               real.off('drain', go);
