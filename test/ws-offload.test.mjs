@@ -185,6 +185,71 @@ it('relay: a v2 record over 65535 bytes ends the session with 1002; a segment cu
   }
 });
 
+it('relay: malformed v2 messages each end only their session, with 1002 and a reason; seeded random records never take the relay down', async () => {
+  const relay = await startRelay({});
+  const clients = [];
+  const frame = frameOf(6, 100);
+  const header = (len, seg) => {
+    const h = new Uint8Array(6);
+    new DataView(h.buffer).setUint32(0, len);
+    new DataView(h.buffer).setUint16(4, seg);
+    return h;
+  };
+  const cat = (...parts) => Uint8Array.from(parts.flatMap((p) => [...p]));
+  const cases = [
+    ['a zero length', cat(record(frame), header(0, 0))],
+    ['runs past', cat(header(frame.length + 10, 0), frame)],
+    ['runs past', cat(header(0xffffffff, 1500), frame)],
+    ['shorter than an ethernet header', record(new Uint8Array(10))],
+    ['cut short', cat(record(frame), Uint8Array.from([0, 0, 0]))],
+    ['over the', record(new Uint8Array(3000))],
+  ];
+  try {
+    const bystander = await relayStack(relay, { ip: 'dhcp', batch: true });
+    clients.push({ close: () => bystander.stack.dispose() });
+    for (const [why, bad] of cases) {
+      const c = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
+      clients.push(c);
+      await c.open();
+      c.send(bad);
+      await until(() => c.closed !== null, 3000, `the relay to close on ${why}`);
+      assert.is(c.closed.code, 1002, why);
+      assert.ok(c.closed.reason.includes(why), `${why}: reason "${c.closed.reason}"`);
+    }
+    // Seeded random records: lengths, segment sizes and bytes all arbitrary, some valid.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 20; k++) {
+      const c = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
+      clients.push(c);
+      await c.open();
+      const parts = [];
+      for (let i = 0, n = 1 + Math.floor(rnd() * 6); i < n; i++) {
+        const len = rnd() < 0.8 ? 14 + Math.floor(rnd() * 2000) : Math.floor(rnd() * 70000);
+        const body = Uint8Array.from({ length: Math.min(len, 2000) }, () => Math.floor(rnd() * 256));
+        parts.push(header(len, rnd() < 0.5 ? 0 : Math.floor(rnd() * 65536)), body);
+      }
+      c.send(cat(...parts));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // The relay is still up and still answers a well-behaved client at once: a
+    // connection to a port its policy denies is refused, not left to time out.
+    const s = bystander.stack.socket(AF_INET, SOCK_STREAM);
+    let code = null;
+    try {
+      await s.connect('10.0.2.2', 9, { timeout: 5000 });
+    } catch (e) {
+      code = e.code;
+    }
+    s.close();
+    assert.ok(code !== null && code !== 'ETIMEDOUT', `the gateway answered (${code})`);
+    assert.ok(relay.stats().sessions.some((x) => x.offload && x.dropped.malformed === 0), 'the bystander\'s session is untouched');
+  } finally {
+    for (const c of clients) c.close();
+    await relay.close();
+  }
+});
+
 it('relay: a small bytesPerSecond still lets a whole segment through (its burst holds one)', async () => {
   const relay = await startRelay({ bytesPerSecond: 16384 });
   const c = rawClient(relay.url, { protocols: [BATCH_OFFLOAD_PROTOCOL] });
