@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { it } from './helpers.mjs';
-import { startRelay, relayStack, loopbackServer, loopbackHttp, fetchText, until, lwip, sleep } from './relay-util.mjs';
+import { startRelay, relayStack, loopbackServer, loopbackHttp, fetchText, until, lwip, sleep, blobServer } from './relay-util.mjs';
 
 const { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, SHUT_WR, SOL_SOCKET, SO_LINGER, SocketError } = lwip;
 const CLIENT = { ip: 'dhcp', batch: true };
@@ -144,18 +144,8 @@ it('nat: half-close, the server first: its FIN arrives, and the client can still
 it('nat: 64 MiB each way through the relay arrive intact (SHA-256)', async () => {
   const size = 64 * 1024 * 1024;
   const blob = randomBytes(size);
-  const uploads = [];
-  const srv = await server((s) => {
-    // download: send the blob; upload: hash what arrives
-    const h = createHash('sha256');
-    let n = 0;
-    s.on('data', (d) => {
-      h.update(d);
-      n += d.length;
-    });
-    s.on('end', () => uploads.push({ n, sha: h.digest('hex') }));
-    s.end(blob);
-  });
+  const srv = await blobServer(blob); // download: the blob; upload: hashed as it arrives
+  const uploads = srv.got;
   const relay = await startRelay({ allow: [`tcp/127.0.0.1:${srv.port}`], framesPerSecond: Infinity, bytesPerSecond: Infinity });
   const { stack } = await relayStack(relay, CLIENT);
   try {

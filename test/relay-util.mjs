@@ -1,6 +1,7 @@
 // Helpers for the relay suites: a relay on 127.0.0.1 with a free port, raw WebSocket
 // clients that send frames built here and collect what comes back, Node stacks attached
 // to the relay with the package's WebSocket link, and loopback servers the tests' relay policies allow explicitly.
+import { createHash } from 'node:crypto';
 import { createServer as createTcpServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import WebSocket from 'ws';
@@ -116,6 +117,30 @@ export async function loopbackServer(reply = 'hello from loopback\n') {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+/**
+ * A TCP server on 127.0.0.1 that sends `down` to each connection, then its FIN, and
+ * hashes what it receives: `got` holds { n, sha } (SHA-256, hex) per connection whose
+ * client finished sending.
+ */
+export async function blobServer(down) {
+  const got = [];
+  const conns = [];
+  const server = createTcpServer({ allowHalfOpen: true }, (s) => {
+    conns.push(s);
+    s.on('error', () => {});
+    const h = createHash('sha256');
+    let n = 0;
+    s.on('data', (d) => {
+      h.update(d);
+      n += d.length;
+    });
+    s.on('end', () => got.push({ n, sha: h.digest('hex') }));
+    s.end(down);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { port: server.address().port, got, close: () => new Promise((r) => { for (const c of conns) c.destroy(); server.close(r); }) };
 }
 
 /** An HTTP server on 127.0.0.1 with a fixed body. */

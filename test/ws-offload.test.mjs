@@ -3,13 +3,12 @@
 // stack takes them; refused cleanly when malformed; turned off when a reconnect lands
 // on a server that does not speak it. Servers are on loopback only.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
 import { it } from './helpers.mjs';
 import { ether, ipv4Packet, ip4, parseMac, tcpSegment, udpDatagram } from './frames.mjs';
-import { startRelay, relayStack, rawClient, until, lwip } from './relay-util.mjs';
+import { startRelay, relayStack, rawClient, until, lwip, blobServer } from './relay-util.mjs';
 
 const { AF_INET, SOCK_STREAM, SHUT_WR, BATCH_PROTOCOL, BATCH_OFFLOAD_PROTOCOL, connectWebSocket } = lwip;
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -34,24 +33,6 @@ function frameOf(proto, bytes) {
     ? tcpSegment({ chance: () => true }, { src, dst, sport: 40000, dport: 9, seq: 1, ack: 1, flags: 0x10, payload, options: new Uint8Array(0) })
     : udpDatagram({ src, dst, sport: 40000, dport: 9, payload });
   return ether(MAC_B, MAC_A, 0x0800, ipv4Packet({ src, dst, proto, payload: l4 }));
-}
-
-/** A loopback server: sends `down` to each connection and hashes what it receives. */
-async function blobServer(down) {
-  const got = [];
-  const srv = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('error', () => {});
-    const h = createHash('sha256');
-    let n = 0;
-    s.on('data', (d) => {
-      h.update(d);
-      n += d.length;
-    });
-    s.on('end', () => got.push({ n, sha: h.digest('hex') }));
-    s.end(down);
-  });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { port: srv.address().port, got, close: () => new Promise((r) => srv.close(r)) };
 }
 
 /** Reads s to end of stream. */
