@@ -15,7 +15,7 @@ import { join, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { it } from './helpers.mjs';
+import { it, withTimeout } from './helpers.mjs';
 import { CHROMIUM, haveChromium, launchChromium } from './util-browser.mjs';
 import { makePki, hasOpenssl } from './util-tls.mjs';
 
@@ -111,11 +111,12 @@ const HTML = (script) => `<!doctype html><meta charset="utf-8"><title>app</title
 
 /** The files npm pack would ship, unpacked into app/node_modules/lwip-wasm. */
 function installPacked(app) {
-  const out = execFileSync('npm', ['pack', '--pack-destination', app, '--ignore-scripts', '--silent'], { cwd: root, encoding: 'utf8' });
+  // Bounded, as every step here, so a step that hangs fails the test and says which.
+  const out = execFileSync('npm', ['pack', '--pack-destination', app, '--ignore-scripts', '--silent'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   const tarball = join(app, out.trim().split('\n').pop());
   const dest = join(app, 'node_modules', 'lwip-wasm');
   mkdirSync(dest, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1']);
+  execFileSync('tar', ['-xzf', tarball, '-C', dest, '--strip-components=1'], { timeout: 60_000 });
   rmSync(tarball);
 }
 
@@ -129,7 +130,7 @@ async function serve(dir) {
     res.writeHead(200, { 'content-type': types[extname(p)] ?? 'application/octet-stream' }).end(readFileSync(p));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
 }
 
 const INLINE = ['lwip-wasm/inline-tls', 'lwip-wasm/inline-fetch'];
@@ -194,10 +195,10 @@ for (const [name, buildApp] of Object.entries(builders)) {
     let browser;
     try {
       installPacked(app);
-      const out = await buildApp(app, { ca: pki.ca, cert: pki.server.cert, key: pki.server.key });
+      const out = await withTimeout(buildApp(app, { ca: pki.ca, cert: pki.server.cert, key: pki.server.key }), 90_000, `the ${name} build`);
       const files = readdirSync(out, { recursive: true }).map(String);
       server = await serve(out);
-      browser = await launchChromium();
+      browser = await withTimeout(launchChromium(), 60_000, 'launching Chromium');
       const page = await browser.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
@@ -237,7 +238,7 @@ for (const [name, buildApp] of Object.entries(builders)) {
         }
       }
     } finally {
-      await browser?.close();
+      await (browser ? withTimeout(browser.close(), 20_000, 'closing Chromium') : null)?.catch((e) => console.log(`    ${e.message}`));
       await server?.close();
       pki.dispose();
       rmSync(app, { recursive: true, force: true });
