@@ -17,6 +17,41 @@ export function segHint(segMax: number): number {
   return segMax > 0 ? RX_HINT_SEG_IP + (segMax & 0xffff) * 2 ** RX_HINT_GSO_SHIFT : 0;
 }
 
+/**
+ * @internal Frames gathered for one LinkReceiver.onFrames call, with each one's hint
+ * (a segment over the MTU), passed only when any frame has one.
+ */
+export class FrameBatch {
+  #frames: Uint8Array[] = [];
+  #hints: number[] = [];
+  #hinted = false;
+
+  get length(): number {
+    return this.#frames.length;
+  }
+
+  /** Adds a frame; segMax > 0: a segment over the MTU, cut to packets of at most that. */
+  push(frame: Uint8Array, segMax = 0): void {
+    const hint = segHint(segMax);
+    this.#frames.push(frame);
+    this.#hints.push(hint);
+    if (hint !== 0) this.#hinted = true;
+  }
+
+  /** The frames and (when any has one) their hints, for onFrames; starts empty again. */
+  take(): [frames: Uint8Array[], hints: number[] | undefined] {
+    const out: [Uint8Array[], number[] | undefined] = [this.#frames, this.#hinted ? this.#hints : undefined];
+    this.clear();
+    return out;
+  }
+
+  clear(): void {
+    this.#frames = [];
+    this.#hints = [];
+    this.#hinted = false;
+  }
+}
+
 /** What a link calls on the stack it is attached to. */
 export interface LinkReceiver {
   /**

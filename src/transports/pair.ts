@@ -3,7 +3,7 @@
 // end is a stack, a frame is copied straight from the sender's wasm memory into a
 // pbuf of the receiver's as it is sent (LinkReceiver.stage), and fed a turn later: one
 // copy per byte, and no buffer in between.
-import { segHint, type Link, type LinkReceiver } from './link.js';
+import { FrameBatch, type Link, type LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
 export interface PairOptions {
@@ -35,10 +35,7 @@ export class PairLink implements Link {
   readonly mtu: number;
   #peer: PairLink | undefined;
   #receiver: LinkReceiver | undefined;
-  #queue: Uint8Array[] = [];
-  /** Per queued frame, its onFrames hint (a segment over the MTU); #hinted: any set. */
-  #queueHints: number[] = [];
-  #hinted = false;
+  readonly #queue = new FrameBatch();
   /** Frames already in the peer stack's memory (its stage() handles), after #queue's. */
   #staged: number[] = [];
   #stagedBytes = 0;
@@ -112,10 +109,7 @@ export class PairLink implements Link {
     } else {
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i]!;
-        const hint = segs ? segHint(segs[i]!) : 0;
-        this.#queue.push(views ? f.slice() : f);
-        this.#queueHints.push(hint);
-        if (hint !== 0) this.#hinted = true;
+        this.#queue.push(views ? f.slice() : f, segs ? segs[i]! : 0);
       }
     }
     this.#queued += bytes;
@@ -134,13 +128,9 @@ export class PairLink implements Link {
 
   #deliver(): void {
     this.#scheduled = false;
-    const batch = this.#queue;
-    const hints = this.#hinted ? this.#queueHints : undefined;
+    const [batch, hints] = this.#queue.take();
     const staged = this.#staged;
     const stagedBytes = this.#stagedBytes;
-    this.#queue = [];
-    this.#queueHints = [];
-    this.#hinted = false;
     this.#staged = [];
     this.#stagedBytes = 0;
     this.#queued = 0;

@@ -6,7 +6,7 @@
 // with the browser's WebSocket and with `ws` in Node; this module never imports `ws`, so
 // browser bundles stay free of it.
 import { BATCH_CLOSE_CODE, BATCH_OFFLOAD_PROTOCOL, BATCH_PROTOCOL, BatchWriter, readBatch, SEGMENT_FRAME_MAX } from './batch.js';
-import { segHint, type Link, type LinkReceiver } from './link.js';
+import { FrameBatch, type Link, type LinkReceiver } from './link.js';
 import { scheduleMacrotask } from './schedule.js';
 
 /** The fields of open, message, error and close events this link reads. */
@@ -189,7 +189,7 @@ export class WebSocketLink implements Link {
   #held: Uint8Array[] = [];
   #heldSegs: number[] = [];
   #heldBytes = 0;
-  #inbox: Uint8Array[] = [];
+  readonly #inbox = new FrameBatch();
   #blocked = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -201,9 +201,6 @@ export class WebSocketLink implements Link {
   #batch = false;
   /** The last socket to open selected v2: TCP segments over the MTU cross whole. */
   #offload = false;
-  /** Per frame in #inbox, its onFrames hint (a segment over the MTU); #hinted: any set. */
-  #inboxHints: number[] = [];
-  #hinted = false;
   readonly #writer = new BatchWriter();
   #flushQueued = false;
 
@@ -536,21 +533,14 @@ export class WebSocketLink implements Link {
     }
     this.counters.framesReceived++;
     this.counters.bytesReceived += frame.byteLength;
-    this.#inbox.push(frame);
-    const hint = seg > 0 ? segHint(seg) : 0;
-    this.#inboxHints.push(hint);
-    if (hint !== 0) this.#hinted = true;
+    this.#inbox.push(frame, seg);
     // Messages parsed from one read arrive in one task: hand them to the stack as one batch.
     if (this.#inbox.length === 1) queueMicrotask(() => this.#deliver());
   }
 
   #deliver(): void {
     if (!this.#receiver || this.#inbox.length === 0 || this.#state === 'closed') return;
-    const batch = this.#inbox;
-    const hints = this.#hinted ? this.#inboxHints : undefined;
-    this.#inbox = [];
-    this.#inboxHints = [];
-    this.#hinted = false;
+    const [batch, hints] = this.#inbox.take();
     if (hints) this.#receiver.onFrames(batch, hints);
     else this.#receiver.onFrames(batch);
   }
@@ -596,9 +586,7 @@ export class WebSocketLink implements Link {
     this.#held = [];
     this.#heldSegs = [];
     this.#heldBytes = 0;
-    this.#inbox = [];
-    this.#inboxHints = [];
-    this.#hinted = false;
+    this.#inbox.clear();
     this.#settleReady?.reject(err ?? new WebSocketLinkError('ECONNCLOSED', 'lwip-wasm: WebSocket link closed before it opened'));
     this.#settleReady = null;
     this.#receiver?.onClose(err);

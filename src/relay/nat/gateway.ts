@@ -7,7 +7,7 @@
 // loopback, under the same policy.
 import { Stack } from '../../stack.js';
 import type { Socket } from '../../socket.js';
-import { segHint, type Link, type LinkReceiver } from '../../transports/link.js';
+import { FrameBatch, type Link, type LinkReceiver } from '../../transports/link.js';
 import type { NetInterface } from '../../interface.js';
 import type { Interceptor } from '../../intercept.js';
 import { formatIPv6, parseIPv4, parseIPv6, type SocketAddress } from '../../address.js';
@@ -51,10 +51,7 @@ class GatewayLink implements Link {
   readonly mtu: number;
   readonly #client: ModeClient;
   #receiver: LinkReceiver | undefined;
-  #batch: Uint8Array[] = [];
-  /** Per frame in #batch, its onFrames hint (a segment over the MTU); #hinted: any set. */
-  #hints: number[] = [];
-  #hinted = false;
+  readonly #batch = new FrameBatch();
   #queued = false;
   onSolicit: (() => void) | undefined;
 
@@ -87,19 +84,12 @@ class GatewayLink implements Link {
   /** A frame from the client (seg: a segment over the MTU): frames of one turn reach the stack as one batch. */
   fromClient(frame: Uint8Array, seg = 0): void {
     if (isRouterSolicitation(frame)) this.onSolicit?.();
-    this.#batch.push(frame);
-    const hint = seg > 0 ? segHint(seg) : 0;
-    this.#hints.push(hint);
-    if (hint !== 0) this.#hinted = true;
+    this.#batch.push(frame, seg);
     if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
         this.#queued = false;
-        const batch = this.#batch;
-        const hints = this.#hinted ? this.#hints : undefined;
-        this.#batch = [];
-        this.#hints = [];
-        this.#hinted = false;
+        const [batch, hints] = this.#batch.take();
         if (hints) this.#receiver?.onFrames(batch, hints);
         else this.#receiver?.onFrames(batch);
       });
