@@ -14,6 +14,7 @@ import { ALWAYS } from './changes.js';
 import { checkWaitOptions, type WaitOptions } from './wait.js';
 import { realClock, checkClock, lwipTime, type Clock } from './clock.js';
 import { Epoll } from './epoll.js';
+import { holdShapes, releaseShapes } from './shapes.js';
 import { Interceptor } from './intercept.js';
 import { addRoute, removeRoute, listRoutes, setForwarding, type RouteOptions, type RouteInfo } from './route.js';
 import { readSs, readSockstat, readStats, type SsOptions, type SsRow, type Sockstat, type Stats } from './introspect.js';
@@ -145,6 +146,7 @@ export class Stack {
     }, options.tls === true);
     const core = new Core(raw, clock, failWith, tls, time.invalidate);
     stack = make({ core, random } satisfies StackInternal);
+    releaseShapes();
     const abi = core.abi;
     core.check(abi.stack_init(), 'init');
     if (connectTimeout !== undefined) abi.stack_set_config(CONFIG.CONNECT_TIMEOUT, connectTimeout);
@@ -431,7 +433,11 @@ export class Stack {
     }
   }
 
-  /** Closes every socket and releases the instance; timers stop, so a process may exit. */
+  /**
+   * Closes every socket and releases the instance; timers stop, so a process may exit.
+   * The instance's memory is freed once nothing refers to the stack; the most recently
+   * disposed stack is held until the next is made, or for 2 s (src/shapes.ts says why).
+   */
   dispose(): void {
     if (!this.#core.alive && !this.#failure) return;
     this.#http?.close();
@@ -440,6 +446,7 @@ export class Stack {
     this.#core.openFds.clear();
     for (const i of this.#interfaces.values()) i.link.close();
     this.#core.dispose();
+    holdShapes(this);
   }
 
   // --- TLS (src/tls/): in the wasm, for stacks made with { tls: true } -----------------

@@ -1,7 +1,9 @@
 // Leak checks: after a workload every lwIP pool element and socket structure must come
 // back once TIME_WAIT (shortened to 200 ms here) has passed.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
-  AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, POLLIN,
+  AF_INET, AF_INET6, SOCK_STREAM, SOCK_DGRAM, SHUT_WR, POLLIN, Stack,
 } from '../dist/index.js';
 import {
   it, test, assert, twoStacks, connectPair, randomBytes, readExactly, readToEof, drainToEof, text,
@@ -299,6 +301,48 @@ it('aborted waits and a closed-while-waiting socket leave nothing behind', async
   } finally {
     net.dispose();
   }
+});
+
+// A disposed stack stays reachable only until the next stack is made, or for 2 s
+// (src/shapes.ts): after that a collection frees it, wasm memory and all.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+/** Collects garbage once the current job is over (a WeakRef holds its target until then). */
+async function collect() {
+  await new Promise((r) => setImmediate(r));
+  gc();
+}
+/** A stack that ran a connection, disposed, and only weakly referred to. */
+async function disposedStack() {
+  const net = await twoStacks();
+  try {
+    const [c, s] = await connectPair(net.a, net.b);
+    await c.send(new Uint8Array([1]));
+    await readExactly(s, 1);
+    return new WeakRef(net.b);
+  } finally {
+    net.dispose();
+  }
+}
+
+it('a disposed stack is freed once the next stack is made', async () => {
+  const ref = await disposedStack();
+  await collect();
+  assert.ok(ref.deref() !== undefined, 'the last disposed stack is held until the next is made');
+  const next = await Stack.create();
+  try {
+    await collect();
+    assert.is(ref.deref(), undefined, 'nothing holds a disposed stack once another exists');
+  } finally {
+    next.dispose();
+  }
+});
+
+it('a disposed stack is freed within 2 s when no other is made', async () => {
+  const ref = await disposedStack();
+  await sleep(2100);
+  await collect();
+  assert.is(ref.deref(), undefined, 'the hold ends after 2 s');
 });
 
 test.run();
