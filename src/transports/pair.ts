@@ -140,8 +140,7 @@ export class PairLink implements Link {
       if (batch.length > 0) {
         peer.counters.framesReceived += batch.length;
         for (const f of batch) peer.counters.bytesReceived += f.byteLength;
-        if (hints) far.onFrames(batch, hints);
-        else far.onFrames(batch);
+        far.onFrames(batch, hints);
       }
       if (staged.length > 0) {
         peer.counters.framesReceived += staged.length;

@@ -541,8 +541,7 @@ export class WebSocketLink implements Link {
   #deliver(): void {
     if (!this.#receiver || this.#inbox.length === 0 || this.#state === 'closed') return;
     const [batch, hints] = this.#inbox.take();
-    if (hints) this.#receiver.onFrames(batch, hints);
-    else this.#receiver.onFrames(batch);
+    this.#receiver.onFrames(batch, hints);
   }
 
   /** The current socket is gone: retry, or close the link with err. */

@@ -90,8 +90,7 @@ class GatewayLink implements Link {
       queueMicrotask(() => {
         this.#queued = false;
         const [batch, hints] = this.#batch.take();
-        if (hints) this.#receiver?.onFrames(batch, hints);
-        else this.#receiver?.onFrames(batch);
+        this.#receiver?.onFrames(batch, hints);
       });
     }
   }
